@@ -1,0 +1,435 @@
+//! The command line: argument parsing (clap derive), output formatting, exit codes.
+//!
+//! Everything here is presentation; the work is done by the library modules. Output is for
+//! people on a terminal (colour, progress bars, only when stdout/stderr are terminals and
+//! `NO_COLOR` is unset) and for programs with `--json` (one JSON object per command).
+//! Exit codes: 0 success (zero results included), 2 usage errors (bad flags, bad query),
+//! 1 anything else.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::eval::{evaluate, Judgments};
+use crate::indexer::{self, IndexOptions, Stage};
+use crate::query::Query;
+use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+use crate::search::{Engine, Hit, Mode, SearchOptions};
+use crate::snippet::Span;
+use crate::store::IndexDir;
+use crate::vault::DEFAULT_MAX_FILE_BYTES;
+
+#[derive(Parser, Debug)]
+#[command(name = "recall", version, about = "Search a vault of markdown notes: keywords, meaning, related memories.")]
+pub struct Cli {
+    /// Index folder.
+    #[arg(long, global = true, env = "RECALL_INDEX", default_value = "index")]
+    pub index: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build (or rebuild) the index of a vault.
+    Index(IndexArgs),
+    /// Search the index.
+    Search(SearchArgs),
+    /// Show a note as recall parsed it.
+    Show {
+        /// Note id (path in the vault without .md).
+        note: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Facts about the index.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure ranking quality on judged queries.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// The vault folder (default: the vault the index was built from).
+    pub vault: Option<PathBuf>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_size: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RankArgs {
+    /// Retrieval mode.
+    #[arg(long, value_enum, default_value_t = Mode::Lexical)]
+    pub mode: Mode,
+    /// Weight of the strength prior (0 disables it).
+    #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
+    pub strength_weight: f32,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// The query (see README: "phrases", -exclude, prefix*, tag:, path:, strength:, updated:).
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Number of results.
+    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub limit: u64,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Vault to index into a temporary folder (unless --index names an existing index).
+    #[arg(long)]
+    pub vault: Option<PathBuf>,
+    /// Queries, JSON lines with `_id` and `text`.
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Judgments, TSV with a header: query-id, note id, score.
+    #[arg(long)]
+    pub qrels: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub rank: RankArgs,
+}
+
+fn parse_weight(s: &str) -> Result<f32, String> {
+    let w: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=2.0).contains(&w) {
+        Ok(w)
+    } else {
+        Err("the weight must be between 0 and 2".into())
+    }
+}
+
+/// Parses arguments, runs the command, maps errors to exit codes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let usage = e.downcast_ref::<Error>().is_some_and(|e| matches!(e, Error::Usage(_) | Error::Query(_)));
+            eprintln!("recall: error: {e:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<()> {
+    let dir = IndexDir::new(&cli.index);
+    match &cli.command {
+        Command::Index(args) => cmd_index(&dir, args),
+        Command::Search(args) => cmd_search(&dir, args),
+        Command::Show { note, json } => cmd_show(&dir, note, *json),
+        Command::Stats { json } => cmd_stats(&dir, *json),
+        Command::Eval(args) => cmd_eval(&dir, args),
+    }
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn build_index(dir: &IndexDir, vault: &std::path::Path, max_file_size: u64) -> anyhow::Result<indexer::IndexReport> {
+    let bar = progress_bar();
+    let report = indexer::build(dir, vault, &IndexOptions { max_file_bytes: max_file_size }, &|stage, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(match stage {
+            Stage::Reading => "reading",
+            Stage::Indexing => "indexing",
+        });
+    })
+    .with_context(|| format!("indexing {} into {}", vault.display(), dir.root.display()))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn cmd_index(dir: &IndexDir, args: &IndexArgs) -> anyhow::Result<()> {
+    let vault = match &args.vault {
+        Some(v) => v.clone(),
+        None => dir
+            .open()
+            .map(|g| g.manifest.vault)
+            .map_err(|_| Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into()))?,
+    };
+    let r = build_index(dir, &vault, args.max_file_size)?;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "vault": r.vault, "index": dir.root, "notes": r.notes, "sections": r.sections,
+                "links_resolved": r.links_resolved, "links_unresolved": r.links_unresolved,
+                "skipped": r.skipped, "took_ms": r.elapsed_ms,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "indexed {} notes ({} sections) from {} in {:.2}s",
+        r.notes,
+        r.sections,
+        r.vault.display(),
+        r.elapsed_ms as f64 / 1000.0
+    );
+    println!("links: {} resolved, {} unresolved", r.links_resolved, r.links_unresolved);
+    if !r.skipped.is_empty() {
+        println!("skipped {} files:", r.skipped.len());
+        for s in &r.skipped {
+            println!("  {}: {}", s.path.display(), s.reason);
+        }
+    }
+    Ok(())
+}
+
+fn search_options(rank: &RankArgs, limit: usize) -> SearchOptions {
+    SearchOptions {
+        mode: rank.mode,
+        limit,
+        strength_weight: rank.strength_weight,
+        recency: None,
+        render: true,
+    }
+}
+
+fn cmd_search(dir: &IndexDir, args: &SearchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let text = args.query.join(" ");
+    let query = Query::parse(&text).map_err(Error::from)?;
+    let engine = Engine::open(dir)?;
+    let hits = engine.search(&query, &search_options(&args.rank, args.limit as usize))?;
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = json!({"query": text, "mode": args.rank.mode.name(), "took_ms": took_ms, "results": hits});
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    if hits.is_empty() {
+        writeln!(out, "no results for {text:?}")?;
+    }
+    let color = color();
+    for h in &hits {
+        print_hit(&mut out, h, color)?;
+    }
+    Ok(())
+}
+
+fn print_hit(out: &mut impl Write, h: &Hit, color: bool) -> std::io::Result<()> {
+    let (bold, dim, hl, reset) = if color { ("\x1b[1m", "\x1b[2m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "", "") };
+    let strength = h.strength.map(|s| format!("  strength {s:.2}")).unwrap_or_default();
+    writeln!(out, "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}", h.rank, h.note, h.title, h.score)?;
+    if !h.section.is_empty() {
+        writeln!(out, "    {dim}{}:{}  {}{reset}", h.path, h.line, h.section)?;
+    }
+    let snippet: String = h
+        .snippet
+        .iter()
+        .map(|Span { text, hit }| {
+            if !hit {
+                text.clone()
+            } else if color {
+                format!("{hl}{text}{reset}")
+            } else {
+                format!("**{text}**")
+            }
+        })
+        .collect();
+    if !snippet.is_empty() {
+        writeln!(out, "    {snippet}")?;
+    }
+    Ok(())
+}
+
+/// Note ids close to `wanted`, for "did you mean".
+fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let w = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = ids
+        .map(|id| {
+            let l = id.to_lowercase();
+            let d = if l.contains(&w) || w.contains(l.rsplit('/').next().unwrap_or(&l)) {
+                0
+            } else {
+                strsim_levenshtein(&w, &l)
+            };
+            (d, id)
+        })
+        .filter(|(d, _)| *d <= w.len().max(4) / 2)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, id)| id.to_string()).collect()
+}
+
+fn strsim_levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
+/// error that suggests close ids.
+pub fn find_note<'a>(notes: &'a [crate::vault::LoadedNote], wanted: &str) -> Result<&'a crate::vault::LoadedNote, Error> {
+    let w = crate::note::strip_md_suffix(wanted).unwrap_or(wanted);
+    notes
+        .iter()
+        .find(|n| n.note.id.as_str() == w)
+        .or_else(|| notes.iter().find(|n| n.note.id.as_str().eq_ignore_ascii_case(w)))
+        .ok_or_else(|| {
+            let close = suggestions(w, notes.iter().map(|n| n.note.id.as_str()));
+            let hint = if close.is_empty() { String::new() } else { format!("; did you mean: {}", close.join(", ")) };
+            Error::Usage(format!("no note `{wanted}` in the index{hint}"))
+        })
+}
+
+fn cmd_show(dir: &IndexDir, wanted: &str, json_out: bool) -> anyhow::Result<()> {
+    let engine = Engine::open(dir)?;
+    let notes = engine.notes()?;
+    let n = find_note(notes, wanted)?;
+    let backlinks: Vec<&str> = notes
+        .iter()
+        .filter(|o| o.note.links.iter().any(|l| l.resolved.as_ref() == Some(&n.note.id)))
+        .map(|o| o.note.id.as_str())
+        .collect();
+    let note = &n.note;
+    if json_out {
+        let v = json!({
+            "note": note.id, "title": note.title, "path": n.relative, "tags": note.tags,
+            "strength": note.meta.strength, "established": note.meta.established, "updated": note.meta.updated,
+            "sections": note.sections.iter().map(|s| json!({
+                "heading": s.heading_display(), "line_start": s.line_start, "line_end": s.line_end, "text": s.text,
+            })).collect::<Vec<_>>(),
+            "links": note.links, "backlinks": backlinks,
+            "front_matter": note.meta.front_matter, "footer": note.meta.footer, "warnings": note.warnings,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}  ({})", note.title, note.id)?;
+    writeln!(out, "file: {}", engine.generation.manifest.vault.join(&n.relative).display())?;
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "strength: {}  established: {}  updated: {}",
+        opt(note.meta.strength.map(|s| format!("{s:.2}"))),
+        opt(note.meta.established.map(|d| d.to_string())),
+        opt(note.meta.updated.map(|d| d.to_string()))
+    )?;
+    writeln!(out, "tags: {}", note.tags.join(", "))?;
+    writeln!(out, "sections:")?;
+    for s in &note.sections {
+        let heading = if s.heading_path.is_empty() { "(before first heading)".into() } else { s.heading_display() };
+        writeln!(out, "  {:>4}-{:<4} {}", s.line_start, s.line_end, heading)?;
+    }
+    writeln!(out, "links:")?;
+    for l in &note.links {
+        let to = l.resolved.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "(unresolved)".into());
+        writeln!(out, "  line {:<4} [[{}]] -> {}", l.line, l.raw, to)?;
+    }
+    writeln!(out, "backlinks: {}", if backlinks.is_empty() { "-".into() } else { backlinks.join(", ") })?;
+    for (k, v) in &note.meta.front_matter {
+        writeln!(out, "front matter {k}: {v}")?;
+    }
+    for w in &note.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+fn cmd_stats(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
+    let engine = Engine::open(dir)?;
+    let notes = engine.notes()?;
+    let m = &engine.generation.manifest;
+    let tags: BTreeSet<&str> = notes.iter().flat_map(|n| n.note.tags.iter().map(String::as_str)).collect();
+    let links = notes.iter().flat_map(|n| &n.note.links);
+    let resolved = links.clone().filter(|l| l.resolved.is_some()).count();
+    let unresolved = links.count() - resolved;
+    let size = engine.generation.size_bytes();
+    if json_out {
+        let v = json!({
+            "notes": m.notes, "sections": m.sections, "tags": tags.len(),
+            "links_resolved": resolved, "links_unresolved": unresolved, "skipped": m.skipped.len(),
+            "index_bytes": size, "index": dir.root, "vault": m.vault, "built_at": m.built_at,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!("vault:     {}", m.vault.display());
+    println!("index:     {} ({:.1} MiB)", dir.root.display(), size as f64 / 1048576.0);
+    println!("built:     {}", m.built_at);
+    println!("notes:     {}", m.notes);
+    println!("sections:  {}", m.sections);
+    println!("tags:      {}", tags.len());
+    println!("links:     {resolved} resolved, {unresolved} unresolved");
+    println!("skipped:   {}", m.skipped.len());
+    Ok(())
+}
+
+fn cmd_eval(dir: &IndexDir, args: &EvalArgs) -> anyhow::Result<()> {
+    let judgments = Judgments::load(&args.queries, &args.qrels)?;
+    // A vault is indexed into a temporary folder; otherwise --index must hold one.
+    let tmp;
+    let dir = match &args.vault {
+        Some(vault) => {
+            tmp = tempfile::tempdir().context("creating a temporary index folder")?;
+            let d = IndexDir::new(tmp.path());
+            build_index(&d, vault, DEFAULT_MAX_FILE_BYTES)?;
+            d
+        }
+        None => dir.clone(),
+    };
+    let engine = Engine::open(&dir)?;
+    let report = evaluate(&engine, &judgments, &search_options(&args.rank, 100))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "mode {}: nDCG@10 {:.4}  recall@100 {:.4}  MRR@10 {:.4}  p50 {:.2} ms  p95 {:.2} ms  ({} queries)",
+            args.rank.mode.name(),
+            report.ndcg10,
+            report.recall100,
+            report.mrr10,
+            report.p50_ms,
+            report.p95_ms,
+            report.queries
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,500 @@
+//! The keyword index: one tantivy document per section, BM25 over stemmed English.
+//!
+//! Layout: `all` (title + heading path + text + tags) carries the main BM25 score; `title`,
+//! `heading` and `tags_text` are indexed again on their own so that a query word found there
+//! adds a boosted score on top. `raw` holds unstemmed words for `prefix*` matching (a
+//! stemmed index cannot answer prefixes of what the user typed). Note-level metadata
+//! (`tag`, `note`, `strength`, `updated`) is indexed as exact values so that every filter
+//! runs inside tantivy, before the top-k cut, and stays correct however selective it is.
+//! `note_ord` ties a section to its note in the note store.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
+};
+use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use crate::query::{Clause, Cmp, Filter, Query};
+use crate::vault::LoadedNote;
+
+const EN: &str = "recall_en";
+const RAW: &str = "recall_raw";
+
+/// Extra weight of a query word found in these fields, on top of its score in `all`.
+/// Chosen on SciFact train (nDCG@10: 0 → 0.6958, 0.25 → 0.7009, 0.5 → 0.6876 for the
+/// title); headings and tags get the same small lift for memory notes, where they are
+/// a note's own summary of itself.
+pub const TITLE_BOOST: f32 = 0.25;
+pub const HEADING_BOOST: f32 = 0.25;
+pub const TAGS_BOOST: f32 = 0.25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LexicalError {
+    #[error("keyword index {path}: {source}")]
+    Tantivy { path: String, source: tantivy::TantivyError },
+}
+
+/// The analyzer for prose: split on non-alphanumerics, lower-case, Snowball English stem.
+pub fn english() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn raw_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// The terms `english()` makes of `text`, in order.
+pub fn analyze(text: &str) -> Vec<String> {
+    let mut analyzer = english();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
+}
+
+/// Field handles of the schema.
+#[derive(Clone, Copy)]
+struct Fields {
+    all: Field,
+    title: Field,
+    heading: Field,
+    tags_text: Field,
+    raw: Field,
+    body: Field,
+    note: Field,
+    file: Field,
+    note_ord: Field,
+    key: Field,
+    section: Field,
+    line: Field,
+    tag: Field,
+    strength: Field,
+    updated: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tokenizer: &str, positions: bool, stored: bool| {
+        let record = if positions {
+            IndexRecordOption::WithFreqsAndPositions
+        } else {
+            IndexRecordOption::WithFreqs
+        };
+        let opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(record),
+        );
+        if stored {
+            opts.set_stored()
+        } else {
+            opts
+        }
+    };
+    let fields = Fields {
+        all: b.add_text_field("all", text(EN, true, false)),
+        title: b.add_text_field("title", text(EN, false, true)),
+        heading: b.add_text_field("heading", text(EN, false, true)),
+        tags_text: b.add_text_field("tags_text", text(EN, false, false)),
+        raw: b.add_text_field("raw", text(RAW, false, false)),
+        body: b.add_text_field("body", TextOptions::default().set_stored()),
+        note: b.add_text_field("note", STRING | STORED),
+        file: b.add_text_field("file", STORED),
+        note_ord: b.add_u64_field("note_ord", INDEXED | FAST | STORED),
+        key: b.add_u64_field("key", INDEXED),
+        section: b.add_u64_field("section", FAST | STORED),
+        line: b.add_u64_field("line", STORED),
+        tag: b.add_text_field("tag", STRING | STORED),
+        strength: b.add_f64_field(
+            "strength",
+            NumericOptions::default().set_indexed().set_fast().set_stored(),
+        ),
+        updated: b.add_date_field(
+            "updated",
+            DateOptions::default()
+                .set_indexed()
+                .set_fast()
+                .set_stored()
+                .set_precision(DateTimePrecision::Seconds),
+        ),
+    };
+    (b.build(), fields)
+}
+
+fn register(index: &Index) {
+    index.tokenizers().register(EN, english());
+    index.tokenizers().register(RAW, raw_analyzer());
+}
+
+fn to_datetime(d: chrono::NaiveDate) -> DateTime {
+    let secs = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0);
+    DateTime::from_timestamp_secs(secs)
+}
+
+fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
+    move |source| LexicalError::Tantivy { path: path.display().to_string(), source }
+}
+
+/// Writes the keyword index of `notes` into the empty folder `dir`.
+pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
+    let (schema, f) = schema();
+    std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
+    let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
+    register(&index);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    let mut writer =
+        index.writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads).map_err(err(dir))?;
+    for (ord, loaded) in notes.iter().enumerate() {
+        let note = &loaded.note;
+        let tags_text = note.tags.join(" ");
+        let updated = loaded.effective_updated().map(to_datetime);
+        for (i, s) in note.sections.iter().enumerate() {
+            let heading = s.heading_display();
+            // The H1 usually is the title: don't count its words twice.
+            let own_headings = match s.heading_path.split_first() {
+                Some((first, rest)) if *first == note.title => rest.join(" > "),
+                _ => heading.clone(),
+            };
+            let mut doc = TantivyDocument::default();
+            let all = format!("{}\n{}\n{}\n{}", note.title, own_headings, s.text, tags_text);
+            doc.add_text(f.all, &all);
+            doc.add_text(f.raw, &all);
+            doc.add_text(f.title, &note.title);
+            doc.add_text(f.heading, &own_headings);
+            doc.add_text(f.tags_text, &tags_text);
+            doc.add_text(f.body, &s.text);
+            doc.add_text(f.note, note.id.as_str());
+            doc.add_text(f.file, loaded.relative.to_string_lossy());
+            doc.add_u64(f.note_ord, ord as u64);
+            doc.add_u64(f.key, section_key(ord as u32, i as u32));
+            doc.add_u64(f.section, i as u64);
+            doc.add_u64(f.line, s.line_start as u64);
+            for t in &note.tags {
+                doc.add_text(f.tag, t);
+            }
+            if let Some(strength) = note.meta.strength {
+                doc.add_f64(f.strength, f64::from(strength));
+            }
+            if let Some(d) = updated {
+                doc.add_date(f.updated, d);
+            }
+            writer.add_document(doc).map_err(err(dir))?;
+        }
+    }
+    writer.commit().map_err(err(dir))?;
+    let segments = index.searchable_segment_ids().map_err(err(dir))?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait().map_err(err(dir))?;
+    }
+    writer.wait_merging_threads().map_err(err(dir))?;
+    Ok(())
+}
+
+/// One number for (note, section), to fetch a section found by another index.
+fn section_key(note_ord: u32, section: u32) -> u64 {
+    (u64::from(note_ord) << 32) | u64::from(section)
+}
+
+/// A section that matched.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SectionHit {
+    pub note_ord: u32,
+    pub section: u32,
+    pub score: f32,
+    pub strength: Option<f32>,
+    pub address: DocAddress,
+}
+
+/// What a section's stored fields say, for display.
+#[derive(Debug, Clone)]
+pub struct StoredSection {
+    pub note: String,
+    /// The file, relative to the vault.
+    pub file: String,
+    pub title: String,
+    pub heading: String,
+    pub body: String,
+    pub line: usize,
+    pub strength: Option<f32>,
+    pub tags: Vec<String>,
+}
+
+/// An open keyword index.
+pub struct LexicalIndex {
+    reader: IndexReader,
+    f: Fields,
+    path: std::path::PathBuf,
+}
+
+impl LexicalIndex {
+    pub fn open(dir: &Path) -> Result<LexicalIndex, LexicalError> {
+        let index = Index::open_in_dir(dir).map_err(err(dir))?;
+        register(&index);
+        let (_, f) = schema();
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err(dir))?;
+        Ok(LexicalIndex { reader, f, path: dir.to_path_buf() })
+    }
+
+    fn err(&self) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
+        err(&self.path)
+    }
+
+    /// The best `limit` sections for `query`, filters applied.
+    pub fn search(&self, query: &Query, limit: usize) -> Result<Vec<SectionHit>, LexicalError> {
+        let searcher = self.reader.searcher();
+        let excluded = self.notes_matching(&query.must_not)?;
+        let tq = self.tantivy_query(query, &excluded);
+        let top = searcher
+            .search(&*tq, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(self.err())?;
+        self.hits(top)
+    }
+
+    /// Sections scored by an arbitrary bag of words (for "more like this").
+    pub fn search_terms(&self, terms: &[(String, f32)], limit: usize) -> Result<Vec<SectionHit>, LexicalError> {
+        let clauses: Vec<(Occur, Box<dyn TQuery>)> = terms
+            .iter()
+            .map(|(t, w)| {
+                let q: Box<dyn TQuery> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.all, t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, Box::new(BoostQuery::new(q, *w)) as Box<dyn TQuery>)
+            })
+            .collect();
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(self.err())?;
+        self.hits(top)
+    }
+
+    /// Reads note and section ordinals (and strength) from fast fields, not the doc store:
+    /// a query touches up to a thousand hits and must stay in the millisecond range.
+    fn hits(&self, top: Vec<(f32, DocAddress)>) -> Result<Vec<SectionHit>, LexicalError> {
+        let searcher = self.reader.searcher();
+        let mut columns = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            if !columns.contains_key(&address.segment_ord) {
+                let ff = searcher.segment_reader(address.segment_ord).fast_fields();
+                let cols = (
+                    ff.u64("note_ord").map_err(self.err())?,
+                    ff.u64("section").map_err(self.err())?,
+                    ff.f64("strength").map_err(self.err())?,
+                );
+                columns.insert(address.segment_ord, cols);
+            }
+            let (notes, sections, strengths) = &columns[&address.segment_ord];
+            out.push(SectionHit {
+                note_ord: notes.first(address.doc_id).unwrap_or(0) as u32,
+                section: sections.first(address.doc_id).unwrap_or(0) as u32,
+                score,
+                strength: strengths.first(address.doc_id).map(|v| v as f32),
+                address,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stored fields of a hit's section.
+    pub fn stored(&self, address: DocAddress) -> Result<StoredSection, LexicalError> {
+        let doc: TantivyDocument = self.reader.searcher().doc(address).map_err(self.err())?;
+        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        Ok(StoredSection {
+            note: text(self.f.note),
+            file: text(self.f.file),
+            title: text(self.f.title),
+            heading: text(self.f.heading),
+            body: text(self.f.body),
+            line: doc.get_first(self.f.line).and_then(|v| v.as_u64()).unwrap_or(0) as usize,
+            strength: doc.get_first(self.f.strength).and_then(|v| v.as_f64()).map(|v| v as f32),
+            tags: doc.get_all(self.f.tag).filter_map(|v| v.as_str()).map(str::to_string).collect(),
+        })
+    }
+
+    /// The stored fields of section `section` of note `note_ord`.
+    pub fn section(&self, note_ord: u32, section: u32) -> Result<Option<StoredSection>, LexicalError> {
+        let q = TermQuery::new(
+            Term::from_field_u64(self.f.key, section_key(note_ord, section)),
+            IndexRecordOption::Basic,
+        );
+        let top = self
+            .reader
+            .searcher()
+            .search(&q, &TopDocs::with_limit(1).order_by_score())
+            .map_err(self.err())?;
+        top.first().map(|(_, a)| self.stored(*a)).transpose()
+    }
+
+    /// Ordinals of notes with a section that matches any of `clauses`.
+    fn notes_matching(&self, clauses: &[Clause]) -> Result<HashSet<u64>, LexicalError> {
+        if clauses.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let any: Vec<(Occur, Box<dyn TQuery>)> =
+            clauses.iter().map(|c| (Occur::Should, self.clause_query(c, false))).collect();
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(&BooleanQuery::new(any), &DocSetCollector).map_err(self.err())?;
+        let mut notes = HashSet::new();
+        for address in docs {
+            let column = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .u64("note_ord")
+                .map_err(self.err())?;
+            if let Some(ord) = column.first(address.doc_id) {
+                notes.insert(ord);
+            }
+        }
+        Ok(notes)
+    }
+
+    fn tantivy_query(&self, query: &Query, excluded: &HashSet<u64>) -> Box<dyn TQuery> {
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        for c in &query.should {
+            clauses.push((Occur::Should, self.clause_query(c, true)));
+        }
+        for c in &query.must {
+            clauses.push((Occur::Must, self.clause_query(c, true)));
+        }
+        for filter in &query.filters {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(self.filter_query(filter), 0.0))));
+        }
+        if !excluded.is_empty() {
+            let terms = excluded.iter().map(|o| Term::from_field_u64(self.f.note_ord, *o));
+            clauses.push((Occur::MustNot, Box::new(TermSetQuery::new(terms))));
+        }
+        if query.is_filter_only() {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// One clause as a tantivy query. `boost_fields` adds the title/heading/tag boosts.
+    fn clause_query(&self, clause: &Clause, boost_fields: bool) -> Box<dyn TQuery> {
+        let term_query = |field: Field, t: &str| -> Box<dyn TQuery> {
+            Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs))
+        };
+        let word = |t: &str| -> Box<dyn TQuery> {
+            if !boost_fields {
+                return term_query(self.f.all, t);
+            }
+            let mut per_field = vec![(Occur::Should, term_query(self.f.all, t))];
+            for (field, boost) in
+                [(self.f.title, TITLE_BOOST), (self.f.heading, HEADING_BOOST), (self.f.tags_text, TAGS_BOOST)]
+            {
+                per_field.push((Occur::Should, Box::new(BoostQuery::new(term_query(field, t), boost))));
+            }
+            Box::new(BooleanQuery::new(per_field))
+        };
+        match clause {
+            Clause::Word(w) | Clause::Phrase(w) => {
+                let terms = analyze(w);
+                match terms.len() {
+                    0 => Box::new(BooleanQuery::new(Vec::new())),
+                    1 => word(&terms[0]),
+                    _ if matches!(clause, Clause::Word(_)) => Box::new(BooleanQuery::new(
+                        terms.iter().map(|t| (Occur::Should, word(t))).collect(),
+                    )),
+                    _ => Box::new(PhraseQuery::new(
+                        terms.iter().map(|t| Term::from_field_text(self.f.all, t)).collect(),
+                    )),
+                }
+            }
+            Clause::Prefix(p) => {
+                let pattern = format!("{}.*", regex_escape(p));
+                match RegexQuery::from_pattern(&pattern, self.f.raw) {
+                    Ok(q) => Box::new(ConstScoreQuery::new(Box::new(q), 1.0)),
+                    Err(_) => Box::new(BooleanQuery::new(Vec::new())),
+                }
+            }
+        }
+    }
+
+    fn filter_query(&self, filter: &Filter) -> Box<dyn TQuery> {
+        use std::ops::Bound::{self, Excluded, Included, Unbounded};
+        fn bounds(cmp: Cmp, t: Term) -> (Bound<Term>, Bound<Term>) {
+            match cmp {
+                Cmp::Gt => (Excluded(t), Unbounded),
+                Cmp::Ge => (Included(t), Unbounded),
+                Cmp::Lt => (Unbounded, Excluded(t)),
+                Cmp::Le => (Unbounded, Included(t)),
+                Cmp::Eq => (Included(t.clone()), Included(t)),
+            }
+        }
+        match filter {
+            Filter::Tag(t) => Box::new(TermQuery::new(
+                Term::from_field_text(self.f.tag, t),
+                IndexRecordOption::Basic,
+            )),
+            Filter::Path(p) => {
+                let pattern = format!("{}.*", regex_escape(p));
+                match RegexQuery::from_pattern(&pattern, self.f.note) {
+                    Ok(q) => Box::new(q),
+                    Err(_) => Box::new(BooleanQuery::new(Vec::new())),
+                }
+            }
+            Filter::Strength(cmp, v) => {
+                // f32 → f64 widening makes 0.7 into 0.699999988; compare at f32 precision.
+                let v = f64::from(*v as f32);
+                let (lo, hi) = bounds(*cmp, Term::from_field_f64(self.f.strength, v));
+                Box::new(RangeQuery::new(lo, hi))
+            }
+            Filter::Updated(cmp, d) => {
+                let (lo, hi) = bounds(*cmp, Term::from_field_date(self.f.updated, to_datetime(*d)));
+                Box::new(RangeQuery::new(lo, hi))
+            }
+        }
+    }
+
+    /// Number of section documents.
+    pub fn num_sections(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+/// Escapes regex metacharacters so user text matches literally.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~\"<>@".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_stems_and_lowercases() {
+        assert_eq!(analyze("Running QUICKLY, runs!"), vec!["run", "quick", "run"]);
+    }
+
+    #[test]
+    fn escape_makes_literals() {
+        assert_eq!(regex_escape("topics/a.b"), "topics/a\\.b");
+    }
+}

@@ -1,0 +1,23 @@
+//! recall: a search engine over folders of markdown notes.
+//!
+//! Data flows one way through the modules, each a stage of the pipeline:
+//! [`vault`] walks the folder and reads files → [`note`] parses each into sections and
+//! metadata → [`indexer`] feeds them into the keyword index ([`lexical`]) and publishes a
+//! generation ([`store`]) → [`search`] parses a [`query`], retrieves, and applies the
+//! ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`eval`] measures the
+//! result against judged queries; [`cli`] is the command line on top.
+
+pub mod cli;
+pub mod error;
+pub mod eval;
+pub mod indexer;
+pub mod lexical;
+pub mod note;
+pub mod query;
+pub mod rank;
+pub mod search;
+pub mod snippet;
+pub mod store;
+pub mod vault;
+
+pub use error::{Error, Result};

@@ -1,0 +1,142 @@
+//! Ranking rules applied after retrieval, each an explicit step (as in milli):
+//! roll section hits up to notes, then adjust by strength, then by recency.
+//!
+//! **Strength prior.** A note's relevance score is multiplied by
+//! `1 + w · (strength − 0.5)`, where notes without a strength count as 0.5 (neutral), so
+//! the factor lies in `[1 − w/2, 1 + w/2]`: it breaks ties and near-ties in favour of
+//! stronger memories but cannot lift a barely relevant note over a clearly relevant one.
+//! The default `w` was chosen on SciFact memory notes (see BENCHMARKS.md).
+//!
+//! **Recency.** With a half-life `h`, the score is multiplied by `1 + 0.5 · 2^(−age/h)`:
+//! a note updated today gains 50 %, one updated `h` ago 25 %, an old one nothing.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+/// Default weight of the strength prior.
+pub const DEFAULT_STRENGTH_WEIGHT: f32 = 0.2;
+/// What a note without a strength counts as.
+pub const NEUTRAL_STRENGTH: f32 = 0.5;
+/// How much a just-updated note gains under `--recent`.
+const RECENCY_GAIN: f32 = 0.5;
+/// How many sections of a note are kept to show why it matched.
+const SECTIONS_KEPT: usize = 3;
+
+/// A note in a ranked list, with the sections that earned it its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteScore {
+    pub note_ord: u32,
+    pub score: f32,
+    /// (section, score), best first.
+    pub sections: Vec<(u32, f32)>,
+}
+
+/// Rolls section hits up to notes: a note scores as its best section, and keeps its best
+/// few sections. The result is sorted by score, best first.
+pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore> {
+    let mut by_note: HashMap<u32, NoteScore> = HashMap::new();
+    for (note_ord, section, score) in hits {
+        let entry = by_note.entry(note_ord).or_insert(NoteScore {
+            note_ord,
+            score: f32::NEG_INFINITY,
+            sections: Vec::new(),
+        });
+        entry.score = entry.score.max(score);
+        entry.sections.push((section, score));
+    }
+    let mut notes: Vec<NoteScore> = by_note
+        .into_values()
+        .map(|mut n| {
+            n.sections.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            n.sections.truncate(SECTIONS_KEPT);
+            n
+        })
+        .collect();
+    sort(&mut notes);
+    notes
+}
+
+/// Best first; ties by note order so results are deterministic.
+pub fn sort(notes: &mut [NoteScore]) {
+    notes.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.note_ord.cmp(&b.note_ord)));
+}
+
+/// The strength prior's factor.
+pub fn strength_factor(strength: Option<f32>, weight: f32) -> f32 {
+    1.0 + weight * (strength.unwrap_or(NEUTRAL_STRENGTH).clamp(0.0, 1.0) - NEUTRAL_STRENGTH)
+}
+
+/// The recency factor for a note last updated on `updated`, seen `today`.
+pub fn recency_factor(updated: Option<NaiveDate>, today: NaiveDate, half_life_days: f32) -> f32 {
+    match updated {
+        Some(d) if half_life_days > 0.0 => {
+            let age = (today - d).num_days().max(0) as f32;
+            1.0 + RECENCY_GAIN * (-age / half_life_days).exp2()
+        }
+        _ => 1.0,
+    }
+}
+
+/// Per-note facts the priors need.
+pub struct Prior {
+    pub strength: Option<f32>,
+    pub updated: Option<NaiveDate>,
+}
+
+/// Multiplies in the strength prior (and recency, when asked) and re-sorts.
+/// Scores must be non-negative for the factors to mean what they say.
+pub fn apply_priors(
+    notes: &mut [NoteScore],
+    prior: impl Fn(u32) -> Prior,
+    strength_weight: f32,
+    recency: Option<(NaiveDate, f32)>,
+) {
+    for n in notes.iter_mut() {
+        let p = prior(n.note_ord);
+        n.score = n.score.max(0.0) * strength_factor(p.strength, strength_weight);
+        if let Some((today, half_life)) = recency {
+            n.score *= recency_factor(p.updated, today, half_life);
+        }
+    }
+    sort(notes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollup_keeps_best_section_per_note() {
+        let notes = rollup(vec![(1, 0, 2.0), (2, 3, 5.0), (1, 4, 3.0), (1, 1, 1.0)]);
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0].note_ord, 2);
+        assert_eq!(notes[1].score, 3.0);
+        assert_eq!(notes[1].sections, vec![(4, 3.0), (0, 2.0), (1, 1.0)]);
+    }
+
+    #[test]
+    fn strength_breaks_ties_but_is_bounded() {
+        let w = DEFAULT_STRENGTH_WEIGHT;
+        let mut notes = vec![
+            NoteScore { note_ord: 0, score: 1.0, sections: vec![] },
+            NoteScore { note_ord: 1, score: 1.0, sections: vec![] },
+            NoteScore { note_ord: 2, score: 2.0, sections: vec![] },
+        ];
+        let strengths = [Some(0.2), Some(0.9), Some(0.0)];
+        apply_priors(&mut notes, |o| Prior { strength: strengths[o as usize], updated: None }, w, None);
+        let order: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
+        assert_eq!(order, vec![2, 1, 0], "clearly relevant weak note still first");
+        assert_eq!(strength_factor(None, w), 1.0);
+        assert_eq!(strength_factor(Some(1.0), 0.0), 1.0);
+    }
+
+    #[test]
+    fn recency_halves_with_age() {
+        let today = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+        let fresh = recency_factor(Some(today), today, 30.0);
+        let month = recency_factor(today.checked_sub_days(chrono::Days::new(30)), today, 30.0);
+        assert!((fresh - 1.5).abs() < 1e-6 && (month - 1.25).abs() < 1e-6);
+        assert_eq!(recency_factor(None, today, 30.0), 1.0);
+    }
+}

@@ -1,0 +1,120 @@
+//! Snippets: the part of a section that shows why it matched, with the matched words marked.
+//!
+//! Words are compared after the same analysis the index uses (so `running` highlights for
+//! the query `runs`). The window with the most distinct query terms wins; the result is a
+//! list of spans so that each front end marks them its own way (colour on a terminal,
+//! `**bold**` in JSON).
+
+use std::collections::HashSet;
+
+use tantivy::tokenizer::TokenStream;
+
+use crate::lexical::english;
+
+/// Part of a snippet; `hit` spans are query matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// Default snippet length in characters.
+pub const SNIPPET_CHARS: usize = 180;
+
+/// The best window of `text` (about `max_chars` long) for the query terms `terms`
+/// (already analyzed).
+pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> Vec<Span> {
+    let text = text.trim();
+    let mut analyzer = english();
+    let mut stream = analyzer.token_stream(text);
+    let mut matches: Vec<(usize, usize, String)> = Vec::new();
+    while let Some(t) = stream.next() {
+        if terms.contains(&t.text) {
+            matches.push((t.offset_from, t.offset_to, t.text.clone()));
+        }
+    }
+    // Best window: the start (at a match) whose next max_chars hold the most distinct terms.
+    let mut start = 0;
+    let mut best = 0;
+    for (i, m) in matches.iter().enumerate() {
+        let distinct: HashSet<&str> = matches[i..]
+            .iter()
+            .take_while(|x| x.1 <= m.0 + max_chars)
+            .map(|x| x.2.as_str())
+            .collect();
+        if distinct.len() > best {
+            best = distinct.len();
+            start = m.0;
+        }
+    }
+    // Back up a little so the first match has context, to a word boundary.
+    let mut from = floor_char(text, start.saturating_sub(max_chars / 4));
+    if from > 0 {
+        from = text[from..].find(char::is_whitespace).map(|i| from + i + 1).unwrap_or(from);
+        if from > start {
+            from = start;
+        }
+    }
+    let mut to = floor_char(text, (from + max_chars).min(text.len()));
+    if to < text.len() {
+        to = text[..to].rfind(char::is_whitespace).filter(|&i| i > from).unwrap_or(to);
+    }
+    let mut spans = Vec::new();
+    let mut push = |s: &str, hit: bool| {
+        let s = s.replace(['\n', '\t'], " ");
+        if !s.is_empty() {
+            spans.push(Span { text: s, hit });
+        }
+    };
+    if from > 0 {
+        push("…", false);
+    }
+    let mut pos = from;
+    for (a, b, _) in matches.iter().filter(|m| m.0 >= from && m.1 <= to) {
+        push(&text[pos..*a], false);
+        push(&text[*a..*b], true);
+        pos = *b;
+    }
+    push(&text[pos..to], false);
+    if to < text.len() {
+        push("…", false);
+    }
+    spans
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The snippet as plain text with `**marks**` (for JSON and piped output).
+pub fn marked(spans: &[Span]) -> String {
+    spans
+        .iter()
+        .map(|s| if s.hit { format!("**{}**", s.text) } else { s.text.clone() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_stemmed_matches_in_a_window() {
+        let terms: HashSet<String> = ["run".to_string(), "tempo".to_string()].into();
+        let text = format!("{} The tempo runs were hard. {}", "filler ".repeat(60), "tail ".repeat(60));
+        let spans = snippet(&text, &terms, 80);
+        let m = marked(&spans);
+        assert!(m.contains("**tempo** **runs**"), "{m}");
+        assert!(m.starts_with('…') && m.ends_with('…'), "{m}");
+        assert!(m.chars().count() < 110, "{m}");
+    }
+
+    #[test]
+    fn no_match_gives_the_start() {
+        let spans = snippet("Ünïcödé text here", &HashSet::new(), 10);
+        assert_eq!(marked(&spans), "Ünïcödé…");
+    }
+}

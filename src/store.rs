@@ -1,0 +1,259 @@
+//! The index folder: generations, atomic publication, the writer lock.
+//!
+//! Every build writes a complete new *generation* into a staging folder, then publishes it
+//! by renaming it into place and atomically replacing the `CURRENT` pointer file. Readers
+//! only ever open what `CURRENT` names, so a build that fails, is interrupted or is killed
+//! leaves the previous generation answering queries; its staging folder is swept by the
+//! next writer. The previous generation is kept one round so that a reader that opened it
+//! just before a publish can finish.
+//!
+//! One writer at a time: `LOCK` is held with an OS file lock (released by the kernel when
+//! the process dies, so a crashed writer never leaves a stale lock) and names the holder.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::vault::{LoadedNote, Skipped};
+
+/// Bumped whenever the on-disk layout changes; an index of another format is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+const CURRENT: &str = "CURRENT";
+const LOCK: &str = "LOCK";
+const MANIFEST: &str = "manifest.json";
+const NOTES: &str = "notes.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no index at {0}; build one with `recall index VAULT` (or pass --index DIR)")]
+    Missing(PathBuf),
+    #[error("index at {dir} has format {found}, this recall reads format {expected}; rebuild with `recall index --rebuild VAULT`")]
+    Format { dir: PathBuf, found: u32, expected: u32 },
+    #[error("index is locked by pid {pid} (another `recall index` or `update` is running)")]
+    Locked { pid: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: corrupt index file: {source}")]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// What a generation was built from and with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// Absolute path of the vault.
+    pub vault: PathBuf,
+    /// RFC 3339 time the build finished.
+    pub built_at: String,
+    pub notes: usize,
+    pub sections: usize,
+    pub skipped: Vec<Skipped>,
+    pub max_file_bytes: u64,
+    pub build_ms: u64,
+}
+
+/// The index folder.
+#[derive(Debug, Clone)]
+pub struct IndexDir {
+    pub root: PathBuf,
+}
+
+/// A published, read-only generation.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// A generation being built; removed on drop unless published.
+pub struct Staging {
+    dir: PathBuf,
+    root: PathBuf,
+    published: bool,
+}
+
+/// The exclusive writer lock; released on drop (or by the kernel if the process dies).
+pub struct WriteLock {
+    _file: File,
+}
+
+impl IndexDir {
+    pub fn new(root: impl Into<PathBuf>) -> IndexDir {
+        IndexDir { root: root.into() }
+    }
+
+    /// The generation `CURRENT` names.
+    pub fn open(&self) -> Result<Generation, StoreError> {
+        let pointer = self.root.join(CURRENT);
+        let name = match fs::read_to_string(&pointer) {
+            Ok(s) => s.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing(self.root.clone()))
+            }
+            Err(e) => return Err(io(&pointer)(e)),
+        };
+        let dir = self.root.join(name);
+        let manifest_path = dir.join(MANIFEST);
+        let manifest: Manifest = read_json(&manifest_path)?;
+        if manifest.format != FORMAT_VERSION {
+            return Err(StoreError::Format {
+                dir: self.root.clone(),
+                found: manifest.format,
+                expected: FORMAT_VERSION,
+            });
+        }
+        Ok(Generation { dir, manifest })
+    }
+
+    /// Takes the writer lock, or says who holds it.
+    pub fn lock(&self) -> Result<WriteLock, StoreError> {
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let path = self.root.join(LOCK);
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let pid = fs::read_to_string(&path).unwrap_or_default().trim().to_string();
+                return Err(StoreError::Locked { pid: if pid.is_empty() { "?".into() } else { pid } });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+        file.set_len(0).map_err(io(&path))?;
+        write!(file, "{}", std::process::id()).map_err(io(&path))?;
+        Ok(WriteLock { _file: file })
+    }
+
+    /// A fresh staging folder. Sweeps staging folders left by dead writers (the caller
+    /// holds the lock, so none of them is live).
+    pub fn stage(&self, _lock: &WriteLock) -> Result<Staging, StoreError> {
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("staging-") {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = self.root.join(format!("staging-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Staging { dir, root: self.root.clone(), published: false })
+    }
+
+    fn generations(&self) -> Vec<(u64, PathBuf)> {
+        let mut out: Vec<(u64, PathBuf)> = fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let n = name.strip_prefix("gen-")?.parse().ok()?;
+                Some((n, e.path()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+impl Staging {
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the manifest and the note store, then makes this generation current.
+    pub fn publish(mut self, manifest: &Manifest, notes: &[LoadedNote]) -> Result<PathBuf, StoreError> {
+        write_json(&self.dir.join(NOTES), &notes)?;
+        write_json(&self.dir.join(MANIFEST), manifest)?;
+        let index = IndexDir::new(&self.root);
+        let generations = index.generations();
+        let next = generations.last().map(|(n, _)| n + 1).unwrap_or(1);
+        let name = format!("gen-{next:06}");
+        let target = self.root.join(&name);
+        fs::rename(&self.dir, &target).map_err(io(&target))?;
+        self.published = true;
+        sync_dir(&self.root);
+        let tmp = self.root.join(format!("{CURRENT}.tmp"));
+        fs::write(&tmp, &name).map_err(io(&tmp))?;
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
+        fs::rename(&tmp, self.root.join(CURRENT)).map_err(io(&tmp))?;
+        sync_dir(&self.root);
+        // Keep the generation just replaced for readers that opened it a moment ago.
+        for (_, old) in generations.iter().rev().skip(1) {
+            let _ = fs::remove_dir_all(old);
+        }
+        Ok(target)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Generation {
+    pub fn tantivy_dir(&self) -> PathBuf {
+        self.dir.join("tantivy")
+    }
+
+    /// The parsed notes, as indexed.
+    pub fn notes(&self) -> Result<Vec<LoadedNote>, StoreError> {
+        read_json(&self.dir.join(NOTES))
+    }
+
+    /// Bytes on disk of this generation.
+    pub fn size_bytes(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        }
+        walk(&self.dir)
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Writes JSON through a temporary file, synced, then renamed into place.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), StoreError> {
+    let tmp = path.with_extension("json.tmp");
+    let file = File::create(&tmp).map_err(io(&tmp))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, value).map_err(|source| StoreError::Corrupt { path: tmp.clone(), source })?;
+    let file = w.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
+    file.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, StoreError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path: path.to_path_buf(), source })
+}

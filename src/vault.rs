@@ -1,0 +1,355 @@
+//! Walking a vault: which files are notes, reading them safely, and resolving links.
+//!
+//! The walk uses the `ignore` crate (the one ripgrep uses), so hidden folders, `.gitignore`
+//! and `.ignore` are honoured and symlink loops are detected rather than followed forever.
+//! A file that cannot be a note (too big, binary, not UTF-8, unreadable) is reported as a
+//! [`Skipped`] with its reason and the walk goes on: one bad file never fails an index run.
+//!
+//! Link resolution needs every note id at once, so it happens here, after parsing, the way
+//! Obsidian does it: exact id first (case-insensitive), then a unique note whose path ends
+//! with the target, then a unique note with that file name.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::note::{strip_md_suffix, Note, NoteId};
+
+/// Files larger than this are skipped unless the caller says otherwise.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Options for walking a vault.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    pub max_file_bytes: u64,
+    /// A folder never to descend into (the index, when it lives inside the vault).
+    pub exclude: Option<PathBuf>,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, exclude: None }
+    }
+}
+
+/// A file that was not indexed, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A note file as found on disk: enough to notice later that it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch (0 when unknown).
+    pub mtime_ns: u128,
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        FileStamp { size: meta.len(), mtime_ns }
+    }
+}
+
+/// A parsed note with where it came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadedNote {
+    pub note: Note,
+    /// Path relative to the vault root.
+    pub relative: PathBuf,
+    pub stamp: FileStamp,
+}
+
+impl LoadedNote {
+    /// The date freshness is judged by: last updated, else established, else the file's
+    /// modification time.
+    pub fn effective_updated(&self) -> Option<NaiveDate> {
+        self.note.meta.updated.or(self.note.meta.established).or_else(|| {
+            let secs = i64::try_from(self.stamp.mtime_ns / 1_000_000_000).ok()?;
+            chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive())
+        })
+    }
+}
+
+/// Every note of a vault, parsed and with links resolved.
+#[derive(Debug)]
+pub struct Vault {
+    pub root: PathBuf,
+    pub notes: Vec<LoadedNote>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Errors that stop a whole walk (a single bad file never does).
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("vault {0} does not exist or is not a folder")]
+    NotAFolder(PathBuf),
+}
+
+/// Lists the note files under `root`: (absolute path, relative path). Unreadable entries
+/// and symlink loops go to `skipped`.
+pub fn note_files(root: &Path, options: &WalkOptions, skipped: &mut Vec<Skipped>) -> Vec<(PathBuf, PathBuf)> {
+    let exclude = options.exclude.as_ref().and_then(|p| p.canonicalize().ok());
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker
+        .hidden(true)
+        .parents(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .ignore(true)
+        .require_git(false)
+        .follow_links(true)
+        .sort_by_file_name(|a, b| a.cmp(b));
+    if let Some(exclude) = exclude {
+        walker.filter_entry(move |e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && e.path().canonicalize().map(|p| p == exclude).unwrap_or(false))
+        });
+    }
+    let mut files = Vec::new();
+    for entry in walker.build() {
+        match entry {
+            Ok(e) => {
+                let path = e.path();
+                let is_md = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| strip_md_suffix(n).is_some());
+                if is_md && !e.file_type().is_some_and(|t| t.is_dir()) {
+                    let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+                    files.push((path.to_path_buf(), relative));
+                }
+            }
+            Err(err) => skipped.push(Skipped {
+                path: walk_error_path(&err).unwrap_or_else(|| root.to_path_buf()),
+                reason: walk_error_reason(&err),
+            }),
+        }
+    }
+    files
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+fn walk_error_reason(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symlink loop back to {}", ancestor.display())
+        }
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => walk_error_reason(err),
+        ignore::Error::Io(e) => format!("unreadable: {e}"),
+        other => other.to_string(),
+    }
+}
+
+/// Reads one note file, or says why it is not a note.
+pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedNote, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("unreadable: {e}"))?;
+    if meta.len() > max_bytes {
+        return Err(format!(
+            "too large: {} bytes (limit {max_bytes}; see --max-file-size)",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("unreadable: {e}"))?;
+    if bytes.contains(&0) {
+        return Err("binary: contains NUL bytes".into());
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to())
+    })?;
+    let note = Note::parse(NoteId::from_relative_path(relative), &text);
+    Ok(LoadedNote { note, relative: relative.to_path_buf(), stamp: FileStamp::of(&meta) })
+}
+
+impl Vault {
+    /// Walks, reads and parses every note under `root`, then resolves links.
+    /// `progress` is called after each file with (done, total).
+    pub fn load(
+        root: &Path,
+        options: &WalkOptions,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Vault, VaultError> {
+        if !root.is_dir() {
+            return Err(VaultError::NotAFolder(root.to_path_buf()));
+        }
+        let mut skipped = Vec::new();
+        let files = note_files(root, options, &mut skipped);
+        let total = files.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let chunk = total.div_ceil(threads).max(1);
+        let results: Vec<Result<LoadedNote, Skipped>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    let done = &done;
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(abs, rel)| {
+                                let r = read_note(abs, rel, options.max_file_bytes)
+                                    .map_err(|reason| Skipped { path: rel.clone(), reason });
+                                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                progress(n + 1, total);
+                                r
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("parser thread panicked")).collect()
+        });
+        let mut notes = Vec::with_capacity(total);
+        for r in results {
+            match r {
+                Ok(n) => notes.push(n),
+                Err(s) => skipped.push(s),
+            }
+        }
+        dedupe_ids(&mut notes, &mut skipped);
+        resolve_links(&mut notes);
+        Ok(Vault { root: root.to_path_buf(), notes, skipped })
+    }
+}
+
+/// `Note.md` and `note.MD` in one folder would share an id; keep the first, skip the rest.
+fn dedupe_ids(notes: &mut Vec<LoadedNote>, skipped: &mut Vec<Skipped>) {
+    let mut seen = std::collections::HashSet::new();
+    notes.retain(|n| {
+        if seen.insert(n.note.id.clone()) {
+            true
+        } else {
+            skipped.push(Skipped {
+                path: n.relative.clone(),
+                reason: format!("duplicate note id {}", n.note.id),
+            });
+            false
+        }
+    });
+}
+
+/// Resolves every link target to a note id, as Obsidian does.
+pub fn resolve_links(notes: &mut [LoadedNote]) {
+    let resolver = Resolver::new(notes.iter().map(|n| &n.note.id));
+    for n in notes.iter_mut() {
+        for link in &mut n.note.links {
+            link.resolved = resolver.resolve(&link.target);
+        }
+    }
+}
+
+/// Lookup tables from link text to note ids.
+pub struct Resolver {
+    exact: HashMap<String, NoteId>,
+    /// Lower-cased file stem → ids with that stem.
+    stems: HashMap<String, Vec<NoteId>>,
+}
+
+impl Resolver {
+    pub fn new<'a>(ids: impl Iterator<Item = &'a NoteId>) -> Resolver {
+        let mut exact = HashMap::new();
+        let mut stems: HashMap<String, Vec<NoteId>> = HashMap::new();
+        for id in ids {
+            exact.insert(id.as_str().to_lowercase(), id.clone());
+            stems.entry(id.file_stem().to_lowercase()).or_default().push(id.clone());
+        }
+        Resolver { exact, stems }
+    }
+
+    pub fn resolve(&self, target: &str) -> Option<NoteId> {
+        let t = target.trim().trim_start_matches("./").trim_start_matches('/');
+        let t = strip_md_suffix(t).unwrap_or(t).to_lowercase();
+        if t.is_empty() {
+            return None;
+        }
+        if let Some(id) = self.exact.get(&t) {
+            return Some(id.clone());
+        }
+        let stem = t.rsplit('/').next().unwrap_or(&t);
+        let candidates = self.stems.get(stem)?;
+        let suffix = format!("/{t}");
+        let matching: Vec<&NoteId> = if t.contains('/') {
+            candidates.iter().filter(|c| c.as_str().to_lowercase().ends_with(&suffix)).collect()
+        } else {
+            candidates.iter().collect()
+        };
+        match matching.as_slice() {
+            [one] => Some((*one).clone()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<NoteId> {
+        list.iter().map(|s| NoteId(s.to_string())).collect()
+    }
+
+    #[test]
+    fn resolution_order() {
+        let all = ids(&["topics/python", "people/alex_chen", "a/dup", "b/dup", "Notes/Case"]);
+        let r = Resolver::new(all.iter());
+        assert_eq!(r.resolve("topics/python").unwrap().as_str(), "topics/python");
+        assert_eq!(r.resolve("alex_chen").unwrap().as_str(), "people/alex_chen");
+        assert_eq!(r.resolve("ALEX_CHEN.md").unwrap().as_str(), "people/alex_chen");
+        assert_eq!(r.resolve("notes/case").unwrap().as_str(), "Notes/Case");
+        assert_eq!(r.resolve("dup"), None, "ambiguous file names stay unresolved");
+        assert_eq!(r.resolve("b/dup").unwrap().as_str(), "b/dup");
+        assert_eq!(r.resolve("missing"), None);
+    }
+
+    #[test]
+    fn skips_bad_files_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("good.md"), "# Good\ntext").unwrap();
+        std::fs::write(root.join("binary.md"), b"# B\0\x01").unwrap();
+        std::fs::write(root.join("latin1.md"), b"# Caf\xe9").unwrap();
+        std::fs::write(root.join("big.md"), "x".repeat(2000)).unwrap();
+        std::fs::write(root.join("ignored.md"), "# I").unwrap();
+        std::fs::write(root.join(".gitignore"), "ignored.md\n").unwrap();
+        std::fs::create_dir(root.join(".obsidian")).unwrap();
+        std::fs::write(root.join(".obsidian/hidden.md"), "# H").unwrap();
+        std::fs::write(root.join("notes.txt"), "not markdown").unwrap();
+        let options = WalkOptions { max_file_bytes: 1000, exclude: None };
+        let vault = Vault::load(root, &options, &|_, _| {}).unwrap();
+        let ids: Vec<&str> = vault.notes.iter().map(|n| n.note.id.as_str()).collect();
+        assert_eq!(ids, vec!["good"]);
+        let mut reasons: Vec<(String, String)> = vault
+            .skipped
+            .iter()
+            .map(|s| (s.path.display().to_string(), s.reason.clone()))
+            .collect();
+        reasons.sort();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(reasons[0].0 == "big.md" && reasons[0].1.starts_with("too large"));
+        assert!(reasons[1].0 == "binary.md" && reasons[1].1.starts_with("binary"));
+        assert!(reasons[2].0 == "latin1.md" && reasons[2].1.contains("UTF-8"));
+    }
+}
