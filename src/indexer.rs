@@ -7,15 +7,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::embed::{Embedder, ModelPaths};
 use crate::error::{Error, Result};
 use crate::store::{IndexDir, Manifest, FORMAT_VERSION};
-use crate::vault::{Skipped, Vault, WalkOptions};
+use crate::vault::{LoadedNote, Skipped, Vault, WalkOptions};
+use crate::vector::{text_hash, Entry, VectorIndex, Vectors};
 
 /// A stage of a build, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Reading,
     Indexing,
+    Embedding,
 }
 
 /// Receives progress: (stage, done, total).
@@ -24,6 +27,10 @@ pub type Progress<'a> = &'a (dyn Fn(Stage, usize, usize) + Sync);
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
     pub max_file_bytes: u64,
+    /// Where the embedding model is; `None` builds a keyword-only index.
+    pub model: Option<ModelPaths>,
+    /// Take vectors of unchanged text from the index being replaced.
+    pub reuse_embeddings: bool,
 }
 
 /// What a build did.
@@ -37,6 +44,19 @@ pub struct IndexReport {
     pub skipped: Vec<Skipped>,
     pub elapsed_ms: u64,
     pub generation: PathBuf,
+    pub embedding: EmbedReport,
+}
+
+/// What the embedding stage did.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedReport {
+    /// Chunks embedded now.
+    pub embedded: usize,
+    /// Chunks whose vector came from the previous index (unchanged text).
+    pub reused: usize,
+    pub elapsed_ms: u64,
+    /// Why there are no embeddings, when there are none.
+    pub disabled: Option<String>,
 }
 
 /// Builds the index of `vault` in `index` and publishes it.
@@ -53,6 +73,22 @@ pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: P
     progress(Stage::Indexing, 0, sections);
     crate::lexical::build(&staging.path().join("tantivy"), &loaded.notes)?;
     progress(Stage::Indexing, sections, sections);
+    let mut embedding = EmbedReport::default();
+    let mut model = None;
+    match &options.model {
+        None => embedding.disabled = Some("--no-embed".into()),
+        Some(paths) => match Embedder::load(paths.clone()) {
+            Err(e) => embedding.disabled = Some(e.to_string()),
+            Ok(mut embedder) => {
+                let previous = match options.reuse_embeddings {
+                    true => index.open().ok().and_then(|g| Vectors::load(&g.dir).ok().flatten()),
+                    false => None,
+                };
+                embedding = embed_notes(&mut embedder, &loaded.notes, previous, staging.path(), progress)?;
+                model = Some(embedder.fingerprint().to_string());
+            }
+        },
+    }
     let (resolved, unresolved) = loaded
         .notes
         .iter()
@@ -68,6 +104,7 @@ pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: P
         skipped: loaded.skipped.clone(),
         max_file_bytes: options.max_file_bytes,
         build_ms: elapsed_ms,
+        model,
     };
     let generation = staging.publish(&manifest, &loaded.notes)?;
     Ok(IndexReport {
@@ -79,5 +116,57 @@ pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: P
         skipped: loaded.skipped,
         elapsed_ms,
         generation,
+        embedding,
+    })
+}
+
+/// Embeds every section chunk (reusing vectors of unchanged text from `previous`) and
+/// writes the vector index into `dir`.
+fn embed_notes(
+    embedder: &mut Embedder,
+    notes: &[LoadedNote],
+    previous: Option<Vectors>,
+    dir: &Path,
+    progress: Progress<'_>,
+) -> Result<EmbedReport> {
+    let started = Instant::now();
+    let previous = previous.filter(|p| p.fingerprint == embedder.fingerprint() && p.dim == embedder.dim());
+    let cache = previous.as_ref().map(Vectors::cache).unwrap_or_default();
+    let mut entries = Vec::new();
+    let mut todo: Vec<(usize, String)> = Vec::new();
+    for (ord, loaded) in notes.iter().enumerate() {
+        for (i, section) in loaded.note.sections.iter().enumerate().filter(|(_, s)| !loaded.note.is_tag_list(s)) {
+            for chunk in embedder.chunks(&loaded.note, i as u32, section) {
+                let hash = text_hash(&chunk.text);
+                if !cache.contains_key(&hash) {
+                    todo.push((entries.len(), chunk.text));
+                }
+                entries.push(Entry { note_ord: ord as u32, section: chunk.section, hash });
+            }
+        }
+    }
+    let mut fresh: std::collections::HashMap<[u8; 16], Vec<f32>> = std::collections::HashMap::new();
+    progress(Stage::Embedding, 0, todo.len());
+    for (n, batch) in todo.chunks(256).enumerate() {
+        let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
+        let vectors = embedder.embed(&texts)?;
+        for ((entry, _), v) in batch.iter().zip(vectors) {
+            fresh.insert(entries[*entry].hash, v);
+        }
+        progress(Stage::Embedding, (n * 256 + batch.len()).min(todo.len()), todo.len());
+    }
+    let mut vectors = Vectors::new(embedder.dim(), embedder.fingerprint());
+    for e in &entries {
+        let v = fresh.get(&e.hash).map(Vec::as_slice).or_else(|| cache.get(&e.hash).copied());
+        if let Some(v) = v {
+            vectors.push(*e, v);
+        }
+    }
+    VectorIndex::build(vectors, dir)?;
+    Ok(EmbedReport {
+        embedded: todo.len(),
+        reused: entries.len() - todo.len(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        disabled: None,
     })
 }

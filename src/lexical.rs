@@ -78,6 +78,7 @@ struct Fields {
     all: Field,
     title: Field,
     heading: Field,
+    heading_path: Field,
     tags_text: Field,
     raw: Field,
     body: Field,
@@ -112,7 +113,8 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         all: b.add_text_field("all", text(EN, true, false)),
         title: b.add_text_field("title", text(EN, false, true)),
-        heading: b.add_text_field("heading", text(EN, false, true)),
+        heading: b.add_text_field("heading", text(EN, false, false)),
+        heading_path: b.add_text_field("heading_path", STORED),
         tags_text: b.add_text_field("tags_text", text(EN, false, false)),
         raw: b.add_text_field("raw", text(RAW, false, false)),
         body: b.add_text_field("body", TextOptions::default().set_stored()),
@@ -166,19 +168,16 @@ pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
         let note = &loaded.note;
         let tags_text = note.tags.join(" ");
         let updated = loaded.effective_updated().map(to_datetime);
-        for (i, s) in note.sections.iter().enumerate() {
+        for (i, s) in note.sections.iter().enumerate().filter(|(_, s)| !note.is_tag_list(s)) {
             let heading = s.heading_display();
-            // The H1 usually is the title: don't count its words twice.
-            let own_headings = match s.heading_path.split_first() {
-                Some((first, rest)) if *first == note.title => rest.join(" > "),
-                _ => heading.clone(),
-            };
+            let own_headings = note.own_headings(s);
             let mut doc = TantivyDocument::default();
             let all = format!("{}\n{}\n{}\n{}", note.title, own_headings, s.text, tags_text);
             doc.add_text(f.all, &all);
             doc.add_text(f.raw, &all);
             doc.add_text(f.title, &note.title);
             doc.add_text(f.heading, &own_headings);
+            doc.add_text(f.heading_path, &heading);
             doc.add_text(f.tags_text, &tags_text);
             doc.add_text(f.body, &s.text);
             doc.add_text(f.note, note.id.as_str());
@@ -219,8 +218,6 @@ pub struct SectionHit {
     pub note_ord: u32,
     pub section: u32,
     pub score: f32,
-    pub strength: Option<f32>,
-    pub address: DocAddress,
 }
 
 /// What a section's stored fields say, for display.
@@ -287,7 +284,7 @@ impl LexicalIndex {
         self.hits(top)
     }
 
-    /// Reads note and section ordinals (and strength) from fast fields, not the doc store:
+    /// Reads note and section ordinals from fast fields, not the doc store:
     /// a query touches up to a thousand hits and must stay in the millisecond range.
     fn hits(&self, top: Vec<(f32, DocAddress)>) -> Result<Vec<SectionHit>, LexicalError> {
         let searcher = self.reader.searcher();
@@ -296,20 +293,14 @@ impl LexicalIndex {
         for (score, address) in top {
             if !columns.contains_key(&address.segment_ord) {
                 let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                let cols = (
-                    ff.u64("note_ord").map_err(self.err())?,
-                    ff.u64("section").map_err(self.err())?,
-                    ff.f64("strength").map_err(self.err())?,
-                );
+                let cols = (ff.u64("note_ord").map_err(self.err())?, ff.u64("section").map_err(self.err())?);
                 columns.insert(address.segment_ord, cols);
             }
-            let (notes, sections, strengths) = &columns[&address.segment_ord];
+            let (notes, sections) = &columns[&address.segment_ord];
             out.push(SectionHit {
                 note_ord: notes.first(address.doc_id).unwrap_or(0) as u32,
                 section: sections.first(address.doc_id).unwrap_or(0) as u32,
                 score,
-                strength: strengths.first(address.doc_id).map(|v| v as f32),
-                address,
             });
         }
         Ok(out)
@@ -323,7 +314,7 @@ impl LexicalIndex {
             note: text(self.f.note),
             file: text(self.f.file),
             title: text(self.f.title),
-            heading: text(self.f.heading),
+            heading: text(self.f.heading_path),
             body: text(self.f.body),
             line: doc.get_first(self.f.line).and_then(|v| v.as_u64()).unwrap_or(0) as usize,
             strength: doc.get_first(self.f.strength).and_then(|v| v.as_f64()).map(|v| v as f32),
@@ -345,30 +336,43 @@ impl LexicalIndex {
         top.first().map(|(_, a)| self.stored(*a)).transpose()
     }
 
-    /// Ordinals of notes with a section that matches any of `clauses`.
-    fn notes_matching(&self, clauses: &[Clause]) -> Result<HashSet<u64>, LexicalError> {
-        if clauses.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let any: Vec<(Occur, Box<dyn TQuery>)> =
-            clauses.iter().map(|c| (Occur::Should, self.clause_query(c, false))).collect();
+    /// Ordinals of the notes that pass `query`'s filters and exclusions: the candidate set
+    /// for retrievers that cannot filter by themselves.
+    pub fn allowed_notes(&self, query: &Query) -> Result<HashSet<u32>, LexicalError> {
+        let filters_only = Query { filters: query.filters.clone(), must_not: query.must_not.clone(), ..Query::default() };
+        let excluded = self.notes_matching(&query.must_not)?;
+        let tq = self.tantivy_query(&filters_only, &excluded);
+        self.note_ords(&self.reader.searcher().search(&*tq, &DocSetCollector).map_err(self.err())?)
+    }
+
+    fn note_ords(&self, docs: &HashSet<DocAddress>) -> Result<HashSet<u32>, LexicalError> {
         let searcher = self.reader.searcher();
-        let docs = searcher.search(&BooleanQuery::new(any), &DocSetCollector).map_err(self.err())?;
         let mut notes = HashSet::new();
+        let mut columns = std::collections::HashMap::new();
         for address in docs {
-            let column = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("note_ord")
-                .map_err(self.err())?;
-            if let Some(ord) = column.first(address.doc_id) {
-                notes.insert(ord);
+            if !columns.contains_key(&address.segment_ord) {
+                let ff = searcher.segment_reader(address.segment_ord).fast_fields();
+                columns.insert(address.segment_ord, ff.u64("note_ord").map_err(self.err())?);
+            }
+            if let Some(ord) = columns[&address.segment_ord].first(address.doc_id) {
+                notes.insert(ord as u32);
             }
         }
         Ok(notes)
     }
 
-    fn tantivy_query(&self, query: &Query, excluded: &HashSet<u64>) -> Box<dyn TQuery> {
+    /// Ordinals of notes with a section that matches any of `clauses`.
+    fn notes_matching(&self, clauses: &[Clause]) -> Result<HashSet<u32>, LexicalError> {
+        if clauses.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let any: Vec<(Occur, Box<dyn TQuery>)> =
+            clauses.iter().map(|c| (Occur::Should, self.clause_query(c, false))).collect();
+        let docs = self.reader.searcher().search(&BooleanQuery::new(any), &DocSetCollector).map_err(self.err())?;
+        self.note_ords(&docs)
+    }
+
+    fn tantivy_query(&self, query: &Query, excluded: &HashSet<u32>) -> Box<dyn TQuery> {
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
         for c in &query.should {
             clauses.push((Occur::Should, self.clause_query(c, true)));
@@ -380,7 +384,7 @@ impl LexicalIndex {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(self.filter_query(filter), 0.0))));
         }
         if !excluded.is_empty() {
-            let terms = excluded.iter().map(|o| Term::from_field_u64(self.f.note_ord, *o));
+            let terms = excluded.iter().map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o)));
             clauses.push((Occur::MustNot, Box::new(TermSetQuery::new(terms))));
         }
         if query.is_filter_only() {

@@ -2,14 +2,17 @@
 //!
 //! Data flows one way through the modules, each a stage of the pipeline:
 //! [`vault`] walks the folder and reads files → [`note`] parses each into sections and
-//! metadata → [`indexer`] feeds them into the keyword index ([`lexical`]) and publishes a
-//! generation ([`store`]) → [`search`] parses a [`query`], retrieves, and applies the
-//! ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`eval`] measures the
+//! metadata → [`indexer`] feeds them into the keyword index ([`lexical`]) and, through
+//! [`embed`], the vector index ([`vector`]), and publishes a generation ([`store`]) →
+//! [`search`] parses a [`query`], retrieves from both, merges the lists ([`fuse`]) and
+//! applies the ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`eval`] measures the
 //! result against judged queries; [`cli`] is the command line on top.
 
 pub mod cli;
+pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod fuse;
 pub mod indexer;
 pub mod lexical;
 pub mod note;
@@ -19,5 +22,6 @@ pub mod search;
 pub mod snippet;
 pub mod store;
 pub mod vault;
+pub mod vector;
 
 pub use error::{Error, Result};

@@ -143,6 +143,35 @@ impl Note {
         Parse::new(id, text).run()
     }
 
+    /// A `## Tags` section that holds nothing but this note's tags: metadata, already
+    /// indexed as tags on every section, and no place to send a reader.
+    pub fn is_tag_list(&self, section: &Section) -> bool {
+        section.heading().trim().eq_ignore_ascii_case("tags")
+            && section.text.split_whitespace().all(|w| {
+                let w = w.trim_matches(|c: char| c == '`' || c == ',' || c == '#').to_lowercase();
+                w.is_empty() || self.tags.contains(&w)
+            })
+    }
+
+    /// A section's headings below the title: the H1 usually *is* the title, and repeating
+    /// it would count its words twice.
+    pub fn own_headings(&self, section: &Section) -> String {
+        match section.heading_path.split_first() {
+            Some((first, rest)) if *first == self.title => rest.join(" > "),
+            _ => section.heading_display(),
+        }
+    }
+
+    /// `title > headings`: where a section is, as embedded with its text.
+    pub fn context_of(&self, section: &Section) -> String {
+        let own = self.own_headings(section);
+        if own.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} > {own}", self.title)
+        }
+    }
+
     /// All text of the note in one string (title, headings, sections), for whole-note uses
     /// such as "more like this".
     pub fn full_text(&self) -> String {
@@ -699,7 +728,7 @@ mod tests {
             fastapi.heading_display(),
             "Python Development > Technical Stack > Frameworks Used > FastAPI"
         );
-        assert_eq!((fastapi.line_start, fastapi.line_end), (16, 24));
+        assert_eq!((fastapi.line_start, fastapi.line_end), (14, 22));
         assert!(fastapi.text.contains("Modern async framework"));
         assert!(fastapi.text.contains("It's like TypeScript for backend."), "quotes kept");
         assert!(!fastapi.text.contains("**"), "markup removed");
@@ -713,6 +742,9 @@ mod tests {
         assert_eq!(last.heading(), "Related Memories");
         assert!(!last.text.contains("Strength"), "footer is metadata, not text");
         assert_eq!(note.sections[0].heading_display(), "Python Development");
+        let tags = section(&note, "Tags");
+        assert!(note.is_tag_list(tags));
+        assert!(!note.is_tag_list(fastapi));
     }
 
     #[test]
@@ -746,7 +778,7 @@ mod tests {
         let l = &note.links[0];
         assert_eq!((l.target.as_str(), l.heading.as_deref(), l.alias.as_deref()), ("a/b", Some("Sec"), Some("the alias")));
         assert_eq!(l.raw, "a/b#Sec|the alias");
-        assert_eq!(l.line, 10);
+        assert_eq!(l.line, 11);
         assert!(note.links[1].embed);
         assert_eq!(note.links[2].target, "plain");
         assert_eq!(note.sections[0].heading_path, Vec::<String>::new());

@@ -199,20 +199,23 @@ fn tokenize(input: &str) -> Result<Vec<String>, QueryError> {
         let mut token = String::new();
         let mut in_quote = false;
         while let Some(&(_, c)) = chars.peek() {
+            chars.next();
             if c == '"' {
-                in_quote = !in_quote;
-            } else if c.is_whitespace() && !in_quote {
+                // A quote opens a phrase only at the start of a token (after an optional
+                // sign); inside a word (`don"t`) it is dropped.
+                if in_quote || matches!(token.as_str(), "" | "-" | "+") {
+                    in_quote = !in_quote;
+                    token.push(c);
+                }
+                continue;
+            }
+            if c.is_whitespace() && !in_quote {
                 break;
             }
             token.push(c);
-            chars.next();
         }
         if in_quote {
             return Err(QueryError::UnclosedQuote(input[start..].to_string()));
-        }
-        // Quotes in the middle of a word (`don"t`) are not phrases.
-        if !(token.starts_with('"') || token.starts_with("-\"") || token.starts_with("+\"")) {
-            token = token.replace('"', "");
         }
         tokens.push(token);
     }

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 
 /// Default weight of the strength prior.
 pub const DEFAULT_STRENGTH_WEIGHT: f32 = 0.2;
@@ -30,6 +31,25 @@ pub struct NoteScore {
     pub score: f32,
     /// (section, score), best first.
     pub sections: Vec<(u32, f32)>,
+    /// Where the note stood in each retriever's list (for `--explain`).
+    pub signals: Signals,
+}
+
+impl NoteScore {
+    pub fn new(note_ord: u32, score: f32, sections: Vec<(u32, f32)>) -> NoteScore {
+        NoteScore { note_ord, score, sections, signals: Signals::default() }
+    }
+}
+
+/// Where a note stood in the keyword and semantic lists before they were merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Signals {
+    /// (1-based rank, BM25 score) in the keyword list.
+    pub lexical: Option<(usize, f32)>,
+    /// (1-based rank, cosine similarity) in the semantic list.
+    pub semantic: Option<(usize, f32)>,
+    /// The fused score, before priors.
+    pub fused: f32,
 }
 
 /// Rolls section hits up to notes: a note scores as its best section, and keeps its best
@@ -37,11 +57,8 @@ pub struct NoteScore {
 pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore> {
     let mut by_note: HashMap<u32, NoteScore> = HashMap::new();
     for (note_ord, section, score) in hits {
-        let entry = by_note.entry(note_ord).or_insert(NoteScore {
-            note_ord,
-            score: f32::NEG_INFINITY,
-            sections: Vec::new(),
-        });
+        let entry =
+            by_note.entry(note_ord).or_insert_with(|| NoteScore::new(note_ord, f32::NEG_INFINITY, Vec::new()));
         entry.score = entry.score.max(score);
         entry.sections.push((section, score));
     }
@@ -78,7 +95,8 @@ pub fn recency_factor(updated: Option<NaiveDate>, today: NaiveDate, half_life_da
     }
 }
 
-/// Per-note facts the priors need.
+/// Per-note facts the priors need (stored per index so that a query need not load notes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Prior {
     pub strength: Option<f32>,
     pub updated: Option<NaiveDate>,
@@ -118,11 +136,7 @@ mod tests {
     #[test]
     fn strength_breaks_ties_but_is_bounded() {
         let w = DEFAULT_STRENGTH_WEIGHT;
-        let mut notes = vec![
-            NoteScore { note_ord: 0, score: 1.0, sections: vec![] },
-            NoteScore { note_ord: 1, score: 1.0, sections: vec![] },
-            NoteScore { note_ord: 2, score: 2.0, sections: vec![] },
-        ];
+        let mut notes = vec![NoteScore::new(0, 1.0, vec![]), NoteScore::new(1, 1.0, vec![]), NoteScore::new(2, 2.0, vec![])];
         let strengths = [Some(0.2), Some(0.9), Some(0.0)];
         apply_priors(&mut notes, |o| Prior { strength: strengths[o as usize], updated: None }, w, None);
         let order: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();

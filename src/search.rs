@@ -1,33 +1,44 @@
 //! Answering a query: retrieve, roll up, fuse, apply priors, render.
 //!
 //! [`Engine`] opens one published generation and runs the ranking pipeline over it. It
-//! only loads what a query needs: a keyword search touches nothing but the tantivy index,
-//! so a cold `recall search` process stays as quick as a grep.
+//! only loads what a query needs: a keyword search touches the tantivy index and the small
+//! priors table, so a cold `recall search --mode lexical` process stays as quick as a grep;
+//! the model and the vector graph are loaded on the first semantic query.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::embed::{EmbedError, Embedder, ModelPaths};
+use crate::error::{Error, Result};
+use crate::fuse::{fuse, DEFAULT_FUSION};
 use crate::lexical::{analyze, LexicalIndex};
 use crate::query::{Clause, Query};
-use crate::rank::{self, NoteScore, Prior};
+use crate::rank::{self, NoteScore, Prior, Signals};
 use crate::snippet::{self, Span};
 use crate::store::{Generation, IndexDir};
 use crate::vault::LoadedNote;
+use crate::vector::{Entry, VectorIndex};
 
 /// Which retrievers a search uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// BM25 and semantic similarity, merged (the default).
+    Hybrid,
+    /// BM25 only.
     Lexical,
+    /// Embedding similarity only.
+    Semantic,
 }
 
 impl Mode {
     pub fn name(self) -> &'static str {
         match self {
+            Mode::Hybrid => "hybrid",
             Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
         }
     }
 }
@@ -60,6 +71,8 @@ pub struct Hit {
     pub tags: Vec<String>,
     #[serde(serialize_with = "serialize_snippet")]
     pub snippet: Vec<Span>,
+    #[serde(skip)]
+    pub signals: Signals,
 }
 
 fn serialize_snippet<S: serde::Serializer>(spans: &[Span], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -70,14 +83,26 @@ fn serialize_snippet<S: serde::Serializer>(spans: &[Span], s: S) -> std::result:
 pub struct Engine {
     pub generation: Generation,
     lexical: LexicalIndex,
+    model_paths: ModelPaths,
     notes: OnceLock<Vec<LoadedNote>>,
+    priors: OnceLock<Vec<Prior>>,
+    vectors: OnceLock<Option<VectorIndex>>,
+    embedder: Mutex<Option<Embedder>>,
 }
 
 impl Engine {
-    pub fn open(dir: &IndexDir) -> Result<Engine> {
+    pub fn open(dir: &IndexDir, model_paths: ModelPaths) -> Result<Engine> {
         let generation = dir.open()?;
         let lexical = LexicalIndex::open(&generation.tantivy_dir())?;
-        Ok(Engine { generation, lexical, notes: OnceLock::new() })
+        Ok(Engine {
+            generation,
+            lexical,
+            model_paths,
+            notes: OnceLock::new(),
+            priors: OnceLock::new(),
+            vectors: OnceLock::new(),
+            embedder: Mutex::new(None),
+        })
     }
 
     /// The indexed notes, loaded on first use.
@@ -89,74 +114,160 @@ impl Engine {
         Ok(self.notes.get_or_init(|| loaded))
     }
 
+    fn priors(&self) -> Result<&[Prior]> {
+        if let Some(p) = self.priors.get() {
+            return Ok(p);
+        }
+        let loaded = self.generation.priors()?;
+        Ok(self.priors.get_or_init(|| loaded))
+    }
+
     pub fn lexical(&self) -> &LexicalIndex {
         &self.lexical
     }
 
-    /// How many sections to retrieve for `limit` notes: enough that rolling up to notes
-    /// and re-ranking by priors still fills the list.
+    /// The vector index, loaded on first use; `None` for a keyword-only index.
+    pub fn vectors(&self) -> Result<Option<&VectorIndex>> {
+        if let Some(v) = self.vectors.get() {
+            return Ok(v.as_ref());
+        }
+        let loaded = VectorIndex::open(&self.generation.dir)?;
+        Ok(self.vectors.get_or_init(|| loaded).as_ref())
+    }
+
+    /// Whether `mode` can run on this index: a hybrid search on an index built without
+    /// embeddings falls back to keywords, with the reason; a semantic one is an error.
+    pub fn effective_mode(&self, mode: Mode) -> Result<(Mode, Option<String>)> {
+        if mode == Mode::Lexical || self.generation.manifest.model.is_some() {
+            return Ok((mode, None));
+        }
+        let why = "this index has no embeddings (built with --no-embed or without the model); rebuild with `recall index` after `make setup`";
+        match mode {
+            Mode::Semantic => Err(Error::Usage(format!("semantic search: {why}"))),
+            _ => Ok((Mode::Lexical, Some(format!("keyword search only: {why}")))),
+        }
+    }
+
+    /// A unit vector for `text`, loading the model on first use.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let mut guard = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(Embedder::load(self.model_paths.clone())?);
+        }
+        let embedder = guard.as_mut().ok_or_else(|| EmbedError::Inference("model not loaded".into()))?;
+        if let Some(model) = &self.generation.manifest.model {
+            if model != embedder.fingerprint() {
+                return Err(Error::Usage(format!(
+                    "the index was built with model {model} but {} is loaded; rebuild with `recall index --rebuild`",
+                    embedder.fingerprint()
+                )));
+            }
+        }
+        let mut v = embedder.embed(&[text.to_string()])?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// How many candidates each retriever contributes for `limit` notes: deep enough that
+    /// fusion and the priors can promote notes from well below the cut.
     fn depth(limit: usize) -> usize {
-        (limit * 10).max(100)
+        (limit * 10).max(300)
     }
 
     /// Ranks notes for `query`.
     pub fn search(&self, query: &Query, options: &SearchOptions) -> Result<Vec<Hit>> {
         let ranked = self.rank(query, options)?;
-        if !options.render {
-            let notes = self.notes()?;
-            return Ok(ranked
-                .iter()
-                .enumerate()
-                .map(|(i, n)| Hit {
-                    rank: i + 1,
-                    note: notes.get(n.note_ord as usize).map(|n| n.note.id.0.clone()).unwrap_or_default(),
-                    title: String::new(),
-                    path: String::new(),
-                    section: String::new(),
-                    line: 0,
-                    score: n.score,
-                    strength: None,
-                    tags: Vec::new(),
-                    snippet: Vec::new(),
-                })
-                .collect());
-        }
         let terms = highlight_terms(query);
         let mut hits = Vec::with_capacity(ranked.len());
         for (i, n) in ranked.iter().enumerate() {
             let section = n.sections.first().map(|s| s.0).unwrap_or(0);
-            let Some(stored) = self.lexical.section(n.note_ord, section)? else { continue };
-            hits.push(Hit {
+            let mut hit = Hit {
                 rank: i + 1,
-                note: stored.note,
-                title: stored.title,
-                path: stored.file,
-                section: stored.heading,
-                line: stored.line,
+                note: String::new(),
+                title: String::new(),
+                path: String::new(),
+                section: String::new(),
+                line: 0,
                 score: n.score,
-                strength: stored.strength,
-                tags: stored.tags,
-                snippet: snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS),
-            });
+                strength: None,
+                tags: Vec::new(),
+                snippet: Vec::new(),
+                signals: n.signals,
+            };
+            if options.render {
+                let Some(stored) = self.lexical.section(n.note_ord, section)? else { continue };
+                hit.snippet = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS);
+                hit.note = stored.note;
+                hit.title = stored.title;
+                hit.path = stored.file;
+                hit.section = stored.heading;
+                hit.line = stored.line;
+                hit.strength = stored.strength;
+                hit.tags = stored.tags;
+            } else {
+                hit.note = self.notes()?.get(n.note_ord as usize).map(|n| n.note.id.0.clone()).unwrap_or_default();
+            }
+            hits.push(hit);
         }
         Ok(hits)
     }
 
-    /// The ranking pipeline: retrieve → roll up → priors → cut.
+    /// The ranking pipeline: retrieve → roll up → fuse → priors → cut.
     fn rank(&self, query: &Query, options: &SearchOptions) -> Result<Vec<NoteScore>> {
-        let hits = self.lexical.search(query, Self::depth(options.limit))?;
-        let strengths: HashMap<u32, Option<f32>> = hits.iter().map(|h| (h.note_ord, h.strength)).collect();
-        let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
-        let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))));
+        let depth = Self::depth(options.limit);
+        let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
+        let lexical = if options.mode != Mode::Semantic || query.is_filter_only() {
+            let hits = self.lexical.search(query, depth)?;
+            let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
+            rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))))
+        } else {
+            Vec::new()
+        };
+        let semantic = if semantic_wanted { self.semantic(query, depth)? } else { Vec::new() };
+        let mut notes = match options.mode {
+            Mode::Hybrid if semantic_wanted => fuse(&lexical, &semantic, DEFAULT_FUSION),
+            Mode::Semantic if semantic_wanted => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
+            _ => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
+        };
+        let priors = self.priors()?;
         rank::apply_priors(
             &mut notes,
-            |ord| Prior { strength: strengths.get(&ord).copied().flatten(), updated: None },
+            |ord| priors.get(ord as usize).copied().unwrap_or_default(),
             options.strength_weight,
             options.recency,
         );
         notes.truncate(options.limit);
         Ok(notes)
     }
+
+    /// Notes ranked by their best chunk's similarity to the query text.
+    fn semantic(&self, query: &Query, depth: usize) -> Result<Vec<NoteScore>> {
+        let Some(vectors) = self.vectors()? else {
+            return Err(Error::Usage("this index has no embeddings; rebuild with `recall index`".into()));
+        };
+        let q = self.embed_query(&query.text())?;
+        let allowed: Option<HashSet<u32>> = if query.filters.is_empty() && query.must_not.is_empty() {
+            None
+        } else {
+            Some(self.lexical.allowed_notes(query)?)
+        };
+        let allow = |e: &Entry| allowed.as_ref().is_none_or(|a| a.contains(&e.note_ord));
+        let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
+        // Several chunks of one note can fill the list; ask for more than `depth` vectors.
+        let hits = vectors.search(&q, depth * 2, filter);
+        Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
+            let e = vectors.vectors.entries[id];
+            (e.note_ord, e.section, sim)
+        })))
+    }
+}
+
+/// Records each note's rank and score in one retriever's list.
+fn with_signals(mut notes: Vec<NoteScore>, set: impl Fn(&mut Signals, usize, f32)) -> Vec<NoteScore> {
+    for (i, n) in notes.iter_mut().enumerate() {
+        set(&mut n.signals, i + 1, n.score);
+        n.signals.fused = n.score;
+    }
+    notes
 }
 
 /// The analyzed terms of a query's positive clauses, for highlighting.

@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn no_match_gives_the_start() {
-        let spans = snippet("Ünïcödé text here", &HashSet::new(), 10);
-        assert_eq!(marked(&spans), "Ünïcödé…");
+        let spans = snippet("Ünïcödé text here and more", &HashSet::new(), 16);
+        assert_eq!(marked(&spans), "Ünïcödé…", "cut at a word boundary, by bytes");
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::rank::Prior;
 use crate::vault::{LoadedNote, Skipped};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
@@ -25,6 +26,7 @@ const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 const MANIFEST: &str = "manifest.json";
 const NOTES: &str = "notes.json";
+const PRIORS: &str = "priors.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,6 +59,8 @@ pub struct Manifest {
     pub skipped: Vec<Skipped>,
     pub max_file_bytes: u64,
     pub build_ms: u64,
+    /// Fingerprint of the embedding model, when the index has vectors.
+    pub model: Option<String>,
 }
 
 /// The index folder.
@@ -179,6 +183,11 @@ impl Staging {
     /// Writes the manifest and the note store, then makes this generation current.
     pub fn publish(mut self, manifest: &Manifest, notes: &[LoadedNote]) -> Result<PathBuf, StoreError> {
         write_json(&self.dir.join(NOTES), &notes)?;
+        let priors: Vec<Prior> = notes
+            .iter()
+            .map(|n| Prior { strength: n.note.meta.strength, updated: n.effective_updated() })
+            .collect();
+        write_json(&self.dir.join(PRIORS), &priors)?;
         write_json(&self.dir.join(MANIFEST), manifest)?;
         let index = IndexDir::new(&self.root);
         let generations = index.generations();
@@ -217,6 +226,11 @@ impl Generation {
     /// The parsed notes, as indexed.
     pub fn notes(&self) -> Result<Vec<LoadedNote>, StoreError> {
         read_json(&self.dir.join(NOTES))
+    }
+
+    /// Strength and date of every note, by note ordinal.
+    pub fn priors(&self) -> Result<Vec<Prior>, StoreError> {
+        read_json(&self.dir.join(PRIORS))
     }
 
     /// Bytes on disk of this generation.

@@ -1,0 +1,37 @@
+# The project's commands. Every target installs what it needs first, so they work on a
+# bare machine with a Rust toolchain and python3 + pip.
+CARGO ?= cargo
+RECALL := ./target/release/recall
+
+.PHONY: setup build demo test lint ci bench quality
+
+## setup: fetch ONNX Runtime and the embedding model into the model cache (no-op when present)
+setup:
+	bash scripts/fetch-model.sh
+
+build:
+	$(CARGO) build --release
+
+## demo: index the bundled example vault and run a search
+demo: setup build
+	$(RECALL) --index index index examples/vault
+	$(RECALL) --index index search "levain hydration"
+
+## test: unit and integration tests (integration tests run the real binary on real vaults)
+test: setup
+	$(CARGO) test --release
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+## ci: what .ci/run does
+ci: lint test
+
+## bench: latency benchmarks, written to BENCHMARKS.md
+bench: setup build
+	bash benches/latency.sh
+
+## quality: the quality table, written to BENCHMARKS.md
+quality: setup build
+	bash benches/quality.sh

@@ -1,0 +1,300 @@
+//! Helpers for the integration tests: run the real `recall` binary against a throw-away
+//! index folder and parse its `--json` output.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Flags for every `recall index` of these tests: keyword index only. Embedding a vault
+/// needs the model and takes minutes on a small machine; these tests are about the keyword
+/// engine, the query language, the CLI contract and robustness.
+pub const INDEX_FLAGS: &[&str] = &["--no-embed"];
+
+/// Flags for every `recall search` of these tests (the default mode may be hybrid).
+pub const SEARCH_FLAGS: &[&str] = &["--mode", "lexical"];
+
+/// The crate root (where `examples/` lives).
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled 16-note vault.
+pub fn example_vault() -> PathBuf {
+    manifest_dir().join("examples/vault")
+}
+
+/// A vault of the shared corpus (`../shared/vaults/NAME`); fails loudly when missing, so a
+/// missing corpus is never mistaken for a pass.
+pub fn shared_vault(name: &str) -> PathBuf {
+    let p = manifest_dir().join("../shared/vaults").join(name);
+    assert!(p.is_dir(), "shared vault {} is missing", p.display());
+    p
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// stdout parsed as one JSON value; panics with the whole output when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Asserts exit code 0 and returns self.
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// No Rust panic message anywhere in the output.
+    pub fn assert_no_panic(&self) {
+        for s in [&self.stdout, &self.stderr] {
+            assert!(!s.contains("panicked"), "the binary panicked:\n{s}");
+            assert!(!s.contains("RUST_BACKTRACE"), "the binary panicked:\n{s}");
+        }
+    }
+}
+
+/// Runs `recall --index INDEX ARGS...`.
+pub fn run_with_index(index: &Path, args: &[&str]) -> Out {
+    let output = Command::new(env!("CARGO_BIN_EXE_recall"))
+        .arg("--index")
+        .arg(index)
+        .args(args)
+        .env_remove("RECALL_INDEX")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running the recall binary");
+    Out {
+        // A signal (crash) has no code: -1 never matches an expected code.
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A search result as `search --json` prints it.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub rank: u64,
+    pub note: String,
+    pub raw: Value,
+}
+
+/// A temporary index folder, removed on drop.
+pub struct Index {
+    pub dir: TempDir,
+}
+
+impl Index {
+    /// An empty (not yet built) index folder.
+    pub fn empty() -> Index {
+        Index {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// An index of `vault`, built with `index --json` (extra flags appended); panics unless
+    /// the build succeeds. Returns the index and the build report.
+    pub fn build(vault: &Path, extra: &[&str]) -> (Index, Value) {
+        let idx = Index::empty();
+        let report = idx.index(vault, extra);
+        (idx, report)
+    }
+
+    /// The example vault, indexed.
+    pub fn example() -> Index {
+        let (idx, report) = Index::build(&example_vault(), &[]);
+        assert_eq!(report["notes"], 16, "example vault report: {report}");
+        idx
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        let out = run_with_index(self.path(), args);
+        out.assert_no_panic();
+        out
+    }
+
+    /// `index VAULT --json EXTRA...`, which must succeed.
+    pub fn index(&self, vault: &Path, extra: &[&str]) -> Value {
+        let vault = vault.to_str().expect("utf-8 path");
+        let mut args = vec!["index", vault, "--json"];
+        args.extend_from_slice(INDEX_FLAGS);
+        args.extend_from_slice(extra);
+        self.run(&args).ok().json()
+    }
+
+    /// `search QUERY -n N --json` (the query passed as one argument), which must succeed.
+    pub fn search(&self, query: &str, n: usize) -> Vec<Hit> {
+        let n = n.to_string();
+        let mut args = vec!["search", "--json", "-n", &n];
+        args.extend_from_slice(SEARCH_FLAGS);
+        args.extend_from_slice(&["--", query]);
+        let out = self.run(&args).ok();
+        parse_hits(&out.json(), query)
+    }
+
+    /// Note ids of `search`, in rank order.
+    pub fn ids(&self, query: &str, n: usize) -> Vec<String> {
+        self.search(query, n).into_iter().map(|h| h.note).collect()
+    }
+
+    /// `show NOTE --json`, which must succeed.
+    pub fn show(&self, note: &str) -> Value {
+        self.run(&["show", note, "--json"]).ok().json()
+    }
+
+    /// `stats --json`, which must succeed.
+    pub fn stats(&self) -> Value {
+        self.run(&["stats", "--json"]).ok().json()
+    }
+}
+
+/// Checks the shape of a `search --json` answer and returns its hits.
+pub fn parse_hits(v: &Value, query: &str) -> Vec<Hit> {
+    assert_eq!(v["query"], query, "echoed query: {v}");
+    assert_eq!(v["mode"], "lexical", "{v}");
+    assert!(v["took_ms"].as_f64().is_some_and(|t| t >= 0.0), "took_ms: {v}");
+    let results = v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results array: {v}"));
+    let mut prev_score = f64::INFINITY;
+    results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            assert_eq!(
+                r["rank"].as_u64(),
+                Some(i as u64 + 1),
+                "ranks are 1.. in order: {v}"
+            );
+            let note = r["note"]
+                .as_str()
+                .unwrap_or_else(|| panic!("hit without note: {r}"))
+                .to_string();
+            for key in ["title", "path", "section", "snippet"] {
+                assert!(r[key].is_string(), "hit field {key} is a string: {r}");
+            }
+            assert!(r["tags"].is_array(), "tags: {r}");
+            assert!(r["line"].as_u64().is_some(), "line: {r}");
+            let score = r["score"].as_f64().unwrap_or_else(|| panic!("score: {r}"));
+            assert!(score <= prev_score + 1e-6, "results are sorted by score: {v}");
+            prev_score = score;
+            Hit {
+                rank: i as u64 + 1,
+                note,
+                raw: r.clone(),
+            }
+        })
+        .collect()
+}
+
+/// `show --json` of notes, fetched once each.
+pub struct NoteCache<'a> {
+    index: &'a Index,
+    cache: HashMap<String, Value>,
+}
+
+impl<'a> NoteCache<'a> {
+    pub fn new(index: &'a Index) -> NoteCache<'a> {
+        NoteCache {
+            index,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn get(&mut self, note: &str) -> &Value {
+        if !self.cache.contains_key(note) {
+            let v = self.index.show(note);
+            self.cache.insert(note.to_string(), v);
+        }
+        &self.cache[note]
+    }
+
+    pub fn tags(&mut self, note: &str) -> Vec<String> {
+        self.get(note)["tags"]
+            .as_array()
+            .expect("tags array")
+            .iter()
+            .map(|t| t.as_str().expect("tag string").to_string())
+            .collect()
+    }
+
+    pub fn strength(&mut self, note: &str) -> Option<f64> {
+        self.get(note)["strength"].as_f64()
+    }
+
+    /// The effective date as `YYYY-MM-DD`: updated, else established (every note of the
+    /// example vault has one of them, so the file-mtime fallback never matters there).
+    pub fn effective_date(&mut self, note: &str) -> String {
+        let v = self.get(note);
+        v["updated"]
+            .as_str()
+            .or_else(|| v["established"].as_str())
+            .unwrap_or_else(|| panic!("{note} has no date: {v}"))
+            .to_string()
+    }
+}
+
+/// The lower-cased words of a file (split on anything not alphanumeric).
+pub fn words_of_file(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The 1-based line of the first line of `path` for which `pred` holds.
+pub fn line_of(path: &Path, pred: impl Fn(&str) -> bool) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .position(pred)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no such line in {}", path.display()))
+}
+
+/// Every note id of the example vault (its `.md` files, path without `.md`).
+pub fn example_note_ids() -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).expect("read_dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let rel = p.strip_prefix(root).unwrap().with_extension("");
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let root = example_vault();
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    out.sort();
+    out
+}
