@@ -53,8 +53,8 @@ CONFIG_SHA="953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
 # Build tools (versions pinned: the built file's hash depends on them).
 BUILD_PKGS=(numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 typing_extensions==4.16.0
   safetensors==0.8.0 onnxruntime==1.31.1 flatbuffers==25.12.19 packaging==26.4)
-MODEL_FP32_SHA="__FP32_SHA__"
-MODEL_QINT8_SHA="__QINT8_SHA__"
+MODEL_FP32_SHA="484d2b3b259255028c32d62c1f2694c428a3511694fc8f3c82c1a88bb651c14a"
+MODEL_QINT8_SHA="af61b41247c79235f49b46102a9ded0d860ed011c9b0345b62bae614404cc695"
 
 VARIANT="${RECALL_MODEL_VARIANT:-int8}"
 case "$VARIANT" in

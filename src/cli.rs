@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::embed::{Embedder, ModelPaths};
 use crate::error::Error;
 use crate::eval::{evaluate, Judgments};
+use crate::fuse::{Fusion, DEFAULT_FUSION};
 use crate::indexer::{self, IndexOptions, Stage};
 use crate::query::Query;
 use crate::rank::{Signals, DEFAULT_STRENGTH_WEIGHT};
@@ -28,7 +29,11 @@ use crate::store::IndexDir;
 use crate::vault::DEFAULT_MAX_FILE_BYTES;
 
 #[derive(Parser, Debug)]
-#[command(name = "recall", version, about = "Search a vault of markdown notes: keywords, meaning, related memories.")]
+#[command(
+    name = "recall",
+    version,
+    about = "Search a vault of markdown notes: keywords, meaning, related memories."
+)]
 pub struct Cli {
     /// Index folder.
     #[arg(long, global = true, env = "RECALL_INDEX", default_value = "index")]
@@ -92,6 +97,9 @@ pub struct RankArgs {
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
     pub strength_weight: f32,
+    /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K[:W].
+    #[arg(long, default_value_t = DEFAULT_FUSION)]
+    pub fusion: Fusion,
 }
 
 #[derive(Args, Debug)]
@@ -143,11 +151,29 @@ pub fn run() -> ExitCode {
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let usage = e.downcast_ref::<Error>().is_some_and(|e| matches!(e, Error::Usage(_) | Error::Query(_)));
-            eprintln!("recall: error: {e:#}");
+            let usage = e
+                .downcast_ref::<Error>()
+                .is_some_and(|e| matches!(e, Error::Usage(_) | Error::Query(_)));
+            eprintln!("recall: error: {}", error_chain(&e));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes, each said once: a cause whose text the message before it
+/// already contains is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !out.contains(&msg) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&msg);
+        }
+    }
+    out
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<()> {
@@ -180,7 +206,11 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-fn build_index(dir: &IndexDir, vault: &std::path::Path, options: &IndexOptions) -> anyhow::Result<indexer::IndexReport> {
+fn build_index(
+    dir: &IndexDir,
+    vault: &std::path::Path,
+    options: &IndexOptions,
+) -> anyhow::Result<indexer::IndexReport> {
     let bar = progress_bar();
     let report = indexer::build(dir, vault, options, &|stage, done, total| {
         bar.set_length(total as u64);
@@ -199,10 +229,9 @@ fn build_index(dir: &IndexDir, vault: &std::path::Path, options: &IndexOptions) 
 fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Result<()> {
     let vault = match &args.vault {
         Some(v) => v.clone(),
-        None => dir
-            .open()
-            .map(|g| g.manifest.vault)
-            .map_err(|_| Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into()))?,
+        None => dir.open().map(|g| g.manifest.vault).map_err(|_| {
+            Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into())
+        })?,
     };
     let options = IndexOptions {
         max_file_bytes: args.max_file_size,
@@ -231,9 +260,14 @@ fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Re
         r.vault.display(),
         r.elapsed_ms as f64 / 1000.0
     );
-    println!("links: {} resolved, {} unresolved", r.links_resolved, r.links_unresolved);
+    println!(
+        "links: {} resolved, {} unresolved",
+        r.links_resolved, r.links_unresolved
+    );
     match &e.disabled {
-        Some(why) if !args.no_embed => eprintln!("recall: warning: no embeddings, keyword search only: {why}"),
+        Some(why) if !args.no_embed => {
+            eprintln!("recall: warning: no embeddings, keyword search only: {why}")
+        }
         Some(_) => println!("embeddings: none (--no-embed)"),
         None => println!(
             "embeddings: {} chunks embedded ({:.0}/s), {} reused from the previous index",
@@ -254,6 +288,7 @@ fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Re
 fn search_options(rank: &RankArgs, limit: usize) -> SearchOptions {
     SearchOptions {
         mode: rank.mode,
+        fusion: rank.fusion,
         limit,
         strength_weight: rank.strength_weight,
         recency: None,
@@ -270,7 +305,10 @@ fn cmd_search(dir: &IndexDir, model: &ModelPaths, args: &SearchArgs) -> anyhow::
     if let Some(w) = warning {
         eprintln!("recall: warning: {w}");
     }
-    let options = SearchOptions { mode, ..search_options(&args.rank, args.limit as usize) };
+    let options = SearchOptions {
+        mode,
+        ..search_options(&args.rank, args.limit as usize)
+    };
     let hits = engine.search(&query, &options)?;
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut out = std::io::stdout().lock();
@@ -304,7 +342,8 @@ fn cmd_search(dir: &IndexDir, model: &ModelPaths, args: &SearchArgs) -> anyhow::
 
 fn explain_json(s: &Signals) -> serde_json::Value {
     let side = |x: Option<(usize, f32)>, name: &str| {
-        x.map(|(rank, score)| json!({"rank": rank, name: score})).unwrap_or(serde_json::Value::Null)
+        x.map(|(rank, score)| json!({"rank": rank, name: score}))
+            .unwrap_or(serde_json::Value::Null)
     };
     json!({"lexical": side(s.lexical, "score"), "semantic": side(s.semantic, "similarity"), "fused": s.fused})
 }
@@ -323,9 +362,20 @@ fn explain_text(s: &Signals) -> String {
 }
 
 fn print_hit(out: &mut impl Write, h: &Hit, color: bool) -> std::io::Result<()> {
-    let (bold, dim, hl, reset) = if color { ("\x1b[1m", "\x1b[2m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "", "") };
-    let strength = h.strength.map(|s| format!("  strength {s:.2}")).unwrap_or_default();
-    writeln!(out, "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}", h.rank, h.note, h.title, h.score)?;
+    let (bold, dim, hl, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let strength = h
+        .strength
+        .map(|s| format!("  strength {s:.2}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}",
+        h.rank, h.note, h.title, h.score
+    )?;
     if !h.section.is_empty() {
         writeln!(out, "    {dim}{}:{}  {}{reset}", h.path, h.line, h.section)?;
     }
@@ -373,7 +423,9 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -382,7 +434,10 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
 
 /// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
 /// error that suggests close ids.
-pub fn find_note<'a>(notes: &'a [crate::vault::LoadedNote], wanted: &str) -> Result<&'a crate::vault::LoadedNote, Error> {
+pub fn find_note<'a>(
+    notes: &'a [crate::vault::LoadedNote],
+    wanted: &str,
+) -> Result<&'a crate::vault::LoadedNote, Error> {
     let w = crate::note::strip_md_suffix(wanted).unwrap_or(wanted);
     notes
         .iter()
@@ -390,7 +445,11 @@ pub fn find_note<'a>(notes: &'a [crate::vault::LoadedNote], wanted: &str) -> Res
         .or_else(|| notes.iter().find(|n| n.note.id.as_str().eq_ignore_ascii_case(w)))
         .ok_or_else(|| {
             let close = suggestions(w, notes.iter().map(|n| n.note.id.as_str()));
-            let hint = if close.is_empty() { String::new() } else { format!("; did you mean: {}", close.join(", ")) };
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean: {}", close.join(", "))
+            };
             Error::Usage(format!("no note `{wanted}` in the index{hint}"))
         })
 }
@@ -400,7 +459,12 @@ fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()>
     let n = find_note(notes, wanted)?;
     let backlinks: Vec<&str> = notes
         .iter()
-        .filter(|o| o.note.links.iter().any(|l| l.resolved.as_ref() == Some(&n.note.id)))
+        .filter(|o| {
+            o.note
+                .links
+                .iter()
+                .any(|l| l.resolved.as_ref() == Some(&n.note.id))
+        })
         .map(|o| o.note.id.as_str())
         .collect();
     let note = &n.note;
@@ -419,7 +483,11 @@ fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()>
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}  ({})", note.title, note.id)?;
-    writeln!(out, "file: {}", engine.generation.manifest.vault.join(&n.relative).display())?;
+    writeln!(
+        out,
+        "file: {}",
+        engine.generation.manifest.vault.join(&n.relative).display()
+    )?;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(
         out,
@@ -431,15 +499,31 @@ fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()>
     writeln!(out, "tags: {}", note.tags.join(", "))?;
     writeln!(out, "sections:")?;
     for s in &note.sections {
-        let heading = if s.heading_path.is_empty() { "(before first heading)".into() } else { s.heading_display() };
+        let heading = if s.heading_path.is_empty() {
+            "(before first heading)".into()
+        } else {
+            s.heading_display()
+        };
         writeln!(out, "  {:>4}-{:<4} {}", s.line_start, s.line_end, heading)?;
     }
     writeln!(out, "links:")?;
     for l in &note.links {
-        let to = l.resolved.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "(unresolved)".into());
+        let to = l
+            .resolved
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "(unresolved)".into());
         writeln!(out, "  line {:<4} [[{}]] -> {}", l.line, l.raw, to)?;
     }
-    writeln!(out, "backlinks: {}", if backlinks.is_empty() { "-".into() } else { backlinks.join(", ") })?;
+    writeln!(
+        out,
+        "backlinks: {}",
+        if backlinks.is_empty() {
+            "-".into()
+        } else {
+            backlinks.join(", ")
+        }
+    )?;
     for (k, v) in &note.meta.front_matter {
         writeln!(out, "front matter {k}: {v}")?;
     }
@@ -452,7 +536,10 @@ fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()>
 fn cmd_stats(dir: &IndexDir, engine: &Engine, json_out: bool) -> anyhow::Result<()> {
     let notes = engine.notes()?;
     let m = &engine.generation.manifest;
-    let tags: BTreeSet<&str> = notes.iter().flat_map(|n| n.note.tags.iter().map(String::as_str)).collect();
+    let tags: BTreeSet<&str> = notes
+        .iter()
+        .flat_map(|n| n.note.tags.iter().map(String::as_str))
+        .collect();
     let links = notes.iter().flat_map(|n| &n.note.links);
     let resolved = links.clone().filter(|l| l.resolved.is_some()).count();
     let unresolved = links.count() - resolved;
@@ -468,14 +555,21 @@ fn cmd_stats(dir: &IndexDir, engine: &Engine, json_out: bool) -> anyhow::Result<
         return Ok(());
     }
     println!("vault:     {}", m.vault.display());
-    println!("index:     {} ({:.1} MiB)", dir.root.display(), size as f64 / 1048576.0);
+    println!(
+        "index:     {} ({:.1} MiB)",
+        dir.root.display(),
+        size as f64 / 1048576.0
+    );
     println!("built:     {}", m.built_at);
     println!("notes:     {}", m.notes);
     println!("sections:  {}", m.sections);
     println!("tags:      {}", tags.len());
     println!("links:     {resolved} resolved, {unresolved} unresolved");
     println!("skipped:   {}", m.skipped.len());
-    println!("model:     {}", m.model.as_deref().unwrap_or("none (keyword search only)"));
+    println!(
+        "model:     {}",
+        m.model.as_deref().unwrap_or("none (keyword search only)")
+    );
     Ok(())
 }
 
@@ -495,7 +589,9 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
             };
             let report = build_index(&d, vault, &options)?;
             if let (true, Some(why)) = (embed, &report.embedding.disabled) {
-                return Err(Error::Usage(format!("{} mode needs embeddings: {why}", args.rank.mode.name())).into());
+                return Err(
+                    Error::Usage(format!("{} mode needs embeddings: {why}", args.rank.mode.name())).into(),
+                );
             }
             d
         }
@@ -503,7 +599,11 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
     };
     let engine = Engine::open(&dir, model.clone())?;
     if engine.effective_mode(args.rank.mode)?.1.is_some() {
-        return Err(Error::Usage(format!("{} mode needs an index with embeddings", args.rank.mode.name())).into());
+        return Err(Error::Usage(format!(
+            "{} mode needs an index with embeddings",
+            args.rank.mode.name()
+        ))
+        .into());
     }
     let report = evaluate(&engine, &judgments, &search_options(&args.rank, 100))?;
     if args.json {
@@ -527,7 +627,9 @@ fn cmd_doctor(paths: ModelPaths, json_out: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut embedder = Embedder::load(paths.clone())?;
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let probe: Vec<String> = (0..32).map(|i| format!("probe sentence number {i} about notes and memories")).collect();
+    let probe: Vec<String> = (0..32)
+        .map(|i| format!("probe sentence number {i} about notes and memories"))
+        .collect();
     let t = Instant::now();
     let vectors = embedder.embed(&probe)?;
     let embed_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -543,7 +645,11 @@ fn cmd_doctor(paths: ModelPaths, json_out: bool) -> anyhow::Result<()> {
         );
     } else {
         println!("runtime:    {}", paths.runtime.display());
-        println!("model:      {} ({})", paths.model_dir.display(), embedder.fingerprint());
+        println!(
+            "model:      {} ({})",
+            paths.model_dir.display(),
+            embedder.fingerprint()
+        );
         println!("dimension:  {}", embedder.dim());
         println!("load:       {load_ms:.0} ms");
         println!("embedding:  {:.0} short texts/s", 32.0 / (embed_ms / 1000.0));

@@ -24,8 +24,13 @@ pub const MAX_TOKENS: usize = 256;
 /// Texts per inference batch: large enough to amortise, small enough to pad little.
 pub const BATCH: usize = 32;
 const FIX: &str = "run `make setup` (scripts/fetch-model.sh) to install it";
-const MODEL_FILES: [&str; 5] =
-    ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
+const MODEL_FILES: [&str; 5] = [
+    "model.onnx",
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -56,7 +61,9 @@ impl ModelPaths {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| cache.join(ORT_LIB));
-        let model_dir = model_dir.map(Path::to_path_buf).unwrap_or_else(|| cache.join(MODEL_NAME));
+        let model_dir = model_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cache.join(MODEL_NAME));
         ModelPaths { runtime, model_dir }
     }
 }
@@ -114,25 +121,48 @@ impl Embedder {
         };
         // Our own copy of the tokenizer measures texts for chunking: without the file's
         // truncation and padding, which would hide how long a text really is.
-        let mut tokenizer = tokenizers::Tokenizer::from_bytes(&files.tokenizer_file)
-            .map_err(|e| EmbedError::Model { dir: dir.clone(), why: format!("tokenizer.json: {e}") })?;
+        let mut tokenizer =
+            tokenizers::Tokenizer::from_bytes(&files.tokenizer_file).map_err(|e| EmbedError::Model {
+                dir: dir.clone(),
+                why: format!("tokenizer.json: {e}"),
+            })?;
         tokenizer
             .with_truncation(None)
-            .map_err(|e| EmbedError::Model { dir: dir.clone(), why: format!("tokenizer.json: {e}") })?
+            .map_err(|e| EmbedError::Model {
+                dir: dir.clone(),
+                why: format!("tokenizer.json: {e}"),
+            })?
             .with_padding(None);
         let user = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let options = InitOptionsUserDefined::new().with_max_length(MAX_TOKENS).with_intra_threads(threads);
-        let mut model = TextEmbedding::try_new_from_user_defined(user, options)
-            .map_err(|e| EmbedError::Model { dir: dir.clone(), why: e.to_string() })?;
+        let options = InitOptionsUserDefined::new()
+            .with_max_length(MAX_TOKENS)
+            .with_intra_threads(threads);
+        let mut model =
+            TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| EmbedError::Model {
+                dir: dir.clone(),
+                why: e.to_string(),
+            })?;
         let probe = model
             .embed(["dimension probe"], None)
-            .map_err(|e| EmbedError::Model { dir: dir.clone(), why: e.to_string() })?;
+            .map_err(|e| EmbedError::Model {
+                dir: dir.clone(),
+                why: e.to_string(),
+            })?;
         let dim = probe.first().map(Vec::len).unwrap_or(0);
         if dim == 0 {
-            return Err(EmbedError::Model { dir: dir.clone(), why: "the model returned no vector".into() });
+            return Err(EmbedError::Model {
+                dir: dir.clone(),
+                why: "the model returned no vector".into(),
+            });
         }
-        Ok(Embedder { model, tokenizer, dim, fingerprint, paths })
+        Ok(Embedder {
+            model,
+            tokenizer,
+            dim,
+            fingerprint,
+            paths,
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -148,7 +178,10 @@ impl Embedder {
     pub fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(BATCH) {
-            let vectors = self.model.embed(batch, Some(BATCH)).map_err(|e| EmbedError::Inference(e.to_string()))?;
+            let vectors = self
+                .model
+                .embed(batch, Some(BATCH))
+                .map_err(|e| EmbedError::Inference(e.to_string()))?;
             out.extend(vectors.into_iter().map(normalized));
         }
         Ok(out)
@@ -159,11 +192,17 @@ impl Embedder {
         let prefix = format!("{}: ", note.context_of(section));
         let budget = MAX_TOKENS - 2 - self.count(&prefix).min(MAX_TOKENS / 2);
         let Ok(encoding) = self.tokenizer.encode(section.text.as_str(), false) else {
-            return vec![Chunk { section: index, text: format!("{prefix}{}", section.text) }];
+            return vec![Chunk {
+                section: index,
+                text: format!("{prefix}{}", section.text),
+            }];
         };
         let offsets = encoding.get_offsets();
         if offsets.len() <= budget {
-            return vec![Chunk { section: index, text: format!("{prefix}{}", section.text) }];
+            return vec![Chunk {
+                section: index,
+                text: format!("{prefix}{}", section.text),
+            }];
         }
         // Windows of `budget` pieces overlapping by a quarter, cut at piece boundaries.
         let stride = budget * 3 / 4;
@@ -173,7 +212,10 @@ impl Embedder {
             let end = (start + budget).min(offsets.len());
             let (from, to) = (offsets[start].0, offsets[end - 1].1);
             let piece = section.text.get(from..to).unwrap_or("");
-            chunks.push(Chunk { section: index, text: format!("{prefix}{piece}") });
+            chunks.push(Chunk {
+                section: index,
+                text: format!("{prefix}{piece}"),
+            });
             if end == offsets.len() {
                 break;
             }
@@ -197,7 +239,10 @@ fn init_runtime(path: &Path) -> Result<(), EmbedError> {
             ort::init_from(path).map(drop).map_err(|e| e.to_string())
         })
         .clone()
-        .map_err(|why| EmbedError::Runtime { path: path.to_path_buf(), why })
+        .map_err(|why| EmbedError::Runtime {
+            path: path.to_path_buf(),
+            why,
+        })
 }
 
 fn normalized(mut v: Vec<f32>) -> Vec<f32> {

@@ -25,7 +25,10 @@ pub struct Judgments {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Judgments {
@@ -39,11 +42,20 @@ impl Judgments {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').collect();
-            let bad = || Error::Usage(format!("{}:{}: expected `query-id<TAB>corpus-id<TAB>score`", qrels.display(), i + 1));
+            let bad = || {
+                Error::Usage(format!(
+                    "{}:{}: expected `query-id<TAB>corpus-id<TAB>score`",
+                    qrels.display(),
+                    i + 1
+                ))
+            };
             let [q, d, s] = cols[..] else { return Err(bad()) };
             let score: f64 = s.trim().parse().map_err(|_| bad())?;
             if score > 0.0 {
-                judged.entry(q.to_string()).or_default().insert(d.to_string(), score);
+                judged
+                    .entry(q.to_string())
+                    .or_default()
+                    .insert(d.to_string(), score);
             }
         }
         let text = std::fs::read_to_string(queries).map_err(io_err(queries))?;
@@ -64,7 +76,10 @@ impl Judgments {
                 list.push((id, text));
             }
         }
-        Ok(Judgments { queries: list, qrels: judged })
+        Ok(Judgments {
+            queries: list,
+            qrels: judged,
+        })
     }
 }
 
@@ -78,7 +93,12 @@ pub fn ndcg_at(ranked: &[String], rel: &HashMap<String, f64>, k: usize) -> f64 {
         .sum();
     let mut ideal: Vec<f64> = rel.values().copied().collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, g)| g / ((i + 2) as f64).log2()).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, g)| g / ((i + 2) as f64).log2())
+        .sum();
     if idcg > 0.0 {
         dcg / idcg
     } else {
@@ -127,7 +147,11 @@ pub struct EvalReport {
 
 /// Runs every judged query (as plain words) and averages the metrics.
 pub fn evaluate(engine: &Engine, judgments: &Judgments, options: &SearchOptions) -> Result<EvalReport> {
-    let options = SearchOptions { limit: 100, render: false, ..options.clone() };
+    let options = SearchOptions {
+        limit: 100,
+        render: false,
+        ..options.clone()
+    };
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
     let mut latencies = Vec::with_capacity(judgments.queries.len());
     for (id, text) in &judgments.queries {
@@ -137,7 +161,11 @@ pub fn evaluate(engine: &Engine, judgments: &Judgments, options: &SearchOptions)
         let ranked: Vec<String> = if query.is_filter_only() {
             Vec::new()
         } else {
-            engine.search(&query, &options)?.into_iter().map(|h| h.note).collect()
+            engine
+                .search(&query, &options)?
+                .into_iter()
+                .map(|h| h.note)
+                .collect()
         };
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         ndcg += ndcg_at(&ranked, rel, 10);

@@ -60,15 +60,26 @@ pub struct EmbedReport {
 }
 
 /// Builds the index of `vault` in `index` and publishes it.
-pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: Progress<'_>) -> Result<IndexReport> {
+pub fn build(
+    index: &IndexDir,
+    vault: &Path,
+    options: &IndexOptions,
+    progress: Progress<'_>,
+) -> Result<IndexReport> {
     let started = Instant::now();
-    let vault = vault
-        .canonicalize()
-        .map_err(|source| Error::Io { path: vault.to_path_buf(), source })?;
+    let vault = vault.canonicalize().map_err(|source| Error::Io {
+        path: vault.to_path_buf(),
+        source,
+    })?;
     let lock = index.lock()?;
     let staging = index.stage(&lock)?;
-    let walk = WalkOptions { max_file_bytes: options.max_file_bytes, exclude: Some(index.root.clone()) };
-    let loaded = Vault::load(&vault, &walk, &|done, total| progress(Stage::Reading, done, total))?;
+    let walk = WalkOptions {
+        max_file_bytes: options.max_file_bytes,
+        exclude: Some(index.root.clone()),
+    };
+    let loaded = Vault::load(&vault, &walk, &|done, total| {
+        progress(Stage::Reading, done, total)
+    })?;
     let sections: usize = loaded.notes.iter().map(|n| n.note.sections.len()).sum();
     progress(Stage::Indexing, 0, sections);
     crate::lexical::build(&staging.path().join("tantivy"), &loaded.notes)?;
@@ -81,7 +92,10 @@ pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: P
             Err(e) => embedding.disabled = Some(e.to_string()),
             Ok(mut embedder) => {
                 let previous = match options.reuse_embeddings {
-                    true => index.open().ok().and_then(|g| Vectors::load(&g.dir).ok().flatten()),
+                    true => index
+                        .open()
+                        .ok()
+                        .and_then(|g| Vectors::load(&g.dir).ok().flatten()),
                     false => None,
                 };
                 embedding = embed_notes(&mut embedder, &loaded.notes, previous, staging.path(), progress)?;
@@ -93,7 +107,13 @@ pub fn build(index: &IndexDir, vault: &Path, options: &IndexOptions, progress: P
         .notes
         .iter()
         .flat_map(|n| &n.note.links)
-        .fold((0, 0), |(r, u), l| if l.resolved.is_some() { (r + 1, u) } else { (r, u + 1) });
+        .fold((0, 0), |(r, u), l| {
+            if l.resolved.is_some() {
+                (r + 1, u)
+            } else {
+                (r, u + 1)
+            }
+        });
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let manifest = Manifest {
         format: FORMAT_VERSION,
@@ -135,13 +155,23 @@ fn embed_notes(
     let mut entries = Vec::new();
     let mut todo: Vec<(usize, String)> = Vec::new();
     for (ord, loaded) in notes.iter().enumerate() {
-        for (i, section) in loaded.note.sections.iter().enumerate().filter(|(_, s)| !loaded.note.is_tag_list(s)) {
+        for (i, section) in loaded
+            .note
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !loaded.note.is_tag_list(s))
+        {
             for chunk in embedder.chunks(&loaded.note, i as u32, section) {
                 let hash = text_hash(&chunk.text);
                 if !cache.contains_key(&hash) {
                     todo.push((entries.len(), chunk.text));
                 }
-                entries.push(Entry { note_ord: ord as u32, section: chunk.section, hash });
+                entries.push(Entry {
+                    note_ord: ord as u32,
+                    section: chunk.section,
+                    hash,
+                });
             }
         }
     }
@@ -153,11 +183,18 @@ fn embed_notes(
         for ((entry, _), v) in batch.iter().zip(vectors) {
             fresh.insert(entries[*entry].hash, v);
         }
-        progress(Stage::Embedding, (n * 256 + batch.len()).min(todo.len()), todo.len());
+        progress(
+            Stage::Embedding,
+            (n * 256 + batch.len()).min(todo.len()),
+            todo.len(),
+        );
     }
     let mut vectors = Vectors::new(embedder.dim(), embedder.fingerprint());
     for e in &entries {
-        let v = fresh.get(&e.hash).map(Vec::as_slice).or_else(|| cache.get(&e.hash).copied());
+        let v = fresh
+            .get(&e.hash)
+            .map(Vec::as_slice)
+            .or_else(|| cache.get(&e.hash).copied());
         if let Some(v) = v {
             vectors.push(*e, v);
         }

@@ -13,12 +13,12 @@ use std::path::Path;
 
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery,
-    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
-    TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
@@ -42,7 +42,10 @@ pub const TAGS_BOOST: f32 = 0.25;
 #[derive(Debug, thiserror::Error)]
 pub enum LexicalError {
     #[error("keyword index {path}: {source}")]
-    Tantivy { path: String, source: tantivy::TantivyError },
+    Tantivy {
+        path: String,
+        source: tantivy::TantivyError,
+    },
 }
 
 /// The analyzer for prose: split on non-alphanumerics, lower-case, Snowball English stem.
@@ -102,7 +105,9 @@ fn schema() -> (Schema, Fields) {
             IndexRecordOption::WithFreqs
         };
         let opts = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(record),
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record),
         );
         if stored {
             opts.set_stored()
@@ -147,12 +152,18 @@ fn register(index: &Index) {
 }
 
 fn to_datetime(d: chrono::NaiveDate) -> DateTime {
-    let secs = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(0);
+    let secs = d
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0);
     DateTime::from_timestamp_secs(secs)
 }
 
 fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
-    move |source| LexicalError::Tantivy { path: path.display().to_string(), source }
+    move |source| LexicalError::Tantivy {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Writes the keyword index of `notes` into the empty folder `dir`.
@@ -161,14 +172,23 @@ pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
     register(&index);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
-    let mut writer =
-        index.writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads).map_err(err(dir))?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
+        .map_err(err(dir))?;
     for (ord, loaded) in notes.iter().enumerate() {
         let note = &loaded.note;
         let tags_text = note.tags.join(" ");
         let updated = loaded.effective_updated().map(to_datetime);
-        for (i, s) in note.sections.iter().enumerate().filter(|(_, s)| !note.is_tag_list(s)) {
+        for (i, s) in note
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !note.is_tag_list(s))
+        {
             let heading = s.heading_display();
             let own_headings = note.own_headings(s);
             let mut doc = TantivyDocument::default();
@@ -246,8 +266,16 @@ impl LexicalIndex {
         let index = Index::open_in_dir(dir).map_err(err(dir))?;
         register(&index);
         let (_, f) = schema();
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err(dir))?;
-        Ok(LexicalIndex { reader, f, path: dir.to_path_buf() })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err(dir))?;
+        Ok(LexicalIndex {
+            reader,
+            f,
+            path: dir.to_path_buf(),
+        })
     }
 
     fn err(&self) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
@@ -266,7 +294,11 @@ impl LexicalIndex {
     }
 
     /// Sections scored by an arbitrary bag of words (for "more like this").
-    pub fn search_terms(&self, terms: &[(String, f32)], limit: usize) -> Result<Vec<SectionHit>, LexicalError> {
+    pub fn search_terms(
+        &self,
+        terms: &[(String, f32)],
+        limit: usize,
+    ) -> Result<Vec<SectionHit>, LexicalError> {
         let clauses: Vec<(Occur, Box<dyn TQuery>)> = terms
             .iter()
             .map(|(t, w)| {
@@ -279,7 +311,10 @@ impl LexicalIndex {
             .collect();
         let searcher = self.reader.searcher();
         let top = searcher
-            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .search(
+                &BooleanQuery::new(clauses),
+                &TopDocs::with_limit(limit.max(1)).order_by_score(),
+            )
             .map_err(self.err())?;
         self.hits(top)
     }
@@ -293,7 +328,10 @@ impl LexicalIndex {
         for (score, address) in top {
             if !columns.contains_key(&address.segment_ord) {
                 let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                let cols = (ff.u64("note_ord").map_err(self.err())?, ff.u64("section").map_err(self.err())?);
+                let cols = (
+                    ff.u64("note_ord").map_err(self.err())?,
+                    ff.u64("section").map_err(self.err())?,
+                );
                 columns.insert(address.segment_ord, cols);
             }
             let (notes, sections) = &columns[&address.segment_ord];
@@ -309,7 +347,12 @@ impl LexicalIndex {
     /// Stored fields of a hit's section.
     pub fn stored(&self, address: DocAddress) -> Result<StoredSection, LexicalError> {
         let doc: TantivyDocument = self.reader.searcher().doc(address).map_err(self.err())?;
-        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         Ok(StoredSection {
             note: text(self.f.note),
             file: text(self.f.file),
@@ -317,8 +360,15 @@ impl LexicalIndex {
             heading: text(self.f.heading_path),
             body: text(self.f.body),
             line: doc.get_first(self.f.line).and_then(|v| v.as_u64()).unwrap_or(0) as usize,
-            strength: doc.get_first(self.f.strength).and_then(|v| v.as_f64()).map(|v| v as f32),
-            tags: doc.get_all(self.f.tag).filter_map(|v| v.as_str()).map(str::to_string).collect(),
+            strength: doc
+                .get_first(self.f.strength)
+                .and_then(|v| v.as_f64())
+                .map(|v| v as f32),
+            tags: doc
+                .get_all(self.f.tag)
+                .filter_map(|v| v.as_str())
+                .map(str::to_string)
+                .collect(),
         })
     }
 
@@ -339,10 +389,20 @@ impl LexicalIndex {
     /// Ordinals of the notes that pass `query`'s filters and exclusions: the candidate set
     /// for retrievers that cannot filter by themselves.
     pub fn allowed_notes(&self, query: &Query) -> Result<HashSet<u32>, LexicalError> {
-        let filters_only = Query { filters: query.filters.clone(), must_not: query.must_not.clone(), ..Query::default() };
+        let filters_only = Query {
+            filters: query.filters.clone(),
+            must_not: query.must_not.clone(),
+            ..Query::default()
+        };
         let excluded = self.notes_matching(&query.must_not)?;
         let tq = self.tantivy_query(&filters_only, &excluded);
-        self.note_ords(&self.reader.searcher().search(&*tq, &DocSetCollector).map_err(self.err())?)
+        self.note_ords(
+            &self
+                .reader
+                .searcher()
+                .search(&*tq, &DocSetCollector)
+                .map_err(self.err())?,
+        )
     }
 
     fn note_ords(&self, docs: &HashSet<DocAddress>) -> Result<HashSet<u32>, LexicalError> {
@@ -366,29 +426,52 @@ impl LexicalIndex {
         if clauses.is_empty() {
             return Ok(HashSet::new());
         }
-        let any: Vec<(Occur, Box<dyn TQuery>)> =
-            clauses.iter().map(|c| (Occur::Should, self.clause_query(c, false))).collect();
-        let docs = self.reader.searcher().search(&BooleanQuery::new(any), &DocSetCollector).map_err(self.err())?;
+        let any: Vec<(Occur, Box<dyn TQuery>)> = clauses
+            .iter()
+            .map(|c| (Occur::Should, self.clause_query(c, false)))
+            .collect();
+        let docs = self
+            .reader
+            .searcher()
+            .search(&BooleanQuery::new(any), &DocSetCollector)
+            .map_err(self.err())?;
         self.note_ords(&docs)
     }
 
     fn tantivy_query(&self, query: &Query, excluded: &HashSet<u32>) -> Box<dyn TQuery> {
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        for c in &query.should {
-            clauses.push((Occur::Should, self.clause_query(c, true)));
+        let words: Vec<(Occur, Box<dyn TQuery>)> = query
+            .should
+            .iter()
+            .map(|c| (Occur::Should, self.clause_query(c, true)))
+            .collect();
+        if query.must.is_empty() && !words.is_empty() {
+            // Beside required filters, tantivy would treat lone optional words as optional
+            // altogether; at least one word must match.
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
+        } else {
+            clauses.extend(words);
         }
         for c in &query.must {
             clauses.push((Occur::Must, self.clause_query(c, true)));
         }
         for filter in &query.filters {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(self.filter_query(filter), 0.0))));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.filter_query(filter), 0.0)),
+            ));
         }
         if !excluded.is_empty() {
-            let terms = excluded.iter().map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o)));
+            let terms = excluded
+                .iter()
+                .map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o)));
             clauses.push((Occur::MustNot, Box::new(TermSetQuery::new(terms))));
         }
         if query.is_filter_only() {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0))));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
+            ));
         }
         Box::new(BooleanQuery::new(clauses))
     }
@@ -396,17 +479,25 @@ impl LexicalIndex {
     /// One clause as a tantivy query. `boost_fields` adds the title/heading/tag boosts.
     fn clause_query(&self, clause: &Clause, boost_fields: bool) -> Box<dyn TQuery> {
         let term_query = |field: Field, t: &str| -> Box<dyn TQuery> {
-            Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs))
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, t),
+                IndexRecordOption::WithFreqs,
+            ))
         };
         let word = |t: &str| -> Box<dyn TQuery> {
             if !boost_fields {
                 return term_query(self.f.all, t);
             }
             let mut per_field = vec![(Occur::Should, term_query(self.f.all, t))];
-            for (field, boost) in
-                [(self.f.title, TITLE_BOOST), (self.f.heading, HEADING_BOOST), (self.f.tags_text, TAGS_BOOST)]
-            {
-                per_field.push((Occur::Should, Box::new(BoostQuery::new(term_query(field, t), boost))));
+            for (field, boost) in [
+                (self.f.title, TITLE_BOOST),
+                (self.f.heading, HEADING_BOOST),
+                (self.f.tags_text, TAGS_BOOST),
+            ] {
+                per_field.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(term_query(field, t), boost)),
+                ));
             }
             Box::new(BooleanQuery::new(per_field))
         };
@@ -420,7 +511,10 @@ impl LexicalIndex {
                         terms.iter().map(|t| (Occur::Should, word(t))).collect(),
                     )),
                     _ => Box::new(PhraseQuery::new(
-                        terms.iter().map(|t| Term::from_field_text(self.f.all, t)).collect(),
+                        terms
+                            .iter()
+                            .map(|t| Term::from_field_text(self.f.all, t))
+                            .collect(),
                     )),
                 }
             }

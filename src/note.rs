@@ -148,7 +148,9 @@ impl Note {
     pub fn is_tag_list(&self, section: &Section) -> bool {
         section.heading().trim().eq_ignore_ascii_case("tags")
             && section.text.split_whitespace().all(|w| {
-                let w = w.trim_matches(|c: char| c == '`' || c == ',' || c == '#').to_lowercase();
+                let w = w
+                    .trim_matches(|c: char| c == '`' || c == ',' || c == '#')
+                    .to_lowercase();
                 w.is_empty() || self.tags.contains(&w)
             })
     }
@@ -206,9 +208,15 @@ impl Lines {
     }
 }
 
-/// The footer: italic `*Key: value*` lines after the last thematic break, outside code.
-/// Returns the byte offset where the footer's `---` starts and its key/values.
-fn find_footer(text: &str) -> Option<(usize, Vec<(String, String)>)> {
+/// What a line scan finds: the footer (italic `*Key: value*` lines after the last
+/// thematic break, outside code: where its `---` starts, and its key/values) and whether a
+/// code fence is left open.
+struct Scan {
+    footer: Option<(usize, Vec<(String, String)>)>,
+    unclosed_fence: bool,
+}
+
+fn scan_lines(text: &str) -> Scan {
     let mut fence: Option<(u8, usize)> = None;
     let mut last_rule: Option<usize> = None;
     let mut offset = 0;
@@ -233,8 +241,18 @@ fn find_footer(text: &str) -> Option<(usize, Vec<(String, String)>)> {
         offset += line.len();
     }
     if fence.is_some() {
-        return None;
+        return Scan {
+            footer: None,
+            unclosed_fence: true,
+        };
     }
+    Scan {
+        footer: footer_after(text, last_rule),
+        unclosed_fence: false,
+    }
+}
+
+fn footer_after(text: &str, last_rule: Option<usize>) -> Option<(usize, Vec<(String, String)>)> {
     let start = last_rule?;
     let after = &text[start..];
     let mut pairs = Vec::new();
@@ -336,7 +354,11 @@ fn split_link(raw: &str) -> (String, Option<String>, Option<String>) {
         Some((a, b)) => (a, Some(b.trim().to_string())),
         None => (before_alias, None),
     };
-    (target.trim().to_string(), heading.filter(|h| !h.is_empty()), alias.filter(|a| !a.is_empty()))
+    (
+        target.trim().to_string(),
+        heading.filter(|h| !h.is_empty()),
+        alias.filter(|a| !a.is_empty()),
+    )
 }
 
 /// Parser state while walking pulldown-cmark's events.
@@ -373,7 +395,12 @@ impl<'a> Parse<'a> {
             lines: Lines::new(text),
             sections: Vec::new(),
             heading_stack: Vec::new(),
-            current: Section { heading_path: Vec::new(), text: String::new(), line_start: 1, line_end: 1 },
+            current: Section {
+                heading_path: Vec::new(),
+                text: String::new(),
+                line_start: 1,
+                line_end: 1,
+            },
             in_heading: None,
             first_h1: None,
             tags: Vec::new(),
@@ -387,8 +414,18 @@ impl<'a> Parse<'a> {
     }
 
     fn run(mut self) -> Note {
-        let footer = find_footer(self.text);
-        let body_end = footer.as_ref().map(|(start, _)| *start).unwrap_or(self.text.len());
+        let Scan {
+            footer,
+            unclosed_fence,
+        } = scan_lines(self.text);
+        if unclosed_fence {
+            self.warnings
+                .push("unclosed code fence: the rest of the note is read as code".into());
+        }
+        let body_end = footer
+            .as_ref()
+            .map(|(start, _)| *start)
+            .unwrap_or(self.text.len());
         let body = &self.text[..body_end];
         let options = Options::ENABLE_TABLES
             | Options::ENABLE_STRIKETHROUGH
@@ -417,7 +454,11 @@ impl<'a> Parse<'a> {
             .first_h1
             .clone()
             .or_else(|| {
-                self.meta.front_matter.get("title").and_then(|v| v.as_str()).map(str::to_string)
+                self.meta
+                    .front_matter
+                    .get("title")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
             })
             .unwrap_or_else(|| self.id.file_stem().to_string());
         let mut tags: Vec<String> = Vec::new();
@@ -442,7 +483,8 @@ impl<'a> Parse<'a> {
         let value: serde_yaml::Value = match serde_yaml::from_str(yaml) {
             Ok(v) => v,
             Err(e) => {
-                self.warnings.push(format!("front matter is not valid YAML ({e}); ignored"));
+                self.warnings
+                    .push(format!("front matter is not valid YAML ({e}); ignored"));
                 return;
             }
         };
@@ -450,16 +492,17 @@ impl<'a> Parse<'a> {
             Ok(serde_json::Value::Object(map)) => map,
             Ok(serde_json::Value::Null) => return,
             _ => {
-                self.warnings.push("front matter is not a key/value mapping; ignored".into());
+                self.warnings
+                    .push("front matter is not a key/value mapping; ignored".into());
                 return;
             }
         };
         for (key, value) in map {
             match key.to_lowercase().as_str() {
                 "tags" | "tag" => match &value {
-                    serde_json::Value::Array(items) => {
-                        self.tags.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_string))
-                    }
+                    serde_json::Value::Array(items) => self
+                        .tags
+                        .extend(items.iter().filter_map(|i| i.as_str()).map(str::to_string)),
                     serde_json::Value::String(s) => self.tags.extend(
                         s.split(|c: char| c == ',' || c.is_whitespace())
                             .filter(|t| !t.is_empty())
@@ -499,15 +542,17 @@ impl<'a> Parse<'a> {
                 Ok(s) => self.meta.strength = Some(s),
                 Err(w) => self.warnings.push(w),
             },
-            "knowledge domain established" | "established" | "created" => {
-                match parse_date(&value) {
-                    Some(d) => self.meta.established = Some(d),
-                    None => self.warnings.push(format!("{key} {value:?} is not a date; ignored")),
-                }
-            }
+            "knowledge domain established" | "established" | "created" => match parse_date(&value) {
+                Some(d) => self.meta.established = Some(d),
+                None => self
+                    .warnings
+                    .push(format!("{key} {value:?} is not a date; ignored")),
+            },
             "last updated" | "updated" => match parse_date(&value) {
                 Some(d) => self.meta.updated = Some(d),
-                None => self.warnings.push(format!("{key} {value:?} is not a date; ignored")),
+                None => self
+                    .warnings
+                    .push(format!("{key} {value:?} is not a date; ignored")),
             },
             _ => {}
         }
@@ -515,7 +560,9 @@ impl<'a> Parse<'a> {
     }
 
     fn in_tags_section(&self) -> bool {
-        self.heading_stack.last().is_some_and(|(_, h)| h.trim().eq_ignore_ascii_case("tags"))
+        self.heading_stack
+            .last()
+            .is_some_and(|(_, h)| h.trim().eq_ignore_ascii_case("tags"))
     }
 
     /// Appends prose to the current section (or heading being read).
@@ -547,7 +594,12 @@ impl<'a> Parse<'a> {
     fn close_section(&mut self, line_end: usize) {
         let mut section = std::mem::replace(
             &mut self.current,
-            Section { heading_path: Vec::new(), text: String::new(), line_start: 1, line_end: 1 },
+            Section {
+                heading_path: Vec::new(),
+                text: String::new(),
+                line_start: 1,
+                line_end: 1,
+            },
         );
         let trimmed = section.text.trim();
         if trimmed.len() != section.text.len() {
@@ -596,16 +648,20 @@ impl<'a> Parse<'a> {
                 self.no_tag_depth = self.no_tag_depth.saturating_sub(1);
                 self.push_break();
             }
-            Event::Start(Tag::Link { link_type, dest_url, .. }) => match link_type {
+            Event::Start(Tag::Link {
+                link_type, dest_url, ..
+            }) => match link_type {
                 LinkType::WikiLink { .. } => {
                     self.open_link = Some((dest_url.to_string(), false, self.lines.line_of(offset)))
                 }
                 LinkType::Autolink | LinkType::Email => self.no_tag_depth += 1,
                 _ => {}
             },
-            Event::Start(Tag::Image { link_type: LinkType::WikiLink { .. }, dest_url, .. }) => {
-                self.open_link = Some((dest_url.to_string(), true, self.lines.line_of(offset)))
-            }
+            Event::Start(Tag::Image {
+                link_type: LinkType::WikiLink { .. },
+                dest_url,
+                ..
+            }) => self.open_link = Some((dest_url.to_string(), true, self.lines.line_of(offset))),
             Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
                 if let Some((dest, embed, line)) = self.open_link.take() {
                     self.add_link(dest, embed, line);
@@ -650,7 +706,15 @@ impl<'a> Parse<'a> {
         if target.is_empty() && heading.is_none() {
             return;
         }
-        self.links.push(Link { raw, target, heading, alias, embed, line, resolved: None });
+        self.links.push(Link {
+            raw,
+            target,
+            heading,
+            alias,
+            embed,
+            line,
+            resolved: None,
+        });
     }
 
     /// The full `[[...]]` text on `line` whose destination part is `dest`.
@@ -716,7 +780,13 @@ mod tests {
     fn seed_tags() {
         assert_eq!(
             seed().tags,
-            vec!["backend", "python", "programming", "api-development", "full-stack"]
+            vec![
+                "backend",
+                "python",
+                "programming",
+                "api-development",
+                "full-stack"
+            ]
         );
     }
 
@@ -730,14 +800,25 @@ mod tests {
         );
         assert_eq!((fastapi.line_start, fastapi.line_end), (14, 22));
         assert!(fastapi.text.contains("Modern async framework"));
-        assert!(fastapi.text.contains("It's like TypeScript for backend."), "quotes kept");
+        assert!(
+            fastapi.text.contains("It's like TypeScript for backend."),
+            "quotes kept"
+        );
         assert!(!fastapi.text.contains("**"), "markup removed");
         let hints = section(&note, "Type Hints");
         assert!(hints.text.contains("def process_order("), "code blocks kept");
         let tools = section(&note, "Libraries & Tools");
-        assert!(tools.text.contains("Core Dependencies:"), "bold markup removed: {}", tools.text);
+        assert!(
+            tools.text.contains("Core Dependencies:"),
+            "bold markup removed: {}",
+            tools.text
+        );
         let overview = section(&note, "Topic Overview");
-        assert!(overview.text.contains("people/alex_chen"), "link text kept: {}", overview.text);
+        assert!(
+            overview.text.contains("people/alex_chen"),
+            "link text kept: {}",
+            overview.text
+        );
         let last = note.sections.last().unwrap();
         assert_eq!(last.heading(), "Related Memories");
         assert!(!last.text.contains("Strength"), "footer is metadata, not text");
@@ -762,7 +843,10 @@ mod tests {
             ]
         );
         assert_eq!(note.links[0].line, 5);
-        assert!(note.links.iter().all(|l| !l.embed && l.alias.is_none() && l.heading.is_none()));
+        assert!(note
+            .links
+            .iter()
+            .all(|l| !l.embed && l.alias.is_none() && l.heading.is_none()));
     }
 
     #[test]
@@ -776,7 +860,10 @@ mod tests {
         assert_eq!(note.meta.updated, NaiveDate::from_ymd_opt(2021, 11, 9));
         assert_eq!(note.links.len(), 3, "{:?}", note.links);
         let l = &note.links[0];
-        assert_eq!((l.target.as_str(), l.heading.as_deref(), l.alias.as_deref()), ("a/b", Some("Sec"), Some("the alias")));
+        assert_eq!(
+            (l.target.as_str(), l.heading.as_deref(), l.alias.as_deref()),
+            ("a/b", Some("Sec"), Some("the alias"))
+        );
         assert_eq!(l.raw, "a/b#Sec|the alias");
         assert_eq!(l.line, 11);
         assert!(note.links[1].embed);
@@ -793,10 +880,19 @@ mod tests {
             ("no h1", "just text\n\n## Sub\nmore".into()),
             ("bad yaml", "---\n: : [unclosed\n---\n# T\nbody".into()),
             ("only code", "```rust\nfn main() {}\n```\n".into()),
-            ("unclosed fence", "# T\n```\ncode forever\n---\n*Strength: 0.9*\n".into()),
-            ("deep", "# 1\n## 2\n### 3\n#### 4\n##### 5\n###### 6\ndeep text".into()),
+            (
+                "unclosed fence",
+                "# T\n```\ncode forever\n---\n*Strength: 0.9*\n".into(),
+            ),
+            (
+                "deep",
+                "# 1\n## 2\n### 3\n#### 4\n##### 5\n###### 6\ndeep text".into(),
+            ),
             ("tags without backticks", "# T\n## Tags\npython, rust\n".into()),
-            ("bad strength", "# T\n\n---\n*Strength: 7*\n*Last updated: never*".into()),
+            (
+                "bad strength",
+                "# T\n\n---\n*Strength: 7*\n*Last updated: never*".into(),
+            ),
         ];
         for (name, text) in cases {
             let note = Note::parse(NoteId(name.into()), &text);
@@ -813,6 +909,7 @@ mod tests {
                 "only code" => assert!(note.sections[0].text.contains("fn main")),
                 "unclosed fence" => {
                     assert_eq!(note.meta.strength, None, "footer inside code is code");
+                    assert!(note.warnings[0].contains("unclosed code fence"));
                     assert!(note.sections[0].text.contains("Strength"));
                 }
                 "deep" => assert_eq!(note.sections.last().unwrap().heading_path.len(), 6),

@@ -93,7 +93,11 @@ pub enum QueryError {
     #[error("`{0}` has no value (write e.g. tag:python)")]
     MissingValue(String),
     #[error("bad {field} filter `{value}`: {why}")]
-    BadFilter { field: &'static str, value: String, why: String },
+    BadFilter {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
     #[error("the query only excludes (-word); add something to search for")]
     OnlyExclusions,
 }
@@ -181,9 +185,7 @@ impl Query {
 
 fn clause_is_empty(c: &Clause) -> bool {
     match c {
-        Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => {
-            !w.chars().any(char::is_alphanumeric)
-        }
+        Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => !w.chars().any(char::is_alphanumeric),
     }
 }
 
@@ -223,7 +225,13 @@ fn tokenize(input: &str) -> Result<Vec<String>, QueryError> {
 }
 
 fn comparison(value: &str) -> (Cmp, &str) {
-    for (prefix, cmp) in [(">=", Cmp::Ge), ("<=", Cmp::Le), (">", Cmp::Gt), ("<", Cmp::Lt), ("=", Cmp::Eq)] {
+    for (prefix, cmp) in [
+        (">=", Cmp::Ge),
+        ("<=", Cmp::Le),
+        (">", Cmp::Gt),
+        ("<", Cmp::Lt),
+        ("=", Cmp::Eq),
+    ] {
         if let Some(rest) = value.strip_prefix(prefix) {
             return (cmp, rest);
         }
@@ -253,7 +261,9 @@ fn parse_filter(token: &str) -> Result<Option<Filter>, QueryError> {
                 value: value.to_string(),
                 why: why.to_string(),
             };
-            let v: f32 = v.parse().map_err(|_| bad("expected a number, e.g. strength:>0.7"))?;
+            let v: f32 = v
+                .parse()
+                .map_err(|_| bad("expected a number, e.g. strength:>0.7"))?;
             if !(0.0..=1.0).contains(&v) {
                 return Err(bad("strength is between 0 and 1"));
             }
@@ -307,10 +317,22 @@ mod tests {
     #[test]
     fn errors_are_clear() {
         assert_eq!(Query::parse("  "), Err(QueryError::Empty));
-        assert!(matches!(Query::parse("\"open phrase"), Err(QueryError::UnclosedQuote(_))));
-        assert!(matches!(Query::parse("x strength:>high"), Err(QueryError::BadFilter { .. })));
-        assert!(matches!(Query::parse("x strength:>2"), Err(QueryError::BadFilter { .. })));
-        assert!(matches!(Query::parse("x updated:>soon"), Err(QueryError::BadFilter { .. })));
+        assert!(matches!(
+            Query::parse("\"open phrase"),
+            Err(QueryError::UnclosedQuote(_))
+        ));
+        assert!(matches!(
+            Query::parse("x strength:>high"),
+            Err(QueryError::BadFilter { .. })
+        ));
+        assert!(matches!(
+            Query::parse("x strength:>2"),
+            Err(QueryError::BadFilter { .. })
+        ));
+        assert!(matches!(
+            Query::parse("x updated:>soon"),
+            Err(QueryError::BadFilter { .. })
+        ));
         assert_eq!(Query::parse("-x"), Err(QueryError::OnlyExclusions));
         assert!(matches!(Query::parse("tag:"), Err(QueryError::MissingValue(_))));
     }
@@ -338,9 +360,11 @@ mod tests {
             strength: Some(0.8),
             updated: NaiveDate::from_ymd_opt(2024, 2, 1),
         };
-        assert!(Query::parse("x tag:python path:topics strength:>0.7 updated:>=2024-02-01")
-            .unwrap()
-            .matches_filters(&s));
+        assert!(
+            Query::parse("x tag:python path:topics strength:>0.7 updated:>=2024-02-01")
+                .unwrap()
+                .matches_filters(&s)
+        );
         assert!(!Query::parse("x strength:<0.5").unwrap().matches_filters(&s));
         assert!(!Query::parse("x path:people/").unwrap().matches_filters(&s));
     }

@@ -37,7 +37,12 @@ pub struct NoteScore {
 
 impl NoteScore {
     pub fn new(note_ord: u32, score: f32, sections: Vec<(u32, f32)>) -> NoteScore {
-        NoteScore { note_ord, score, sections, signals: Signals::default() }
+        NoteScore {
+            note_ord,
+            score,
+            sections,
+            signals: Signals::default(),
+        }
     }
 }
 
@@ -57,8 +62,9 @@ pub struct Signals {
 pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore> {
     let mut by_note: HashMap<u32, NoteScore> = HashMap::new();
     for (note_ord, section, score) in hits {
-        let entry =
-            by_note.entry(note_ord).or_insert_with(|| NoteScore::new(note_ord, f32::NEG_INFINITY, Vec::new()));
+        let entry = by_note
+            .entry(note_ord)
+            .or_insert_with(|| NoteScore::new(note_ord, f32::NEG_INFINITY, Vec::new()));
         entry.score = entry.score.max(score);
         entry.sections.push((section, score));
     }
@@ -136,9 +142,21 @@ mod tests {
     #[test]
     fn strength_breaks_ties_but_is_bounded() {
         let w = DEFAULT_STRENGTH_WEIGHT;
-        let mut notes = vec![NoteScore::new(0, 1.0, vec![]), NoteScore::new(1, 1.0, vec![]), NoteScore::new(2, 2.0, vec![])];
+        let mut notes = vec![
+            NoteScore::new(0, 1.0, vec![]),
+            NoteScore::new(1, 1.0, vec![]),
+            NoteScore::new(2, 2.0, vec![]),
+        ];
         let strengths = [Some(0.2), Some(0.9), Some(0.0)];
-        apply_priors(&mut notes, |o| Prior { strength: strengths[o as usize], updated: None }, w, None);
+        apply_priors(
+            &mut notes,
+            |o| Prior {
+                strength: strengths[o as usize],
+                updated: None,
+            },
+            w,
+            None,
+        );
         let order: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
         assert_eq!(order, vec![2, 1, 0], "clearly relevant weak note still first");
         assert_eq!(strength_factor(None, w), 1.0);

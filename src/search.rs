@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::embed::{EmbedError, Embedder, ModelPaths};
 use crate::error::{Error, Result};
-use crate::fuse::{fuse, DEFAULT_FUSION};
+use crate::fuse::{fuse, Fusion};
 use crate::lexical::{analyze, LexicalIndex};
 use crate::query::{Clause, Query};
 use crate::rank::{self, NoteScore, Prior, Signals};
@@ -47,6 +47,7 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
     pub mode: Mode,
+    pub fusion: Fusion,
     pub limit: usize,
     pub strength_weight: f32,
     /// (today, half-life in days) for the recency boost.
@@ -154,7 +155,9 @@ impl Engine {
         if guard.is_none() {
             *guard = Some(Embedder::load(self.model_paths.clone())?);
         }
-        let embedder = guard.as_mut().ok_or_else(|| EmbedError::Inference("model not loaded".into()))?;
+        let embedder = guard
+            .as_mut()
+            .ok_or_else(|| EmbedError::Inference("model not loaded".into()))?;
         if let Some(model) = &self.generation.manifest.model {
             if model != embedder.fingerprint() {
                 return Err(Error::Usage(format!(
@@ -194,7 +197,9 @@ impl Engine {
                 signals: n.signals,
             };
             if options.render {
-                let Some(stored) = self.lexical.section(n.note_ord, section)? else { continue };
+                let Some(stored) = self.lexical.section(n.note_ord, section)? else {
+                    continue;
+                };
                 hit.snippet = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS);
                 hit.note = stored.note;
                 hit.title = stored.title;
@@ -204,7 +209,11 @@ impl Engine {
                 hit.strength = stored.strength;
                 hit.tags = stored.tags;
             } else {
-                hit.note = self.notes()?.get(n.note_ord as usize).map(|n| n.note.id.0.clone()).unwrap_or_default();
+                hit.note = self
+                    .notes()?
+                    .get(n.note_ord as usize)
+                    .map(|n| n.note.id.0.clone())
+                    .unwrap_or_default();
             }
             hits.push(hit);
         }
@@ -222,10 +231,16 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let semantic = if semantic_wanted { self.semantic(query, depth)? } else { Vec::new() };
+        let semantic = if semantic_wanted {
+            self.semantic(query, depth)?
+        } else {
+            Vec::new()
+        };
         let mut notes = match options.mode {
-            Mode::Hybrid if semantic_wanted => fuse(&lexical, &semantic, DEFAULT_FUSION),
-            Mode::Semantic if semantic_wanted => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
+            Mode::Hybrid if semantic_wanted => fuse(&lexical, &semantic, options.fusion),
+            Mode::Semantic if semantic_wanted => {
+                with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score)))
+            }
             _ => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
         };
         let priors = self.priors()?;
@@ -242,7 +257,9 @@ impl Engine {
     /// Notes ranked by their best chunk's similarity to the query text.
     fn semantic(&self, query: &Query, depth: usize) -> Result<Vec<NoteScore>> {
         let Some(vectors) = self.vectors()? else {
-            return Err(Error::Usage("this index has no embeddings; rebuild with `recall index`".into()));
+            return Err(Error::Usage(
+                "this index has no embeddings; rebuild with `recall index`".into(),
+            ));
         };
         let q = self.embed_query(&query.text())?;
         let allowed: Option<HashSet<u32>> = if query.filters.is_empty() && query.must_not.is_empty() {

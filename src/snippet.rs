@@ -50,14 +50,20 @@ pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> Vec<Spa
     // Back up a little so the first match has context, to a word boundary.
     let mut from = floor_char(text, start.saturating_sub(max_chars / 4));
     if from > 0 {
-        from = text[from..].find(char::is_whitespace).map(|i| from + i + 1).unwrap_or(from);
+        from = text[from..]
+            .find(char::is_whitespace)
+            .map(|i| from + i + 1)
+            .unwrap_or(from);
         if from > start {
             from = start;
         }
     }
     let mut to = floor_char(text, (from + max_chars).min(text.len()));
     if to < text.len() {
-        to = text[..to].rfind(char::is_whitespace).filter(|&i| i > from).unwrap_or(to);
+        to = text[..to]
+            .rfind(char::is_whitespace)
+            .filter(|&i| i > from)
+            .unwrap_or(to);
     }
     let mut spans = Vec::new();
     let mut push = |s: &str, hit: bool| {
@@ -93,7 +99,13 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 pub fn marked(spans: &[Span]) -> String {
     spans
         .iter()
-        .map(|s| if s.hit { format!("**{}**", s.text) } else { s.text.clone() })
+        .map(|s| {
+            if s.hit {
+                format!("**{}**", s.text)
+            } else {
+                s.text.clone()
+            }
+        })
         .collect()
 }
 
@@ -104,7 +116,11 @@ mod tests {
     #[test]
     fn highlights_stemmed_matches_in_a_window() {
         let terms: HashSet<String> = ["run".to_string(), "tempo".to_string()].into();
-        let text = format!("{} The tempo runs were hard. {}", "filler ".repeat(60), "tail ".repeat(60));
+        let text = format!(
+            "{} The tempo runs were hard. {}",
+            "filler ".repeat(60),
+            "tail ".repeat(60)
+        );
         let spans = snippet(&text, &terms, 80);
         let m = marked(&spans);
         assert!(m.contains("**tempo** **runs**"), "{m}");

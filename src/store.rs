@@ -39,11 +39,17 @@ pub enum StoreError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: corrupt index file: {source}")]
-    Corrupt { path: PathBuf, source: serde_json::Error },
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What a generation was built from and with.
@@ -131,7 +137,9 @@ impl IndexDir {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let pid = fs::read_to_string(&path).unwrap_or_default().trim().to_string();
-                return Err(StoreError::Locked { pid: if pid.is_empty() { "?".into() } else { pid } });
+                return Err(StoreError::Locked {
+                    pid: if pid.is_empty() { "?".into() } else { pid },
+                });
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
@@ -156,7 +164,11 @@ impl IndexDir {
             .unwrap_or(0);
         let dir = self.root.join(format!("staging-{}-{nanos}", std::process::id()));
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        Ok(Staging { dir, root: self.root.clone(), published: false })
+        Ok(Staging {
+            dir,
+            root: self.root.clone(),
+            published: false,
+        })
     }
 
     fn generations(&self) -> Vec<(u64, PathBuf)> {
@@ -185,7 +197,10 @@ impl Staging {
         write_json(&self.dir.join(NOTES), &notes)?;
         let priors: Vec<Prior> = notes
             .iter()
-            .map(|n| Prior { strength: n.note.meta.strength, updated: n.effective_updated() })
+            .map(|n| Prior {
+                strength: n.note.meta.strength,
+                updated: n.effective_updated(),
+            })
             .collect();
         write_json(&self.dir.join(PRIORS), &priors)?;
         write_json(&self.dir.join(MANIFEST), manifest)?;
@@ -261,7 +276,10 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), S
     let tmp = path.with_extension("json.tmp");
     let file = File::create(&tmp).map_err(io(&tmp))?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, value).map_err(|source| StoreError::Corrupt { path: tmp.clone(), source })?;
+    serde_json::to_writer(&mut w, value).map_err(|source| StoreError::Corrupt {
+        path: tmp.clone(),
+        source,
+    })?;
     let file = w.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
     file.sync_all().map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))
@@ -269,5 +287,8 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), S
 
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, StoreError> {
     let bytes = fs::read(path).map_err(io(path))?;
-    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path: path.to_path_buf(), source })
+    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    })
 }

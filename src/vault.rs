@@ -31,7 +31,10 @@ pub struct WalkOptions {
 
 impl Default for WalkOptions {
     fn default() -> Self {
-        WalkOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, exclude: None }
+        WalkOptions {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            exclude: None,
+        }
     }
 }
 
@@ -58,7 +61,10 @@ impl FileStamp {
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        FileStamp { size: meta.len(), mtime_ns }
+        FileStamp {
+            size: meta.len(),
+            mtime_ns,
+        }
     }
 }
 
@@ -178,11 +184,14 @@ pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedN
     if bytes.contains(&0) {
         return Err("binary: contains NUL bytes".into());
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to())
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))?;
     let note = Note::parse(NoteId::from_relative_path(relative), &text);
-    Ok(LoadedNote { note, relative: relative.to_path_buf(), stamp: FileStamp::of(&meta) })
+    Ok(LoadedNote {
+        note,
+        relative: relative.to_path_buf(),
+        stamp: FileStamp::of(&meta),
+    })
 }
 
 impl Vault {
@@ -200,7 +209,10 @@ impl Vault {
         let files = note_files(root, options, &mut skipped);
         let total = files.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
         let chunk = total.div_ceil(threads).max(1);
         let results: Vec<Result<LoadedNote, Skipped>> = std::thread::scope(|scope| {
             let handles: Vec<_> = files
@@ -210,8 +222,11 @@ impl Vault {
                     scope.spawn(move || {
                         part.iter()
                             .map(|(abs, rel)| {
-                                let r = read_note(abs, rel, options.max_file_bytes)
-                                    .map_err(|reason| Skipped { path: rel.clone(), reason });
+                                let r =
+                                    read_note(abs, rel, options.max_file_bytes).map_err(|reason| Skipped {
+                                        path: rel.clone(),
+                                        reason,
+                                    });
                                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 progress(n + 1, total);
                                 r
@@ -220,7 +235,10 @@ impl Vault {
                     })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("parser thread panicked")).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("parser thread panicked"))
+                .collect()
         });
         let mut notes = Vec::with_capacity(total);
         for r in results {
@@ -231,7 +249,11 @@ impl Vault {
         }
         dedupe_ids(&mut notes, &mut skipped);
         resolve_links(&mut notes);
-        Ok(Vault { root: root.to_path_buf(), notes, skipped })
+        Ok(Vault {
+            root: root.to_path_buf(),
+            notes,
+            skipped,
+        })
     }
 }
 
@@ -274,7 +296,10 @@ impl Resolver {
         let mut stems: HashMap<String, Vec<NoteId>> = HashMap::new();
         for id in ids {
             exact.insert(id.as_str().to_lowercase(), id.clone());
-            stems.entry(id.file_stem().to_lowercase()).or_default().push(id.clone());
+            stems
+                .entry(id.file_stem().to_lowercase())
+                .or_default()
+                .push(id.clone());
         }
         Resolver { exact, stems }
     }
@@ -292,7 +317,10 @@ impl Resolver {
         let candidates = self.stems.get(stem)?;
         let suffix = format!("/{t}");
         let matching: Vec<&NoteId> = if t.contains('/') {
-            candidates.iter().filter(|c| c.as_str().to_lowercase().ends_with(&suffix)).collect()
+            candidates
+                .iter()
+                .filter(|c| c.as_str().to_lowercase().ends_with(&suffix))
+                .collect()
         } else {
             candidates.iter().collect()
         };
@@ -313,7 +341,13 @@ mod tests {
 
     #[test]
     fn resolution_order() {
-        let all = ids(&["topics/python", "people/alex_chen", "a/dup", "b/dup", "Notes/Case"]);
+        let all = ids(&[
+            "topics/python",
+            "people/alex_chen",
+            "a/dup",
+            "b/dup",
+            "Notes/Case",
+        ]);
         let r = Resolver::new(all.iter());
         assert_eq!(r.resolve("topics/python").unwrap().as_str(), "topics/python");
         assert_eq!(r.resolve("alex_chen").unwrap().as_str(), "people/alex_chen");
@@ -337,7 +371,10 @@ mod tests {
         std::fs::create_dir(root.join(".obsidian")).unwrap();
         std::fs::write(root.join(".obsidian/hidden.md"), "# H").unwrap();
         std::fs::write(root.join("notes.txt"), "not markdown").unwrap();
-        let options = WalkOptions { max_file_bytes: 1000, exclude: None };
+        let options = WalkOptions {
+            max_file_bytes: 1000,
+            exclude: None,
+        };
         let vault = Vault::load(root, &options, &|_, _| {}).unwrap();
         let ids: Vec<&str> = vault.notes.iter().map(|n| n.note.id.as_str()).collect();
         assert_eq!(ids, vec!["good"]);

@@ -65,12 +65,20 @@ pub fn text_hash(text: &str) -> [u8; 16] {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VectorError + '_ {
-    move |source| VectorError::Io { path: path.display().to_string(), source }
+    move |source| VectorError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl Vectors {
     pub fn new(dim: usize, fingerprint: &str) -> Vectors {
-        Vectors { dim, fingerprint: fingerprint.to_string(), entries: Vec::new(), data: Vec::new() }
+        Vectors {
+            dim,
+            fingerprint: fingerprint.to_string(),
+            entries: Vec::new(),
+            data: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -93,7 +101,11 @@ impl Vectors {
 
     /// hash → vector, for reusing embeddings of unchanged text.
     pub fn cache(&self) -> HashMap<[u8; 16], &[f32]> {
-        self.entries.iter().enumerate().map(|(i, e)| (e.hash, self.vector(i))).collect()
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.hash, self.vector(i)))
+            .collect()
     }
 
     fn save(&self, dir: &Path) -> Result<(), VectorError> {
@@ -152,11 +164,28 @@ impl Vectors {
             let e = take(24)?;
             let mut hash = [0u8; 16];
             hash.copy_from_slice(&e[8..24]);
-            entries.push(Entry { note_ord: u32_at(&e[0..4]) as u32, section: u32_at(&e[4..8]) as u32, hash });
+            entries.push(Entry {
+                note_ord: u32_at(&e[0..4]) as u32,
+                section: u32_at(&e[4..8]) as u32,
+                hash,
+            });
         }
-        let raw = take(count.checked_mul(dim).and_then(|n| n.checked_mul(4)).ok_or_else(corrupt)?)?;
-        let data = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        Ok(Some(Vectors { dim, fingerprint, entries, data }))
+        let raw = take(
+            count
+                .checked_mul(dim)
+                .and_then(|n| n.checked_mul(4))
+                .ok_or_else(corrupt)?,
+        )?;
+        let data = raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok(Some(Vectors {
+            dim,
+            fingerprint,
+            entries,
+            data,
+        }))
     }
 }
 
@@ -173,7 +202,9 @@ impl VectorIndex {
         let graph = Hnsw::<f32, DistCosine>::new(M, vectors.len().max(1), 16, EF_CONSTRUCTION, DistCosine {});
         let items: Vec<(&[f32], usize)> = (0..vectors.len()).map(|i| (vectors.vector(i), i)).collect();
         graph.parallel_insert_slice(&items);
-        graph.file_dump(dir, GRAPH).map_err(|e| VectorError::Graph(format!("{}: {e}", dir.display())))?;
+        graph
+            .file_dump(dir, GRAPH)
+            .map_err(|e| VectorError::Graph(format!("{}: {e}", dir.display())))?;
         drop(items);
         let mut graph = graph;
         graph.set_searching_mode(true);
@@ -182,7 +213,9 @@ impl VectorIndex {
 
     /// Opens the vector index of a generation; `None` when it was built without one.
     pub fn open(dir: &Path) -> Result<Option<VectorIndex>, VectorError> {
-        let Some(vectors) = Vectors::load(dir)? else { return Ok(None) };
+        let Some(vectors) = Vectors::load(dir)? else {
+            return Ok(None);
+        };
         let files = [format!("{GRAPH}.hnsw.graph"), format!("{GRAPH}.hnsw.data")];
         if files.iter().any(|f| !dir.join(f).is_file()) {
             return Err(VectorError::Graph(dir.display().to_string()));
@@ -206,9 +239,16 @@ impl VectorIndex {
 
     /// The `k` vectors most similar to `query` (unit length), as (vector id, cosine),
     /// best first. `allowed` restricts the candidates.
-    pub fn search(&self, query: &[f32], k: usize, allowed: Option<&dyn Fn(&Entry) -> bool>) -> Vec<(usize, f32)> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        allowed: Option<&dyn Fn(&Entry) -> bool>,
+    ) -> Vec<(usize, f32)> {
         if let Some(allow) = allowed {
-            let ids: Vec<usize> = (0..self.vectors.len()).filter(|&i| allow(&self.vectors.entries[i])).collect();
+            let ids: Vec<usize> = (0..self.vectors.len())
+                .filter(|&i| allow(&self.vectors.entries[i]))
+                .collect();
             if ids.len() <= EXACT_SCAN_MAX {
                 return self.exact(query, k, ids.into_iter());
             }
@@ -218,7 +258,12 @@ impl VectorIndex {
         self.graph_search(query, k, None)
     }
 
-    fn graph_search(&self, query: &[f32], k: usize, filter: Option<&dyn hnsw_rs::filter::FilterT>) -> Vec<(usize, f32)> {
+    fn graph_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn hnsw_rs::filter::FilterT>,
+    ) -> Vec<(usize, f32)> {
         let ef = EF_SEARCH.max(k);
         self.graph
             .search_filter(query, k, ef, filter)
@@ -229,8 +274,9 @@ impl VectorIndex {
 
     /// Exact nearest neighbours among `ids`.
     pub fn exact(&self, query: &[f32], k: usize, ids: impl Iterator<Item = usize>) -> Vec<(usize, f32)> {
-        let mut scored: Vec<(usize, f32)> =
-            ids.map(|i| (i, crate::embed::dot(query, self.vectors.vector(i)))).collect();
+        let mut scored: Vec<(usize, f32)> = ids
+            .map(|i| (i, crate::embed::dot(query, self.vectors.vector(i))))
+            .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(k);
         scored
@@ -253,7 +299,14 @@ mod tests {
         for i in 0..200u32 {
             let a = i as f32 / 200.0 * std::f32::consts::PI;
             let v = unit(&[a.cos(), a.sin(), 0.1]);
-            vectors.push(Entry { note_ord: i / 2, section: i % 2, hash: text_hash(&i.to_string()) }, &v);
+            vectors.push(
+                Entry {
+                    note_ord: i / 2,
+                    section: i % 2,
+                    hash: text_hash(&i.to_string()),
+                },
+                &v,
+            );
         }
         let built = VectorIndex::build(vectors, dir.path()).unwrap();
         let opened = VectorIndex::open(dir.path()).unwrap().unwrap();
@@ -274,6 +327,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(VECTORS), b"RCLVEC01\x03\0\0\0\xff\xff\0\0").unwrap();
         assert!(matches!(Vectors::load(dir.path()), Err(VectorError::Corrupt(_))));
-        assert!(Vectors::load(tempfile::tempdir().unwrap().path()).unwrap().is_none());
+        assert!(Vectors::load(tempfile::tempdir().unwrap().path())
+            .unwrap()
+            .is_none());
     }
 }
