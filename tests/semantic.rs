@@ -1,0 +1,205 @@
+//! Semantic and hybrid search with the real model (installed by `make setup`), run through
+//! the real binary on the example vault.
+
+mod common;
+
+use std::path::Path;
+
+use common::{example_vault, run_with_index, Out};
+use serde_json::Value;
+
+fn recall(index: &Path, args: &[&str]) -> Out {
+    let out = run_with_index(index, args);
+    out.assert_no_panic();
+    out
+}
+
+fn recall_env(index: &Path, env: (&str, &str), args: &[&str]) -> Out {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_recall"))
+        .arg("--index")
+        .arg(index)
+        .args(args)
+        .env(env.0, env.1)
+        .env_remove("RECALL_ORT_LIB")
+        .output()
+        .expect("running recall");
+    let out = Out {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    out.assert_no_panic();
+    out
+}
+
+fn notes(v: &Value) -> Vec<String> {
+    v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {v}"))
+        .iter()
+        .map(|r| r["note"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn search(index: &Path, mode: &str, query: &str) -> Value {
+    recall(
+        index,
+        &[
+            "search",
+            "--json",
+            "--explain",
+            "--mode",
+            mode,
+            "-n",
+            "5",
+            "--",
+            query,
+        ],
+    )
+    .ok()
+    .json()
+}
+
+#[test]
+fn embeddings_are_built_once_and_find_notes_by_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = example_vault();
+    let vault = vault.to_str().unwrap();
+    let first = recall(dir.path(), &["index", vault, "--json"]).ok().json();
+    assert!(first["embeddings_disabled"].is_null(), "{first}");
+    let embedded = first["embedded"].as_u64().unwrap();
+    assert!(embedded >= 200, "every section is embedded: {first}");
+
+    // Unchanged notes: nothing is embedded again.
+    let second = recall(dir.path(), &["index", vault, "--json"]).ok().json();
+    assert_eq!(second["embedded"], 0, "{second}");
+    assert_eq!(second["reused"].as_u64(), Some(embedded), "{second}");
+    // --rebuild embeds everything again.
+    let third = recall(dir.path(), &["index", vault, "--json", "--rebuild"])
+        .ok()
+        .json();
+    assert_eq!(third["embedded"].as_u64(), Some(embedded), "{third}");
+
+    // Semantic: no query word appears in the note, the meaning does.
+    let v = search(
+        dir.path(),
+        "semantic",
+        "keeping a wild yeast culture alive for bread",
+    );
+    assert_eq!(v["mode"], "semantic");
+    let ids = notes(&v);
+    assert!(
+        ids[..3].contains(&"topics/sourdough_baking".to_string()),
+        "{ids:?}"
+    );
+    let first_hit = &v["results"][0];
+    assert!(first_hit["explain"]["lexical"].is_null(), "{first_hit}");
+    let sim = first_hit["explain"]["semantic"]["similarity"].as_f64().unwrap();
+    assert!(sim > 0.3 && sim <= 1.0, "{first_hit}");
+
+    // Hybrid (the default mode) explains both sides.
+    let v = recall(
+        dir.path(),
+        &[
+            "search",
+            "--json",
+            "--explain",
+            "smart plugs on their own network",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(v["mode"], "hybrid");
+    let top = &v["results"][0];
+    assert_eq!(top["note"], "topics/home_networking", "{v}");
+    assert!(top["explain"]["lexical"]["rank"].as_u64().is_some(), "{top}");
+    assert!(top["explain"]["semantic"]["rank"].as_u64().is_some(), "{top}");
+
+    // Filters apply to semantic results too.
+    let v = search(dir.path(), "semantic", "bread path:episodes/");
+    let ids = notes(&v);
+    assert!(
+        !ids.is_empty() && ids.iter().all(|n| n.starts_with("episodes/")),
+        "{ids:?}"
+    );
+    assert_eq!(ids[0], "episodes/2024-05-02_bakery_visit");
+    let v = search(dir.path(), "semantic", "bread -levain");
+    assert!(!notes(&v).contains(&"topics/sourdough_baking".to_string()), "{v}");
+
+    // Text output shows the explanation line.
+    let out = recall(dir.path(), &["search", "--explain", "tempo run"]).ok();
+    assert!(out.stdout.contains("explain: lexical #"), "{}", out.stdout);
+}
+
+#[test]
+fn missing_model_is_a_clear_error_and_keywords_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("no-model-here");
+    let nowhere = nowhere.to_str().unwrap();
+    let env = ("RECALL_MODEL_DIR", nowhere);
+
+    let out = recall_env(dir.path(), env, &["doctor"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("libonnxruntime.so.1.31.1") && out.stderr.contains("make setup"),
+        "{}",
+        out.stderr
+    );
+
+    let index = dir.path().join("index");
+    let vault = example_vault();
+    let out = recall_env(&index, env, &["index", vault.to_str().unwrap(), "--json"]).ok();
+    let report = out.json();
+    assert!(
+        report["embeddings_disabled"]
+            .as_str()
+            .unwrap()
+            .contains("is missing"),
+        "{report}"
+    );
+    assert_eq!(report["notes"], 16);
+
+    // Keyword search works; hybrid falls back to it with a warning; semantic is refused.
+    let out = recall_env(&index, env, &["search", "--json", "levain"]).ok();
+    assert_eq!(out.json()["mode"], "lexical");
+    assert!(out.stderr.contains("keyword search only"), "{}", out.stderr);
+    let out = recall_env(&index, env, &["search", "--mode", "semantic", "levain"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no embeddings"), "{}", out.stderr);
+}
+
+#[test]
+fn corrupt_model_file_is_reported_with_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    for f in [
+        "model.onnx",
+        "tokenizer.json",
+        "config.json",
+        "special_tokens_map.json",
+        "tokenizer_config.json",
+    ] {
+        std::fs::write(model.join(f), b"not a model").unwrap();
+    }
+    let out = recall(dir.path(), &["--model-dir", model.to_str().unwrap(), "doctor"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot load the embedding model"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(model.to_str().unwrap()), "{}", out.stderr);
+}
+
+#[test]
+fn doctor_reports_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = recall(dir.path(), &["doctor", "--json"]).ok().json();
+    assert_eq!(v["dimension"], 384, "{v}");
+    assert!(
+        v["model"].as_str().unwrap().starts_with("all-MiniLM-L6-v2:"),
+        "{v}"
+    );
+    assert!(v["probe_similarity"].as_f64().unwrap() > 0.5, "{v}");
+}
