@@ -18,11 +18,12 @@ use serde_json::json;
 
 use crate::embed::{Embedder, ModelPaths};
 use crate::error::Error;
-use crate::eval::{evaluate, Judgments};
+use crate::eval::{evaluate, evaluate_related, Judgments};
 use crate::fuse::{Fusion, DEFAULT_FUSION};
 use crate::indexer::{self, IndexOptions, Stage};
 use crate::query::Query;
 use crate::rank::{Signals, DEFAULT_STRENGTH_WEIGHT};
+use crate::related::{self, RelatedOptions, Source};
 use crate::search::{Engine, Hit, Mode, SearchOptions};
 use crate::snippet::Span;
 use crate::store::IndexDir;
@@ -65,6 +66,16 @@ pub enum Command {
     },
     /// Measure ranking quality on judged queries.
     Eval(EvalArgs),
+    /// Notes related to a note (or to --text): by meaning, wording, tags and links.
+    Related(RelatedArgs),
+    /// Measure "related" on a vault: can content alone find each note's link targets?
+    EvalRelated {
+        /// Vault to index into a temporary folder (unless --index names an existing index).
+        #[arg(long)]
+        vault: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the embedding runtime and model: load them, embed a probe, report timings.
     Doctor {
         #[arg(long)]
@@ -117,6 +128,30 @@ pub struct SearchArgs {
     pub explain: bool,
     #[command(flatten)]
     pub rank: RankArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RelatedArgs {
+    /// Note id (path in the vault without .md).
+    #[arg(required_unless_present = "text", conflicts_with = "text")]
+    pub note: Option<String>,
+    /// Find memories related to this text instead of a note.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Number of results.
+    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: u64,
+    /// Only notes not already linked to or from the note (discovery).
+    #[arg(long)]
+    pub unlinked: bool,
+    /// Show each result's evidence scores (meaning, wording, tags, links).
+    #[arg(long)]
+    pub explain: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Weight of the strength prior (0 disables it).
+    #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
+    pub strength_weight: f32,
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +221,8 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Stats { json } => cmd_stats(&dir, &Engine::open(&dir, model)?, *json),
         Command::Eval(args) => cmd_eval(&dir, &model, args),
         Command::Doctor { json } => cmd_doctor(model, *json),
+        Command::Related(args) => cmd_related(&Engine::open(&dir, model)?, args),
+        Command::EvalRelated { vault, json } => cmd_eval_related(&dir, &model, vault.as_deref(), *json),
     }
 }
 
@@ -398,65 +435,9 @@ fn print_hit(out: &mut impl Write, h: &Hit, color: bool) -> std::io::Result<()> 
     Ok(())
 }
 
-/// Note ids close to `wanted`, for "did you mean".
-fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let w = wanted.to_lowercase();
-    let mut scored: Vec<(usize, &str)> = ids
-        .map(|id| {
-            let l = id.to_lowercase();
-            let d = if l.contains(&w) || w.contains(l.rsplit('/').next().unwrap_or(&l)) {
-                0
-            } else {
-                strsim_levenshtein(&w, &l)
-            };
-            (d, id)
-        })
-        .filter(|(d, _)| *d <= w.len().max(4) / 2)
-        .collect();
-    scored.sort();
-    scored.into_iter().take(5).map(|(_, id)| id.to_string()).collect()
-}
-
-fn strsim_levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
-/// error that suggests close ids.
-pub fn find_note<'a>(
-    notes: &'a [crate::vault::LoadedNote],
-    wanted: &str,
-) -> Result<&'a crate::vault::LoadedNote, Error> {
-    let w = crate::note::strip_md_suffix(wanted).unwrap_or(wanted);
-    notes
-        .iter()
-        .find(|n| n.note.id.as_str() == w)
-        .or_else(|| notes.iter().find(|n| n.note.id.as_str().eq_ignore_ascii_case(w)))
-        .ok_or_else(|| {
-            let close = suggestions(w, notes.iter().map(|n| n.note.id.as_str()));
-            let hint = if close.is_empty() {
-                String::new()
-            } else {
-                format!("; did you mean: {}", close.join(", "))
-            };
-            Error::Usage(format!("no note `{wanted}` in the index{hint}"))
-        })
-}
-
 fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()> {
     let notes = engine.notes()?;
-    let n = find_note(notes, wanted)?;
+    let n = crate::vault::find_note(notes, wanted)?;
     let backlinks: Vec<&str> = notes
         .iter()
         .filter(|o| {
@@ -619,6 +600,121 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
             report.p95_ms,
             report.queries
         );
+    }
+    Ok(())
+}
+
+fn cmd_related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()> {
+    let source = match (&args.note, &args.text) {
+        (Some(note), _) => Source::note(engine, related::note_ord(engine, note)?)?,
+        (None, Some(text)) => Source::text(engine, text)?,
+        (None, None) => return Err(Error::Usage("give a NOTE or --text".into()).into()),
+    };
+    let options = RelatedOptions {
+        limit: args.limit as usize,
+        unlinked: args.unlinked,
+        content_only: false,
+        wording_only: false,
+        strength_weight: args.strength_weight,
+    };
+    let results = related::related(engine, &source, &options)?;
+    let subject = args
+        .note
+        .clone()
+        .unwrap_or_else(|| format!("--text {:?}", args.text.as_deref().unwrap_or("")));
+    if args.json {
+        let results: Vec<serde_json::Value> = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut v = json!({
+                    "rank": i + 1, "note": r.note, "title": r.title, "score": r.score,
+                    "strength": r.strength, "reasons": r.reasons,
+                });
+                if args.explain {
+                    v["evidence"] = json!(r.evidence);
+                }
+                v
+            })
+            .collect();
+        println!("{}", json!({"note": subject, "results": results}));
+        return Ok(());
+    }
+    if results.is_empty() {
+        println!("nothing related to {subject} found");
+    }
+    let color = color();
+    let (bold, dim, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    for (i, r) in results.iter().enumerate() {
+        let strength = r
+            .strength
+            .map(|s| format!("  strength {s:.2}"))
+            .unwrap_or_default();
+        println!(
+            "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}",
+            i + 1,
+            r.note,
+            r.title,
+            r.score
+        );
+        let reasons: Vec<String> = r.reasons.iter().map(ToString::to_string).collect();
+        if !reasons.is_empty() {
+            println!("    {}", reasons.join("; "));
+        }
+        if args.explain {
+            let e = &r.evidence;
+            println!(
+                "    {dim}meaning {:.3}  wording {:.3}  tags {:.3}  links {:.3}{reset}",
+                e.meaning, e.wording, e.tags, e.links
+            );
+        }
+    }
+    Ok(())
+}
+
+fn cmd_eval_related(
+    dir: &IndexDir,
+    model: &ModelPaths,
+    vault: Option<&std::path::Path>,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let tmp;
+    let dir = match vault {
+        Some(vault) => {
+            tmp = tempfile::tempdir().context("creating a temporary index folder")?;
+            let d = IndexDir::new(tmp.path());
+            let options = IndexOptions {
+                max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+                model: Some(model.clone()),
+                reuse_embeddings: true,
+            };
+            let report = build_index(&d, vault, &options)?;
+            if let Some(why) = &report.embedding.disabled {
+                return Err(Error::Usage(format!("eval-related needs embeddings: {why}")).into());
+            }
+            d
+        }
+        None => dir.clone(),
+    };
+    let engine = Engine::open(&dir, model.clone())?;
+    let full = evaluate_related(&engine, false)?;
+    let baseline = evaluate_related(&engine, true)?;
+    if json_out {
+        println!("{}", json!({"related": full, "more_like_this": baseline}));
+    } else {
+        for (name, r) in [
+            ("related (content only)", &full),
+            ("more-like-this baseline", &baseline),
+        ] {
+            println!(
+                "{name:<24} recall@10 {:.4}  nDCG@10 {:.4}  p50 {:.1} ms  ({} notes with links)",
+                r.recall10, r.ndcg10, r.p50_ms, r.notes
+            );
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::query::Query;
+use crate::related::{related, RelatedOptions, Source};
 use crate::search::{Engine, SearchOptions};
 
 /// Queries and their relevance judgments.
@@ -181,6 +182,65 @@ pub fn evaluate(engine: &Engine, judgments: &Judgments, options: &SearchOptions)
         p50_ms: percentile(&latencies, 50.0),
         p95_ms: percentile(&latencies, 95.0),
         queries: judgments.queries.len(),
+    })
+}
+
+/// Figures of `eval-related`: how well content alone recovers a note's links.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedReport {
+    #[serde(rename = "recall@10")]
+    pub recall10: f64,
+    #[serde(rename = "ndcg@10")]
+    pub ndcg10: f64,
+    /// Notes evaluated (those with resolved outgoing links).
+    pub notes: usize,
+    pub p50_ms: f64,
+}
+
+/// For every note with resolved outgoing links: hide its links (the graph, and their text
+/// in the note), rank related notes on content alone, and score the true link targets.
+/// `wording_only` measures the "more like this" baseline instead.
+pub fn evaluate_related(engine: &Engine, wording_only: bool) -> Result<RelatedReport> {
+    let notes = engine.notes()?;
+    let options = RelatedOptions {
+        limit: 100,
+        unlinked: false,
+        content_only: true,
+        wording_only,
+        strength_weight: 0.0,
+    };
+    let (mut recall, mut ndcg, mut count) = (0.0, 0.0, 0usize);
+    let mut latencies = Vec::new();
+    for (ord, n) in notes.iter().enumerate() {
+        let rel: HashMap<String, f64> = n
+            .note
+            .links
+            .iter()
+            .filter_map(|l| l.resolved.as_ref())
+            .filter(|r| **r != n.note.id)
+            .map(|r| (r.to_string(), 1.0))
+            .collect();
+        if rel.is_empty() {
+            continue;
+        }
+        let started = Instant::now();
+        let source = Source::note_without_links(engine, ord as u32, !wording_only)?;
+        let ranked: Vec<String> = related(engine, &source, &options)?
+            .into_iter()
+            .map(|r| r.note)
+            .collect();
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        recall += recall_at(&ranked, &rel, 10);
+        ndcg += ndcg_at(&ranked, &rel, 10);
+        count += 1;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let n = count.max(1) as f64;
+    Ok(RelatedReport {
+        recall10: recall / n,
+        ndcg10: ndcg / n,
+        notes: count,
+        p50_ms: percentile(&latencies, 50.0),
     })
 }
 

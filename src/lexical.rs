@@ -64,6 +64,28 @@ fn raw_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Content words of `text` as (index term, word as written, lower-cased), stop words
+/// removed: what "more like this" picks its terms from and shows to people.
+pub fn content_terms(text: &str) -> Vec<(String, String)> {
+    let stop = tantivy::tokenizer::StopWordFilter::new(Language::English).expect("English stop words");
+    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(stop)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        let surface = text
+            .get(t.offset_from..t.offset_to)
+            .unwrap_or(&t.text)
+            .to_lowercase();
+        out.push((t.text.clone(), surface));
+    }
+    out
+}
+
 /// The terms `english()` makes of `text`, in order.
 pub fn analyze(text: &str) -> Vec<String> {
     let mut analyzer = english();
@@ -326,15 +348,16 @@ impl LexicalIndex {
         let mut columns = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(top.len());
         for (score, address) in top {
-            if !columns.contains_key(&address.segment_ord) {
-                let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                let cols = (
-                    ff.u64("note_ord").map_err(self.err())?,
-                    ff.u64("section").map_err(self.err())?,
-                );
-                columns.insert(address.segment_ord, cols);
-            }
-            let (notes, sections) = &columns[&address.segment_ord];
+            let (notes, sections) = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let ff = searcher.segment_reader(address.segment_ord).fast_fields();
+                    v.insert((
+                        ff.u64("note_ord").map_err(self.err())?,
+                        ff.u64("section").map_err(self.err())?,
+                    ))
+                }
+            };
             out.push(SectionHit {
                 note_ord: notes.first(address.doc_id).unwrap_or(0) as u32,
                 section: sections.first(address.doc_id).unwrap_or(0) as u32,
@@ -410,11 +433,17 @@ impl LexicalIndex {
         let mut notes = HashSet::new();
         let mut columns = std::collections::HashMap::new();
         for address in docs {
-            if !columns.contains_key(&address.segment_ord) {
-                let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                columns.insert(address.segment_ord, ff.u64("note_ord").map_err(self.err())?);
-            }
-            if let Some(ord) = columns[&address.segment_ord].first(address.doc_id) {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("note_ord")
+                        .map_err(self.err())?,
+                ),
+            };
+            if let Some(ord) = column.first(address.doc_id) {
                 notes.insert(ord as u32);
             }
         }
@@ -552,8 +581,8 @@ impl LexicalIndex {
                 }
             }
             Filter::Strength(cmp, v) => {
-                // f32 → f64 widening makes 0.7 into 0.699999988; compare at f32 precision.
-                let v = f64::from(*v as f32);
+                // Stored as f32 widened to f64 (0.7 → 0.699999988): widen the bound alike.
+                let v = f64::from(*v);
                 let (lo, hi) = bounds(*cmp, Term::from_field_f64(self.f.strength, v));
                 Box::new(RangeQuery::new(lo, hi))
             }
@@ -562,6 +591,14 @@ impl LexicalIndex {
                 Box::new(RangeQuery::new(lo, hi))
             }
         }
+    }
+
+    /// In how many sections the analyzed term occurs.
+    pub fn doc_freq(&self, term: &str) -> u64 {
+        self.reader
+            .searcher()
+            .doc_freq(&Term::from_field_text(self.f.all, term))
+            .unwrap_or(0)
     }
 
     /// Number of section documents.
@@ -589,6 +626,19 @@ mod tests {
     #[test]
     fn analyzer_stems_and_lowercases() {
         assert_eq!(analyze("Running QUICKLY, runs!"), vec!["run", "quick", "run"]);
+    }
+
+    #[test]
+    fn content_terms_drop_stop_words_and_keep_surface_forms() {
+        let terms = content_terms("She trained for the Hydration tests");
+        assert_eq!(
+            terms,
+            vec![
+                ("train".to_string(), "trained".to_string()),
+                ("hydrat".to_string(), "hydration".to_string()),
+                ("test".to_string(), "tests".to_string())
+            ]
+        );
     }
 
     #[test]

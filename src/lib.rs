@@ -5,7 +5,9 @@
 //! metadata → [`indexer`] feeds them into the keyword index ([`lexical`]) and, through
 //! [`embed`], the vector index ([`vector`]), and publishes a generation ([`store`]) →
 //! [`search`] parses a [`query`], retrieves from both, merges the lists ([`fuse`]) and
-//! applies the ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`eval`] measures the
+//! applies the ranking rules of [`rank`] → [`snippet`] shows why a note matched.
+//! [`related`] finds the notes that belong with a note, from the same indexes plus the
+//! link graph and tags. [`eval`] measures the
 //! result against judged queries; [`cli`] is the command line on top.
 
 pub mod cli;
@@ -18,6 +20,7 @@ pub mod lexical;
 pub mod note;
 pub mod query;
 pub mod rank;
+pub mod related;
 pub mod search;
 pub mod snippet;
 pub mod store;

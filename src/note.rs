@@ -155,6 +155,18 @@ impl Note {
             })
     }
 
+    /// A section that is mostly a list of links (`## Related Memories`, "See also"): its
+    /// likeness to another such list says little about the notes themselves.
+    pub fn is_link_list(&self, section: &Section) -> bool {
+        let links = self
+            .links
+            .iter()
+            .filter(|l| (section.line_start..=section.line_end).contains(&l.line))
+            .count();
+        let lines = section.text.lines().filter(|l| !l.trim().is_empty()).count();
+        links >= 2 && links * 2 >= lines
+    }
+
     /// A section's headings below the title: the H1 usually *is* the title, and repeating
     /// it would count its words twice.
     pub fn own_headings(&self, section: &Section) -> String {
@@ -443,7 +455,7 @@ impl<'a> Parse<'a> {
             }
         }
         self.flush_prose();
-        let last_line = self.lines.line_of(body_end.saturating_sub(1).max(0)).max(1);
+        let last_line = self.lines.line_of(body_end.saturating_sub(1)).max(1);
         self.close_section(last_line);
         if let Some((_, pairs)) = footer {
             for (key, value) in pairs {
@@ -520,15 +532,11 @@ impl<'a> Parse<'a> {
                         Err(w) => self.warnings.push(w),
                     }
                 }
-                "created" | "established" | "date" => {
-                    if self.meta.established.is_none() {
-                        self.meta.established = yaml_date(&value);
-                    }
+                "created" | "established" | "date" if self.meta.established.is_none() => {
+                    self.meta.established = yaml_date(&value);
                 }
-                "updated" | "modified" | "last_updated" => {
-                    if self.meta.updated.is_none() {
-                        self.meta.updated = yaml_date(&value);
-                    }
+                "updated" | "modified" | "last_updated" if self.meta.updated.is_none() => {
+                    self.meta.updated = yaml_date(&value);
                 }
                 _ => {}
             }
@@ -825,6 +833,8 @@ mod tests {
         assert_eq!(note.sections[0].heading_display(), "Python Development");
         let tags = section(&note, "Tags");
         assert!(note.is_tag_list(tags));
+        assert!(note.is_link_list(last));
+        assert!(!note.is_link_list(fastapi));
         assert!(!note.is_tag_list(fastapi));
     }
 

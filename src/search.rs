@@ -149,8 +149,9 @@ impl Engine {
         }
     }
 
-    /// A unit vector for `text`, loading the model on first use.
-    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+    /// Runs `f` with the embedding model, loading it on first use and checking that it is
+    /// the model the index was built with.
+    pub fn with_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
         let mut guard = self.embedder.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             *guard = Some(Embedder::load(self.model_paths.clone())?);
@@ -166,8 +167,12 @@ impl Engine {
                 )));
             }
         }
-        let mut v = embedder.embed(&[text.to_string()])?;
-        Ok(v.pop().unwrap_or_default())
+        f(embedder)
+    }
+
+    /// A unit vector for `text`.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        self.with_embedder(|e| Ok(e.embed(&[text.to_string()])?.pop().unwrap_or_default()))
     }
 
     /// How many candidates each retriever contributes for `limit` notes: deep enough that

@@ -331,6 +331,61 @@ impl Resolver {
     }
 }
 
+/// Note ids close to `wanted`, for "did you mean".
+fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let w = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = ids
+        .map(|id| {
+            let l = id.to_lowercase();
+            // A typo anywhere, or a typo in a prefix of the id (`topics/sourdogh`).
+            let prefix: String = l.chars().take(w.chars().count()).collect();
+            let d = if l.contains(&w) || w.contains(l.rsplit('/').next().unwrap_or(&l)) {
+                0
+            } else {
+                strsim_levenshtein(&w, &l).min(strsim_levenshtein(&w, &prefix) + 1)
+            };
+            (d, id)
+        })
+        .filter(|(d, _)| *d <= w.len().max(4) / 2)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, id)| id.to_string()).collect()
+}
+
+fn strsim_levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
+/// error that suggests close ids.
+pub fn find_note<'a>(notes: &'a [LoadedNote], wanted: &str) -> Result<&'a LoadedNote, crate::error::Error> {
+    let w = strip_md_suffix(wanted).unwrap_or(wanted);
+    notes
+        .iter()
+        .find(|n| n.note.id.as_str() == w)
+        .or_else(|| notes.iter().find(|n| n.note.id.as_str().eq_ignore_ascii_case(w)))
+        .ok_or_else(|| {
+            let close = suggestions(w, notes.iter().map(|n| n.note.id.as_str()));
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean: {}", close.join(", "))
+            };
+            crate::error::Error::Usage(format!("no note `{wanted}` in the index{hint}"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
