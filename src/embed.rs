@@ -21,8 +21,13 @@ pub const ORT_LIB: &str = "libonnxruntime.so.1.31.1";
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// The model's window, in word pieces (including [CLS] and [SEP]).
 pub const MAX_TOKENS: usize = 256;
-/// Texts per inference batch: large enough to amortise, small enough to pad little.
-pub const BATCH: usize = 32;
+/// Texts per inference call. One, by measurement (BENCHMARKS.md): on 2 cores a lone text
+/// runs faster than a padded batch of 32 (65 vs 48 chunks/s with the default model), and
+/// with dynamically quantized models a vector then never depends on its batch-mates, so
+/// cached, re-embedded and query vectors always agree.
+pub const BATCH: usize = 1;
+/// Texts between progress reports.
+const PROGRESS_EVERY: usize = 64;
 const FIX: &str = "run `make setup` (scripts/fetch-model.sh) to install it";
 const MODEL_FILES: [&str; 5] = [
     "model.onnx",
@@ -174,15 +179,25 @@ impl Embedder {
         &self.fingerprint
     }
 
-    /// Unit-length vectors for `texts`, in order, `BATCH` at a time.
+    /// Unit-length vectors for `texts`, in order.
     pub fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_with_progress(texts, &mut |_| {})
+    }
+
+    /// Unit-length vectors for `texts`, in order; `progress` hears how many are done.
+    pub fn embed_with_progress(
+        &mut self,
+        texts: &[String],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(BATCH) {
+        for group in texts.chunks(PROGRESS_EVERY) {
             let vectors = self
                 .model
-                .embed(batch, Some(BATCH))
+                .embed(group, Some(BATCH))
                 .map_err(|e| EmbedError::Inference(e.to_string()))?;
             out.extend(vectors.into_iter().map(normalized));
+            progress(out.len());
         }
         Ok(out)
     }

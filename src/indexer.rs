@@ -175,20 +175,15 @@ fn embed_notes(
             }
         }
     }
-    let mut fresh: std::collections::HashMap<[u8; 16], Vec<f32>> = std::collections::HashMap::new();
     progress(Stage::Embedding, 0, todo.len());
-    for (n, batch) in todo.chunks(256).enumerate() {
-        let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
-        let vectors = embedder.embed(&texts)?;
-        for ((entry, _), v) in batch.iter().zip(vectors) {
-            fresh.insert(entries[*entry].hash, v);
-        }
-        progress(
-            Stage::Embedding,
-            (n * 256 + batch.len()).min(todo.len()),
-            todo.len(),
-        );
-    }
+    let texts: Vec<String> = todo.iter().map(|(_, t)| t.clone()).collect();
+    let embedded =
+        embedder.embed_with_progress(&texts, &mut |done| progress(Stage::Embedding, done, texts.len()))?;
+    let fresh: std::collections::HashMap<[u8; 16], Vec<f32>> = todo
+        .iter()
+        .zip(embedded)
+        .map(|((entry, _), v)| (entries[*entry].hash, v))
+        .collect();
     let mut vectors = Vectors::new(embedder.dim(), embedder.fingerprint());
     for e in &entries {
         let v = fresh
