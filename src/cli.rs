@@ -20,7 +20,7 @@ use crate::embed::{Embedder, ModelPaths};
 use crate::error::Error;
 use crate::eval::{evaluate, evaluate_related, Judgments};
 use crate::fuse::{Fusion, DEFAULT_FUSION};
-use crate::indexer::{self, IndexOptions, Stage};
+use crate::indexer::{self, BuildKind, IndexOptions, Stage};
 use crate::query::Query;
 use crate::rank::{Signals, DEFAULT_STRENGTH_WEIGHT};
 use crate::related::{self, RelatedOptions, Source};
@@ -50,6 +50,17 @@ pub struct Cli {
 pub enum Command {
     /// Build (or rebuild) the index of a vault.
     Index(IndexArgs),
+    /// Bring the index up to date with its vault: re-read only what changed.
+    Update {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep the index up to date while notes change (file-system notifications).
+    Watch {
+        /// Quiet time after the last change before updating, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        debounce_ms: u64,
+    },
     /// Search the index.
     Search(SearchArgs),
     /// Show a note as recall parsed it.
@@ -93,7 +104,8 @@ pub struct IndexArgs {
     /// Keyword index only: no embeddings (faster; semantic and hybrid search unavailable).
     #[arg(long)]
     pub no_embed: bool,
-    /// Rebuild from scratch, embedding everything again.
+    /// Rebuild from scratch, embedding everything again (default: update incrementally when
+    /// the index already holds this vault).
     #[arg(long)]
     pub rebuild: bool,
     #[arg(long)]
@@ -128,6 +140,15 @@ pub struct SearchArgs {
     pub explain: bool,
     #[command(flatten)]
     pub rank: RankArgs,
+    #[command(flatten)]
+    pub fresh: FreshArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FreshArgs {
+    /// Answer from the index as it is, without checking the vault for changes first.
+    #[arg(long)]
+    pub no_refresh: bool,
 }
 
 #[derive(Args, Debug)]
@@ -152,6 +173,8 @@ pub struct RelatedArgs {
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
     pub strength_weight: f32,
+    #[command(flatten)]
+    pub fresh: FreshArgs,
 }
 
 #[derive(Args, Debug)]
@@ -216,12 +239,17 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let model = ModelPaths::locate(cli.model_dir.as_deref());
     match &cli.command {
         Command::Index(args) => cmd_index(&dir, &model, args),
+        Command::Update { json } => cmd_update(&dir, &model, *json),
+        Command::Watch { debounce_ms } => cmd_watch(&dir, &model, *debounce_ms),
         Command::Search(args) => cmd_search(&dir, &model, args),
         Command::Show { note, json } => cmd_show(&Engine::open(&dir, model)?, note, *json),
         Command::Stats { json } => cmd_stats(&dir, &Engine::open(&dir, model)?, *json),
         Command::Eval(args) => cmd_eval(&dir, &model, args),
         Command::Doctor { json } => cmd_doctor(model, *json),
-        Command::Related(args) => cmd_related(&Engine::open(&dir, model)?, args),
+        Command::Related(args) => {
+            refresh(&dir, &model, &args.fresh);
+            cmd_related(&Engine::open(&dir, model)?, args)
+        }
         Command::EvalRelated { vault, json } => cmd_eval_related(&dir, &model, vault.as_deref(), *json),
     }
 }
@@ -249,7 +277,7 @@ fn build_index(
     options: &IndexOptions,
 ) -> anyhow::Result<indexer::IndexReport> {
     let bar = progress_bar();
-    let report = indexer::build(dir, vault, options, &|stage, done, total| {
+    let report = indexer::index(dir, vault, options, &|stage, done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
         bar.set_message(match stage {
@@ -273,11 +301,21 @@ fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Re
     let options = IndexOptions {
         max_file_bytes: args.max_file_size,
         model: (!args.no_embed).then(|| model.clone()),
-        reuse_embeddings: !args.rebuild,
+        reuse: !args.rebuild,
     };
     let r = build_index(dir, &vault, &options)?;
+    print_report(dir, &r, args.json, args.no_embed)
+}
+
+fn print_report(
+    dir: &IndexDir,
+    r: &indexer::IndexReport,
+    json_out: bool,
+    no_embed: bool,
+) -> anyhow::Result<()> {
     let e = &r.embedding;
-    if args.json {
+    let c = &r.changes;
+    if json_out {
         println!(
             "{}",
             json!({
@@ -285,27 +323,43 @@ fn cmd_index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Re
                 "links_resolved": r.links_resolved, "links_unresolved": r.links_unresolved,
                 "skipped": r.skipped, "took_ms": r.elapsed_ms,
                 "embedded": e.embedded, "reused": e.reused, "embed_ms": e.elapsed_ms,
-                "embeddings_disabled": e.disabled,
+                "embeddings_disabled": e.disabled, "kind": r.kind.name(),
+                "added": c.added, "changed": c.changed, "deleted": c.deleted,
             })
         );
         return Ok(());
     }
-    println!(
-        "indexed {} notes ({} sections) from {} in {:.2}s",
-        r.notes,
-        r.sections,
-        r.vault.display(),
-        r.elapsed_ms as f64 / 1000.0
-    );
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    match r.kind {
+        BuildKind::Full => {
+            println!(
+                "indexed {} notes ({} sections) from {} in {secs:.2}s",
+                r.notes,
+                r.sections,
+                r.vault.display()
+            )
+        }
+        BuildKind::Incremental => println!(
+            "updated {}: {} added, {} changed, {} deleted in {secs:.2}s; {} notes ({} sections)",
+            r.vault.display(),
+            c.added,
+            c.changed,
+            c.deleted,
+            r.notes,
+            r.sections
+        ),
+        BuildKind::UpToDate => println!("index of {} is up to date ({} notes)", r.vault.display(), r.notes),
+    }
     println!(
         "links: {} resolved, {} unresolved",
         r.links_resolved, r.links_unresolved
     );
     match &e.disabled {
-        Some(why) if !args.no_embed => {
+        Some(why) if !no_embed && why != "--no-embed" => {
             eprintln!("recall: warning: no embeddings, keyword search only: {why}")
         }
         Some(_) => println!("embeddings: none (--no-embed)"),
+        None if r.kind == BuildKind::UpToDate => {}
         None => println!(
             "embeddings: {} chunks embedded ({:.0}/s), {} reused from the previous index",
             e.embedded,
@@ -337,6 +391,7 @@ fn cmd_search(dir: &IndexDir, model: &ModelPaths, args: &SearchArgs) -> anyhow::
     let started = Instant::now();
     let text = args.query.join(" ");
     let query = Query::parse(&text).map_err(Error::from)?;
+    refresh(dir, model, &args.fresh);
     let engine = Engine::open(dir, model.clone())?;
     let (mode, warning) = engine.effective_mode(args.rank.mode)?;
     if let Some(w) = warning {
@@ -437,16 +492,16 @@ fn print_hit(out: &mut impl Write, h: &Hit, color: bool) -> std::io::Result<()> 
 
 fn cmd_show(engine: &Engine, wanted: &str, json_out: bool) -> anyhow::Result<()> {
     let notes = engine.notes()?;
-    let n = crate::vault::find_note(notes, wanted)?;
+    let (_, n) = notes.find(wanted)?;
     let backlinks: Vec<&str> = notes
         .iter()
-        .filter(|o| {
+        .filter(|(_, o)| {
             o.note
                 .links
                 .iter()
                 .any(|l| l.resolved.as_ref() == Some(&n.note.id))
         })
-        .map(|o| o.note.id.as_str())
+        .map(|(_, o)| o.note.id.as_str())
         .collect();
     let note = &n.note;
     if json_out {
@@ -519,9 +574,9 @@ fn cmd_stats(dir: &IndexDir, engine: &Engine, json_out: bool) -> anyhow::Result<
     let m = &engine.generation.manifest;
     let tags: BTreeSet<&str> = notes
         .iter()
-        .flat_map(|n| n.note.tags.iter().map(String::as_str))
+        .flat_map(|(_, n)| n.note.tags.iter().map(String::as_str))
         .collect();
-    let links = notes.iter().flat_map(|n| &n.note.links);
+    let links = notes.iter().flat_map(|(_, n)| &n.note.links);
     let resolved = links.clone().filter(|l| l.resolved.is_some()).count();
     let unresolved = links.count() - resolved;
     let size = engine.generation.size_bytes();
@@ -566,7 +621,7 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
             let options = IndexOptions {
                 max_file_bytes: DEFAULT_MAX_FILE_BYTES,
                 model: embed.then(|| model.clone()),
-                reuse_embeddings: true,
+                reuse: true,
             };
             let report = build_index(&d, vault, &options)?;
             if let (true, Some(why)) = (embed, &report.embedding.disabled) {
@@ -604,9 +659,114 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
     Ok(())
 }
 
+/// How many changed files a query brings in itself before answering; beyond, it warns.
+const REFRESH_LIMIT: usize = 10;
+
+/// Before answering: if the vault changed a little since the index was built, update the
+/// index first; if it changed a lot, say so. Never fails the query: a problem here is a
+/// warning and the query is answered from the index as it is.
+fn refresh(dir: &IndexDir, model: &ModelPaths, fresh: &FreshArgs) {
+    if fresh.no_refresh {
+        return;
+    }
+    let Ok(g) = dir.open() else { return };
+    let Ok(stamps) = g.stamps() else { return };
+    let changed = stamps.changed(&g.manifest.vault);
+    if changed == 0 {
+        return;
+    }
+    if changed > REFRESH_LIMIT {
+        eprintln!(
+            "recall: warning: index is stale: {changed} files or folders changed since it was built; run `recall update`"
+        );
+        return;
+    }
+    let options = IndexOptions {
+        max_file_bytes: g.manifest.max_file_bytes,
+        model: g.manifest.model.is_some().then(|| model.clone()),
+        reuse: true,
+    };
+    match indexer::update(dir, &options, &|_, _, _| {}) {
+        Ok(r) if r.kind != BuildKind::UpToDate => eprintln!(
+            "recall: index refreshed: {} added, {} changed, {} deleted",
+            r.changes.added, r.changes.changed, r.changes.deleted
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("recall: warning: could not refresh the index ({e}); answering from it as it is"),
+    }
+}
+
+fn cmd_update(dir: &IndexDir, model: &ModelPaths, json_out: bool) -> anyhow::Result<()> {
+    let g = dir.open()?;
+    let options = IndexOptions {
+        max_file_bytes: g.manifest.max_file_bytes,
+        model: g.manifest.model.is_some().then(|| model.clone()),
+        reuse: true,
+    };
+    let bar = progress_bar();
+    let r = indexer::update(dir, &options, &|_, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    print_report(dir, &r, json_out, g.manifest.model.is_none())
+}
+
+fn cmd_watch(dir: &IndexDir, model: &ModelPaths, debounce_ms: u64) -> anyhow::Result<()> {
+    use notify::Watcher;
+    let g = dir.open()?;
+    let vault = g.manifest.vault.clone();
+    let options = IndexOptions {
+        max_file_bytes: g.manifest.max_file_bytes,
+        model: g.manifest.model.is_some().then(|| model.clone()),
+        reuse: true,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
+    watcher
+        .watch(&vault, notify::RecursiveMode::Recursive)
+        .with_context(|| format!("watching {}", vault.display()))?;
+    let index_root = dir.root.canonicalize().unwrap_or_else(|_| dir.root.clone());
+    let relevant = |event: &notify::Event| {
+        !event.kind.is_access() && event.paths.iter().any(|p| !p.starts_with(&index_root))
+    };
+    println!("watching {} (Ctrl-C to stop)", vault.display());
+    // Catch up with whatever changed while nobody was watching.
+    let mut pending = true;
+    loop {
+        let timeout = std::time::Duration::from_millis(debounce_ms);
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(event)) => pending |= relevant(&event),
+            Ok(Err(e)) => eprintln!("recall: warning: watch error: {e}"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if pending => {
+                // Quiet for `debounce_ms`: editors' write-temp-then-rename has settled.
+                pending = false;
+                match indexer::update(dir, &options, &|_, _, _| {}) {
+                    Ok(r) if r.kind != BuildKind::UpToDate => println!(
+                        "{} updated: {} added, {} changed, {} deleted ({} ms)",
+                        chrono::Local::now().format("%H:%M:%S"),
+                        r.changes.added,
+                        r.changes.changed,
+                        r.changes.deleted,
+                        r.elapsed_ms
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("recall: warning: update failed: {e}; will retry on the next change");
+                    }
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(anyhow::anyhow!("the file watcher stopped"));
+            }
+        }
+    }
+}
+
 fn cmd_related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()> {
     let source = match (&args.note, &args.text) {
-        (Some(note), _) => Source::note(engine, related::note_ord(engine, note)?)?,
+        (Some(note), _) => Source::note(engine, engine.notes()?.find(note)?.0)?,
         (None, Some(text)) => Source::text(engine, text)?,
         (None, None) => return Err(Error::Usage("give a NOTE or --text".into()).into()),
     };
@@ -690,7 +850,7 @@ fn cmd_eval_related(
             let options = IndexOptions {
                 max_file_bytes: DEFAULT_MAX_FILE_BYTES,
                 model: Some(model.clone()),
-                reuse_embeddings: true,
+                reuse: true,
             };
             let report = build_index(&d, vault, &options)?;
             if let Some(why) = &report.embedding.disabled {

@@ -211,7 +211,7 @@ pub fn evaluate_related(engine: &Engine, wording_only: bool) -> Result<RelatedRe
     };
     let (mut recall, mut ndcg, mut count) = (0.0, 0.0, 0usize);
     let mut latencies = Vec::new();
-    for (ord, n) in notes.iter().enumerate() {
+    for (ord, n) in notes.iter() {
         let rel: HashMap<String, f64> = n
             .note
             .links
@@ -224,7 +224,7 @@ pub fn evaluate_related(engine: &Engine, wording_only: bool) -> Result<RelatedRe
             continue;
         }
         let started = Instant::now();
-        let source = Source::note_without_links(engine, ord as u32, !wording_only)?;
+        let source = Source::note_without_links(engine, ord, !wording_only)?;
         let ranked: Vec<String> = related(engine, &source, &options)?
             .into_iter()
             .map(|r| r.note)

@@ -26,7 +26,7 @@ use tantivy::tokenizer::{
 use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::query::{Clause, Cmp, Filter, Query};
-use crate::vault::LoadedNote;
+use crate::vault::{LoadedNote, Notes};
 
 const EN: &str = "recall_en";
 const RAW: &str = "recall_raw";
@@ -189,7 +189,7 @@ fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
 }
 
 /// Writes the keyword index of `notes` into the empty folder `dir`.
-pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
+pub fn build(dir: &Path, notes: &Notes) -> Result<(), LexicalError> {
     let (schema, f) = schema();
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
@@ -201,44 +201,8 @@ pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
     let mut writer = index
         .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
         .map_err(err(dir))?;
-    for (ord, loaded) in notes.iter().enumerate() {
-        let note = &loaded.note;
-        let tags_text = note.tags.join(" ");
-        let updated = loaded.effective_updated().map(to_datetime);
-        for (i, s) in note
-            .sections
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !note.is_tag_list(s))
-        {
-            let heading = s.heading_display();
-            let own_headings = note.own_headings(s);
-            let mut doc = TantivyDocument::default();
-            let all = format!("{}\n{}\n{}\n{}", note.title, own_headings, s.text, tags_text);
-            doc.add_text(f.all, &all);
-            doc.add_text(f.raw, &all);
-            doc.add_text(f.title, &note.title);
-            doc.add_text(f.heading, &own_headings);
-            doc.add_text(f.heading_path, &heading);
-            doc.add_text(f.tags_text, &tags_text);
-            doc.add_text(f.body, &s.text);
-            doc.add_text(f.note, note.id.as_str());
-            doc.add_text(f.file, loaded.relative.to_string_lossy());
-            doc.add_u64(f.note_ord, ord as u64);
-            doc.add_u64(f.key, section_key(ord as u32, i as u32));
-            doc.add_u64(f.section, i as u64);
-            doc.add_u64(f.line, s.line_start as u64);
-            for t in &note.tags {
-                doc.add_text(f.tag, t);
-            }
-            if let Some(strength) = note.meta.strength {
-                doc.add_f64(f.strength, f64::from(strength));
-            }
-            if let Some(d) = updated {
-                doc.add_date(f.updated, d);
-            }
-            writer.add_document(doc).map_err(err(dir))?;
-        }
+    for (ord, loaded) in notes.iter() {
+        add_note(&mut writer, &f, ord, loaded).map_err(err(dir))?;
     }
     writer.commit().map_err(err(dir))?;
     let segments = index.searchable_segment_ids().map_err(err(dir))?;
@@ -246,6 +210,91 @@ pub fn build(dir: &Path, notes: &[LoadedNote]) -> Result<(), LexicalError> {
         writer.merge(&segments).wait().map_err(err(dir))?;
     }
     writer.wait_merging_threads().map_err(err(dir))?;
+    Ok(())
+}
+
+/// Writes into the empty folder `dir` a copy of the keyword index in `old` with the notes
+/// `remove` taken out and `add` put in. The old index's segment files are immutable, so
+/// they are hard-linked, not copied; only the change is written.
+pub fn update(
+    old: &Path,
+    dir: &Path,
+    remove: &[u32],
+    add: &[(u32, &LoadedNote)],
+) -> Result<(), LexicalError> {
+    std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
+    for entry in std::fs::read_dir(old).map_err(|e| err(old)(e.into()))? {
+        let entry = entry.map_err(|e| err(old)(e.into()))?;
+        let name = entry.file_name();
+        if name.to_string_lossy().ends_with(".lock") {
+            continue;
+        }
+        let to = dir.join(&name);
+        if std::fs::hard_link(entry.path(), &to).is_err() {
+            std::fs::copy(entry.path(), &to).map_err(|e| err(dir)(e.into()))?;
+        }
+    }
+    let index = Index::open_in_dir(dir).map_err(err(dir))?;
+    register(&index);
+    let (_, f) = schema();
+    let mut writer = index
+        .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
+        .map_err(err(dir))?;
+    for ord in remove {
+        writer.delete_term(Term::from_field_u64(f.note_ord, u64::from(*ord)));
+    }
+    for (ord, loaded) in add {
+        add_note(&mut writer, &f, *ord, loaded).map_err(err(dir))?;
+    }
+    writer.commit().map_err(err(dir))?;
+    writer.wait_merging_threads().map_err(err(dir))?;
+    Ok(())
+}
+
+/// Adds one document per section of a note.
+fn add_note(
+    writer: &mut tantivy::IndexWriter<TantivyDocument>,
+    f: &Fields,
+    ord: u32,
+    loaded: &LoadedNote,
+) -> tantivy::Result<()> {
+    let note = &loaded.note;
+    let tags_text = note.tags.join(" ");
+    let updated = loaded.effective_updated().map(to_datetime);
+    for (i, s) in note
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !note.is_tag_list(s))
+    {
+        let heading = s.heading_display();
+        let own_headings = note.own_headings(s);
+        let mut doc = TantivyDocument::default();
+        let all = format!("{}\n{}\n{}\n{}", note.title, own_headings, s.text, tags_text);
+        doc.add_text(f.all, &all);
+        doc.add_text(f.raw, &all);
+        doc.add_text(f.title, &note.title);
+        doc.add_text(f.heading, &own_headings);
+        doc.add_text(f.heading_path, &heading);
+        doc.add_text(f.tags_text, &tags_text);
+        doc.add_text(f.body, &s.text);
+        doc.add_text(f.note, note.id.as_str());
+        doc.add_text(f.file, loaded.relative.to_string_lossy());
+        doc.add_u64(f.note_ord, u64::from(ord));
+        doc.add_u64(f.key, section_key(ord, i as u32));
+        doc.add_u64(f.section, i as u64);
+        doc.add_u64(f.line, s.line_start as u64);
+        for t in &note.tags {
+            doc.add_text(f.tag, t);
+        }
+        if let Some(strength) = note.meta.strength {
+            doc.add_f64(f.strength, f64::from(strength));
+        }
+        if let Some(d) = updated {
+            doc.add_date(f.updated, d);
+        }
+        writer.add_document(doc)?;
+    }
     Ok(())
 }
 

@@ -19,7 +19,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::ops::Range;
 
 use serde::Serialize;
 
@@ -28,8 +27,7 @@ use crate::error::{Error, Result};
 use crate::lexical::{analyze, content_terms};
 use crate::rank::{self, NoteScore};
 use crate::search::Engine;
-use crate::vault::LoadedNote;
-use crate::vector::VectorIndex;
+use crate::vault::Notes;
 
 /// Weights of the evidence kinds. Meaning and wording were balanced on dendron-site's
 /// links (see BENCHMARKS.md); a direct link is strong evidence by itself.
@@ -125,20 +123,16 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(notes: &[LoadedNote]) -> Graph {
-        let ords: HashMap<&str, u32> = notes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.note.id.as_str(), i as u32))
-            .collect();
-        let mut out = vec![HashSet::new(); notes.len()];
-        let mut inc = vec![HashSet::new(); notes.len()];
-        for (i, n) in notes.iter().enumerate() {
+    pub fn new(notes: &Notes) -> Graph {
+        let ords: HashMap<&str, u32> = notes.iter().map(|(i, n)| (n.note.id.as_str(), i)).collect();
+        let mut out = vec![HashSet::new(); notes.slots()];
+        let mut inc = vec![HashSet::new(); notes.slots()];
+        for (i, n) in notes.iter() {
             for l in &n.note.links {
                 if let Some(&t) = l.resolved.as_ref().and_then(|r| ords.get(r.as_str())) {
-                    if t as usize != i {
-                        out[i].insert(t);
-                        inc[t as usize].insert(i as u32);
+                    if t != i {
+                        out[i as usize].insert(t);
+                        inc[t as usize].insert(i);
                     }
                 }
             }
@@ -153,22 +147,6 @@ impl Graph {
     fn degree(&self, n: u32) -> usize {
         self.out[n as usize].len() + self.inc[n as usize].len()
     }
-}
-
-/// Chunk ranges of each note in the vector file (chunks are stored note by note).
-fn chunk_ranges(vectors: &VectorIndex, notes: usize) -> Vec<Range<usize>> {
-    let mut ranges = vec![0..0; notes];
-    let entries = &vectors.vectors.entries;
-    let mut start = 0;
-    for i in 1..=entries.len() {
-        if i == entries.len() || entries[i].note_ord != entries[start].note_ord {
-            if let Some(r) = ranges.get_mut(entries[start].note_ord as usize) {
-                *r = start..i;
-            }
-            start = i;
-        }
-    }
-    ranges
 }
 
 fn centroid(vectors: impl Iterator<Item = impl AsRef<[f32]>>, dim: usize) -> Vec<f32> {
@@ -187,10 +165,10 @@ impl Source {
     /// A note of the index, with its stored vectors.
     pub fn note(engine: &Engine, ord: u32) -> Result<Source> {
         let notes = engine.notes()?;
-        let n = &notes[ord as usize].note;
+        let n = &note_at(notes, ord)?.note;
         let mut chunks = Vec::new();
         if let Some(vectors) = engine.vectors()? {
-            for i in chunk_ranges(vectors, notes.len())[ord as usize].clone() {
+            for &i in &vectors.by_note(notes.slots())[ord as usize] {
                 let section = vectors.vectors.entries[i].section as usize;
                 chunks.push((reason_heading(n, section), vectors.vectors.vector(i).to_vec()));
             }
@@ -206,7 +184,7 @@ impl Source {
     /// A note as if it had no links: link text removed from its text and (with `embed`) its
     /// sections embedded again, so that neither wording nor meaning can see where it links.
     pub fn note_without_links(engine: &Engine, ord: u32, embed: bool) -> Result<Source> {
-        let n = &engine.notes()?[ord as usize].note;
+        let n = &note_at(engine.notes()?, ord)?.note;
         let mut stripped = n.clone();
         let link_words: Vec<String> = n
             .links
@@ -280,7 +258,7 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
     candidates.extend(mlt.keys());
 
     // Meaning: nearest sections and nearest centroids.
-    let ranges = vectors.map(|v| chunk_ranges(v, notes.len()));
+    let ranges = vectors.map(|v| v.by_note(notes.slots()));
     let mut centroids: Vec<Vec<f32>> = Vec::new();
     let source_centroid = centroid(
         source.chunks.iter().map(|(_, v)| v),
@@ -294,11 +272,13 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
         }
         centroids = ranges
             .iter()
-            .map(|r| centroid(r.clone().map(|i| vectors.vectors.vector(i)), vectors.vectors.dim))
+            .map(|r| centroid(r.iter().map(|&i| vectors.vectors.vector(i)), vectors.vectors.dim))
             .collect();
+        // Notes without vectors have an all-zero centroid: not candidates.
         let mut by_centroid: Vec<(u32, f32)> = centroids
             .iter()
             .enumerate()
+            .filter(|(_, c)| c.iter().any(|x| *x != 0.0))
             .map(|(i, c)| (i as u32, dot(c, &source_centroid)))
             .collect();
         by_centroid.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -315,7 +295,6 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
     if !options.wording_only && source_tag_weight > 0.0 {
         let mut sharers: Vec<(u32, f32)> = notes
             .iter()
-            .enumerate()
             .map(|(i, n)| {
                 let w: f32 = n
                     .note
@@ -324,7 +303,7 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
                     .filter(|t| source.tags.contains(t))
                     .map(|t| tag_idf[t])
                     .sum();
-                (i as u32, w)
+                (i, w)
             })
             .filter(|(_, w)| *w > 0.0)
             .collect();
@@ -352,7 +331,9 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
     let max_mlt = mlt.values().copied().fold(0.0f32, f32::max);
     let mut scored: Vec<(NoteScore, Evidence, Vec<Reason>)> = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let note = &notes[c as usize].note;
+        let Some(note) = notes.get(c).map(|n| &n.note) else {
+            continue;
+        };
         let mut reasons = Vec::new();
         let mut ev = Evidence::default();
         // Meaning.
@@ -362,7 +343,7 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
             let mut best: Option<f32> = None;
             let mut named: Option<(f32, &str, String)> = None;
             for (heading, v) in &source.chunks {
-                for i in ranges[c as usize].clone() {
+                for &i in &ranges[c as usize] {
                     let sim = dot(v, vectors.vectors.vector(i));
                     best = Some(best.map_or(sim, |b: f32| b.max(sim)));
                     let to = reason_heading(note, vectors.vectors.entries[i].section as usize);
@@ -440,7 +421,8 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
                         .min_by_key(|v| graph.degree(**v))
                         .copied()
                         .unwrap_or(via[0]);
-                    reasons.push(Reason::TwoHops(notes[hub as usize].note.id.to_string()));
+                    let hub = notes.get(hub).map(|n| n.note.id.to_string()).unwrap_or_default();
+                    reasons.push(Reason::TwoHops(hub));
                 }
             }
         }
@@ -461,17 +443,24 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
     rank::apply_priors(
         &mut ranked,
         |ord| rank::Prior {
-            strength: notes[ord as usize].note.meta.strength,
+            strength: notes.get(ord).and_then(|n| n.note.meta.strength),
             updated: None,
         },
         options.strength_weight,
         None,
     );
+    // A stale index must not offer a deleted note.
+    let vault = &engine.generation.manifest.vault;
+    ranked.retain(|n| {
+        notes
+            .get(n.note_ord)
+            .is_some_and(|l| vault.join(&l.relative).is_file())
+    });
     ranked.truncate(options.limit);
     Ok(ranked
         .into_iter()
         .map(|n| {
-            let note = &notes[n.note_ord as usize].note;
+            let note = &notes.get(n.note_ord).expect("ranked notes are live").note;
             let (evidence, reasons) = priors[&n.note_ord].clone();
             Related {
                 note: note.id.to_string(),
@@ -495,9 +484,9 @@ fn reason_heading(note: &crate::note::Note, section: usize) -> String {
 }
 
 /// idf of each tag over notes: rare tags say more.
-fn tag_idf(notes: &[LoadedNote]) -> HashMap<String, f32> {
+fn tag_idf(notes: &Notes) -> HashMap<String, f32> {
     let mut df: HashMap<&str, usize> = HashMap::new();
-    for n in notes {
+    for (_, n) in notes.iter() {
         for t in &n.note.tags {
             *df.entry(t).or_default() += 1;
         }
@@ -558,13 +547,9 @@ fn more_like_this(engine: &Engine, text: &str) -> Result<MoreLikeThis> {
     })
 }
 
-/// Resolves a note id given by a user to its ordinal.
-pub fn note_ord(engine: &Engine, wanted: &str) -> Result<u32> {
-    let notes = engine.notes()?;
-    let found = crate::vault::find_note(notes, wanted)?;
+/// The live note at `ord`.
+fn note_at(notes: &Notes, ord: u32) -> Result<&crate::vault::LoadedNote> {
     notes
-        .iter()
-        .position(|n| n.note.id == found.note.id)
-        .map(|p| p as u32)
-        .ok_or_else(|| Error::Usage(format!("no note `{wanted}`")))
+        .get(ord)
+        .ok_or_else(|| Error::Usage(format!("no note with ordinal {ord}")))
 }

@@ -18,7 +18,7 @@ use crate::query::{Clause, Query};
 use crate::rank::{self, NoteScore, Prior, Signals};
 use crate::snippet::{self, Span};
 use crate::store::{Generation, IndexDir};
-use crate::vault::LoadedNote;
+use crate::vault::Notes;
 use crate::vector::{Entry, VectorIndex};
 
 /// Which retrievers a search uses.
@@ -85,7 +85,7 @@ pub struct Engine {
     pub generation: Generation,
     lexical: LexicalIndex,
     model_paths: ModelPaths,
-    notes: OnceLock<Vec<LoadedNote>>,
+    notes: OnceLock<Notes>,
     priors: OnceLock<Vec<Prior>>,
     vectors: OnceLock<Option<VectorIndex>>,
     embedder: Mutex<Option<Embedder>>,
@@ -107,7 +107,7 @@ impl Engine {
     }
 
     /// The indexed notes, loaded on first use.
-    pub fn notes(&self) -> Result<&[LoadedNote]> {
+    pub fn notes(&self) -> Result<&Notes> {
         if let Some(n) = self.notes.get() {
             return Ok(n);
         }
@@ -186,10 +186,10 @@ impl Engine {
         let ranked = self.rank(query, options)?;
         let terms = highlight_terms(query);
         let mut hits = Vec::with_capacity(ranked.len());
-        for (i, n) in ranked.iter().enumerate() {
+        for n in &ranked {
             let section = n.sections.first().map(|s| s.0).unwrap_or(0);
             let mut hit = Hit {
-                rank: i + 1,
+                rank: hits.len() + 1,
                 note: String::new(),
                 title: String::new(),
                 path: String::new(),
@@ -205,6 +205,10 @@ impl Engine {
                 let Some(stored) = self.lexical.section(n.note_ord, section)? else {
                     continue;
                 };
+                // A stale index (refresh skipped or refused) must not show a deleted note.
+                if !self.generation.manifest.vault.join(&stored.file).is_file() {
+                    continue;
+                }
                 hit.snippet = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS);
                 hit.note = stored.note;
                 hit.title = stored.title;
@@ -216,7 +220,7 @@ impl Engine {
             } else {
                 hit.note = self
                     .notes()?
-                    .get(n.note_ord as usize)
+                    .get(n.note_ord)
                     .map(|n| n.note.id.0.clone())
                     .unwrap_or_default();
             }

@@ -17,16 +17,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::rank::Prior;
-use crate::vault::{LoadedNote, Skipped};
+use crate::vault::{Notes, Skipped, Stamps};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 const MANIFEST: &str = "manifest.json";
 const NOTES: &str = "notes.json";
 const PRIORS: &str = "priors.json";
+const STAMPS: &str = "stamps.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -192,17 +193,24 @@ impl Staging {
         &self.dir
     }
 
-    /// Writes the manifest and the note store, then makes this generation current.
-    pub fn publish(mut self, manifest: &Manifest, notes: &[LoadedNote]) -> Result<PathBuf, StoreError> {
-        write_json(&self.dir.join(NOTES), &notes)?;
-        let priors: Vec<Prior> = notes
-            .iter()
-            .map(|n| Prior {
+    /// Writes the manifest, the note store and the vault's stamps, then makes this
+    /// generation current.
+    pub fn publish(
+        mut self,
+        manifest: &Manifest,
+        notes: &Notes,
+        stamps: &Stamps,
+    ) -> Result<PathBuf, StoreError> {
+        write_json(&self.dir.join(NOTES), notes)?;
+        let mut priors = vec![Prior::default(); notes.slots()];
+        for (ord, n) in notes.iter() {
+            priors[ord as usize] = Prior {
                 strength: n.note.meta.strength,
                 updated: n.effective_updated(),
-            })
-            .collect();
+            };
+        }
         write_json(&self.dir.join(PRIORS), &priors)?;
+        write_json(&self.dir.join(STAMPS), stamps)?;
         write_json(&self.dir.join(MANIFEST), manifest)?;
         let index = IndexDir::new(&self.root);
         let generations = index.generations();
@@ -239,8 +247,20 @@ impl Generation {
     }
 
     /// The parsed notes, as indexed.
-    pub fn notes(&self) -> Result<Vec<LoadedNote>, StoreError> {
+    pub fn notes(&self) -> Result<Notes, StoreError> {
         read_json(&self.dir.join(NOTES))
+    }
+
+    /// Replaces the recorded stamps (after an update found nothing to re-index). The only
+    /// file a published generation ever rewrites: a hint for the freshness check, written
+    /// atomically.
+    pub fn save_stamps(&self, stamps: &Stamps) -> Result<(), StoreError> {
+        write_json(&self.dir.join(STAMPS), stamps)
+    }
+
+    /// The vault's stamps when this generation was built.
+    pub fn stamps(&self) -> Result<Stamps, StoreError> {
+        read_json(&self.dir.join(STAMPS))
     }
 
     /// Strength and date of every note, by note ordinal.

@@ -75,6 +75,8 @@ pub struct LoadedNote {
     /// Path relative to the vault root.
     pub relative: PathBuf,
     pub stamp: FileStamp,
+    /// Content hash: a file touched but not changed is not re-indexed.
+    pub hash: String,
 }
 
 impl LoadedNote {
@@ -92,8 +94,9 @@ impl LoadedNote {
 #[derive(Debug)]
 pub struct Vault {
     pub root: PathBuf,
-    pub notes: Vec<LoadedNote>,
+    pub notes: Notes,
     pub skipped: Vec<Skipped>,
+    pub stamps: Stamps,
 }
 
 /// Errors that stop a whole walk (a single bad file never does).
@@ -103,9 +106,32 @@ pub enum VaultError {
     NotAFolder(PathBuf),
 }
 
-/// Lists the note files under `root`: (absolute path, relative path). Unreadable entries
-/// and symlink loops go to `skipped`.
-pub fn note_files(root: &Path, options: &WalkOptions, skipped: &mut Vec<Skipped>) -> Vec<(PathBuf, PathBuf)> {
+/// What a walk found: the note files and the folders they are in, each with its stamp as
+/// seen during the walk (before any file was read, so a change made while indexing shows
+/// up as a change next time).
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// (absolute path, relative path, stamp).
+    pub files: Vec<(PathBuf, PathBuf, FileStamp)>,
+    /// (relative path, modification time in ns): a folder's time changes when entries are
+    /// added, removed or renamed in it.
+    pub dirs: Vec<(PathBuf, u128)>,
+    /// Entries the walk itself could not read (symlink loops, unreadable folders).
+    pub errors: Vec<Skipped>,
+}
+
+impl Listing {
+    /// (absolute, relative) of every file.
+    pub fn paths(&self) -> Vec<(PathBuf, PathBuf)> {
+        self.files
+            .iter()
+            .map(|(a, r, _)| (a.clone(), r.clone()))
+            .collect()
+    }
+}
+
+/// Lists the note files under `root`.
+pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
     let exclude = options.exclude.as_ref().and_then(|p| p.canonicalize().ok());
     let mut walker = ignore::WalkBuilder::new(root);
     walker
@@ -124,27 +150,110 @@ pub fn note_files(root: &Path, options: &WalkOptions, skipped: &mut Vec<Skipped>
                 && e.path().canonicalize().map(|p| p == exclude).unwrap_or(false))
         });
     }
-    let mut files = Vec::new();
+    let mut listing = Listing::default();
     for entry in walker.build() {
         match entry {
             Ok(e) => {
                 let path = e.path();
+                let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+                let Ok(meta) = e.metadata() else { continue };
+                if meta.is_dir() {
+                    listing.dirs.push((relative, FileStamp::of(&meta).mtime_ns));
+                    continue;
+                }
                 let is_md = path
                     .file_name()
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| strip_md_suffix(n).is_some());
-                if is_md && !e.file_type().is_some_and(|t| t.is_dir()) {
-                    let relative = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-                    files.push((path.to_path_buf(), relative));
+                if is_md {
+                    listing
+                        .files
+                        .push((path.to_path_buf(), relative, FileStamp::of(&meta)));
                 }
             }
-            Err(err) => skipped.push(Skipped {
+            Err(err) => listing.errors.push(Skipped {
                 path: walk_error_path(&err).unwrap_or_else(|| root.to_path_buf()),
                 reason: walk_error_reason(&err),
             }),
         }
     }
-    files
+    listing
+}
+
+/// The stamps of an indexed vault: enough to tell cheaply, with one `stat` per file and
+/// folder and no reading, whether anything changed since.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Stamps {
+    pub files: Vec<(PathBuf, FileStamp)>,
+    pub dirs: Vec<(PathBuf, u128)>,
+}
+
+impl Stamps {
+    pub fn of(listing: &Listing) -> Stamps {
+        Stamps {
+            files: listing
+                .files
+                .iter()
+                .map(|(_, r, s)| (r.clone(), s.clone()))
+                .collect(),
+            dirs: listing.dirs.clone(),
+        }
+    }
+
+    /// About how many notes changed since (0: nothing did): recorded files whose stamp
+    /// differs or that are gone, plus new note files in folders whose time moved (new
+    /// folders counted in full). Hidden and ignored files may be counted; the update that
+    /// follows decides exactly.
+    pub fn changed(&self, root: &Path) -> usize {
+        let stamp = |rel: &Path| std::fs::metadata(root.join(rel)).map(|m| FileStamp::of(&m));
+        let known: std::collections::HashSet<&Path> = self.files.iter().map(|(r, _)| r.as_path()).collect();
+        let known_dirs: std::collections::HashSet<&Path> =
+            self.dirs.iter().map(|(r, _)| r.as_path()).collect();
+        let mut changed = self
+            .files
+            .iter()
+            .filter(|(rel, s)| stamp(rel).map(|now| now != *s).unwrap_or(true))
+            .count();
+        for (rel, mtime) in &self.dirs {
+            match stamp(rel) {
+                Ok(now) if now.mtime_ns == *mtime => {}
+                Ok(_) => changed += new_notes_in(root, rel, &known, &known_dirs),
+                Err(_) => changed += 1,
+            }
+        }
+        changed
+    }
+}
+
+/// Note files under `root/rel` that are not in `known` (recursing into unknown folders).
+fn new_notes_in(
+    root: &Path,
+    rel: &Path,
+    known: &std::collections::HashSet<&Path>,
+    known_dirs: &std::collections::HashSet<&Path>,
+) -> usize {
+    let Ok(entries) = std::fs::read_dir(root.join(rel)) else {
+        return 0;
+    };
+    let mut count = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let child = rel.join(&name);
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_dir() && !known_dirs.contains(child.as_path()) => {
+                count += new_notes_in(root, &child, known, known_dirs)
+            }
+            Ok(t) if !t.is_dir() => {
+                let md = name.to_str().is_some_and(|n| strip_md_suffix(n).is_some());
+                count += usize::from(md && !known.contains(child.as_path()));
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
@@ -186,11 +295,150 @@ pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedN
     }
     let text = String::from_utf8(bytes)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))?;
+    let hash = content_hash(text.as_bytes());
     let note = Note::parse(NoteId::from_relative_path(relative), &text);
     Ok(LoadedNote {
         note,
         relative: relative.to_path_buf(),
         stamp: FileStamp::of(&meta),
+        hash,
+    })
+}
+
+/// Hex of a short content hash.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..32].to_string()
+}
+
+/// Every indexed note by ordinal (its number in the indexes). A deleted note leaves an
+/// empty slot until the next full build, so ordinals stay valid across incremental
+/// updates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Notes {
+    slots: Vec<Option<LoadedNote>>,
+}
+
+impl Notes {
+    pub fn new(notes: Vec<LoadedNote>) -> Notes {
+        Notes {
+            slots: notes.into_iter().map(Some).collect(),
+        }
+    }
+
+    pub fn get(&self, ord: u32) -> Option<&LoadedNote> {
+        self.slots.get(ord as usize).and_then(Option::as_ref)
+    }
+
+    /// Live notes with their ordinals.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &LoadedNote)> + Clone {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (i as u32, n)))
+    }
+
+    /// Number of ordinals in use, empty slots included.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Number of live notes.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|n| n.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a note under a new ordinal.
+    pub fn push(&mut self, note: LoadedNote) -> u32 {
+        self.slots.push(Some(note));
+        (self.slots.len() - 1) as u32
+    }
+
+    pub fn replace(&mut self, ord: u32, note: LoadedNote) {
+        self.slots[ord as usize] = Some(note);
+    }
+
+    pub fn remove(&mut self, ord: u32) {
+        self.slots[ord as usize] = None;
+    }
+
+    pub fn get_mut(&mut self, ord: u32) -> Option<&mut LoadedNote> {
+        self.slots.get_mut(ord as usize).and_then(Option::as_mut)
+    }
+
+    /// Resolves every link again (after notes came or went).
+    pub fn resolve_links(&mut self) {
+        let resolver = Resolver::new(self.slots.iter().flatten().map(|n| &n.note.id));
+        for n in self.slots.iter_mut().flatten() {
+            for link in &mut n.note.links {
+                link.resolved = resolver.resolve(&link.target);
+            }
+        }
+    }
+
+    /// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
+    /// error that suggests close ids.
+    pub fn find(&self, wanted: &str) -> Result<(u32, &LoadedNote), crate::error::Error> {
+        let w = strip_md_suffix(wanted).unwrap_or(wanted);
+        self.iter()
+            .find(|(_, n)| n.note.id.as_str() == w)
+            .or_else(|| {
+                self.iter()
+                    .find(|(_, n)| n.note.id.as_str().eq_ignore_ascii_case(w))
+            })
+            .ok_or_else(|| {
+                let close = suggestions(w, self.iter().map(|(_, n)| n.note.id.as_str()));
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean: {}", close.join(", "))
+                };
+                crate::error::Error::Usage(format!("no note `{wanted}` in the index{hint}"))
+            })
+    }
+}
+
+/// Reads and parses `files` (absolute, relative) on every core; `progress` hears (done,
+/// total) after each file.
+pub fn read_all(
+    files: &[(PathBuf, PathBuf)],
+    max_bytes: u64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Result<LoadedNote, Skipped>> {
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let chunk = total.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let done = &done;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(abs, rel)| {
+                            let r = read_note(abs, rel, max_bytes).map_err(|reason| Skipped {
+                                path: rel.clone(),
+                                reason,
+                            });
+                            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                            r
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("parser thread panicked"))
+            .collect()
     })
 }
 
@@ -205,54 +453,23 @@ impl Vault {
         if !root.is_dir() {
             return Err(VaultError::NotAFolder(root.to_path_buf()));
         }
-        let mut skipped = Vec::new();
-        let files = note_files(root, options, &mut skipped);
-        let total = files.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(8);
-        let chunk = total.div_ceil(threads).max(1);
-        let results: Vec<Result<LoadedNote, Skipped>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| {
-                    let done = &done;
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(abs, rel)| {
-                                let r =
-                                    read_note(abs, rel, options.max_file_bytes).map_err(|reason| Skipped {
-                                        path: rel.clone(),
-                                        reason,
-                                    });
-                                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                progress(n + 1, total);
-                                r
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("parser thread panicked"))
-                .collect()
-        });
-        let mut notes = Vec::with_capacity(total);
-        for r in results {
+        let listing = note_files(root, options);
+        let mut skipped = listing.errors.clone();
+        let mut notes = Vec::with_capacity(listing.files.len());
+        for r in read_all(&listing.paths(), options.max_file_bytes, progress) {
             match r {
                 Ok(n) => notes.push(n),
                 Err(s) => skipped.push(s),
             }
         }
         dedupe_ids(&mut notes, &mut skipped);
-        resolve_links(&mut notes);
+        let mut notes = Notes::new(notes);
+        notes.resolve_links();
         Ok(Vault {
             root: root.to_path_buf(),
             notes,
             skipped,
+            stamps: Stamps::of(&listing),
         })
     }
 }
@@ -271,16 +488,6 @@ fn dedupe_ids(notes: &mut Vec<LoadedNote>, skipped: &mut Vec<Skipped>) {
             false
         }
     });
-}
-
-/// Resolves every link target to a note id, as Obsidian does.
-pub fn resolve_links(notes: &mut [LoadedNote]) {
-    let resolver = Resolver::new(notes.iter().map(|n| &n.note.id));
-    for n in notes.iter_mut() {
-        for link in &mut n.note.links {
-            link.resolved = resolver.resolve(&link.target);
-        }
-    }
 }
 
 /// Lookup tables from link text to note ids.
@@ -367,25 +574,6 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
-/// error that suggests close ids.
-pub fn find_note<'a>(notes: &'a [LoadedNote], wanted: &str) -> Result<&'a LoadedNote, crate::error::Error> {
-    let w = strip_md_suffix(wanted).unwrap_or(wanted);
-    notes
-        .iter()
-        .find(|n| n.note.id.as_str() == w)
-        .or_else(|| notes.iter().find(|n| n.note.id.as_str().eq_ignore_ascii_case(w)))
-        .ok_or_else(|| {
-            let close = suggestions(w, notes.iter().map(|n| n.note.id.as_str()));
-            let hint = if close.is_empty() {
-                String::new()
-            } else {
-                format!("; did you mean: {}", close.join(", "))
-            };
-            crate::error::Error::Usage(format!("no note `{wanted}` in the index{hint}"))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,7 +619,7 @@ mod tests {
             exclude: None,
         };
         let vault = Vault::load(root, &options, &|_, _| {}).unwrap();
-        let ids: Vec<&str> = vault.notes.iter().map(|n| n.note.id.as_str()).collect();
+        let ids: Vec<&str> = vault.notes.iter().map(|(_, n)| n.note.id.as_str()).collect();
         assert_eq!(ids, vec!["good"]);
         let mut reasons: Vec<(String, String)> = vault
             .skipped

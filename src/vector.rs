@@ -1,15 +1,22 @@
-//! The embedding index: section vectors in a file of our own, and an hnsw_rs graph over them.
+//! The embedding index: section vectors in files of our own, and an hnsw_rs graph over them.
 //!
-//! `vectors.bin` is the source of truth: every chunk's (note, section, content hash) and
-//! its unit vector, tagged with the model fingerprint. It doubles as the embedding cache
-//! for the next build (a chunk whose text hash is already there is not embedded again) and
-//! is what exact search and note centroids read. The HNSW graph (`hnsw.hnsw.graph` /
-//! `.data`, hnsw_rs's own dump format) answers nearest-neighbour queries without touching
-//! every vector. Filtered queries whose allowed set is small are answered exactly instead:
-//! an HNSW walk through a mostly-forbidden graph loses recall, and a scan of a few thousand
-//! vectors costs well under a millisecond.
+//! `vectors.bin` holds every chunk's (note, section, content hash) and unit vector, tagged
+//! with the model fingerprint. It doubles as the embedding cache for the next build (a
+//! chunk whose text hash is already there is not embedded again) and is what exact search
+//! and note centroids read. The HNSW graph (`hnsw.hnsw.graph` / `.data`, hnsw_rs's own dump
+//! format) answers nearest-neighbour queries without touching every vector.
+//!
+//! Incremental updates never rewrite those two: hnsw_rs cannot delete points, so an update
+//! hard-links them into the new generation, appends new vectors to `delta.bin` (searched
+//! exactly, it is small) and lists vectors of changed or deleted notes in `dead.json`
+//! (tombstones, filtered out of every search). When delta and tombstones grow past a share
+//! of the index, the next update rebuilds everything (see `indexer`).
+//!
+//! Filtered queries whose allowed set is small are answered exactly: an HNSW walk through
+//! a mostly-forbidden graph loses recall, and a scan of a few thousand vectors costs well
+//! under a millisecond.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
@@ -26,6 +33,8 @@ const EXACT_SCAN_MAX: usize = 20_000;
 
 const MAGIC: &[u8; 8] = b"RCLVEC01";
 const VECTORS: &str = "vectors.bin";
+const DELTA: &str = "delta.bin";
+const DEAD: &str = "dead.json";
 const GRAPH: &str = "hnsw";
 
 #[derive(Debug, thiserror::Error)]
@@ -108,9 +117,8 @@ impl Vectors {
             .collect()
     }
 
-    fn save(&self, dir: &Path) -> Result<(), VectorError> {
-        let path = dir.join(VECTORS);
-        let file = std::fs::File::create(&path).map_err(io_err(&path))?;
+    fn save(&self, path: &Path) -> Result<(), VectorError> {
+        let file = std::fs::File::create(path).map_err(io_err(path))?;
         let mut w = BufWriter::new(file);
         let mut write = |bytes: &[u8]| w.write_all(bytes);
         let fp = self.fingerprint.as_bytes();
@@ -130,19 +138,34 @@ impl Vectors {
             }
             Ok(())
         })()
-        .map_err(io_err(&path))?;
-        let file = w.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
-        file.sync_all().map_err(io_err(&path))
+        .map_err(io_err(path))?;
+        let file = w.into_inner().map_err(|e| io_err(path)(e.into_error()))?;
+        file.sync_all().map_err(io_err(path))
     }
 
-    /// Reads `vectors.bin` of an index generation; `None` when it has none.
+    /// Reads the vectors of an index generation (graph and delta); `None` when it has none.
     pub fn load(dir: &Path) -> Result<Option<Vectors>, VectorError> {
-        let path = dir.join(VECTORS);
+        let Some(mut all) = Vectors::read(&dir.join(VECTORS))? else {
+            return Ok(None);
+        };
+        if let Some(delta) = Vectors::read(&dir.join(DELTA))? {
+            all.append(&delta);
+        }
+        Ok(Some(all))
+    }
+
+    fn append(&mut self, other: &Vectors) {
+        self.entries.extend_from_slice(&other.entries);
+        self.data.extend_from_slice(&other.data);
+    }
+
+    /// Reads one vector file; `None` when it does not exist.
+    fn read(path: &Path) -> Result<Option<Vectors>, VectorError> {
         let mut bytes = Vec::new();
-        match std::fs::File::open(&path) {
-            Ok(mut f) => f.read_to_end(&mut bytes).map_err(io_err(&path))?,
+        match std::fs::File::open(path) {
+            Ok(mut f) => f.read_to_end(&mut bytes).map_err(io_err(path))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(&path)(e)),
+            Err(e) => return Err(io_err(path)(e)),
         };
         let corrupt = || VectorError::Corrupt(path.display().to_string());
         let mut pos = 0usize;
@@ -191,30 +214,68 @@ impl Vectors {
 
 /// Vectors plus the graph over them.
 pub struct VectorIndex {
+    /// Graph vectors first, then delta vectors; a vector's id is its position here.
     pub vectors: Vectors,
+    /// Vectors `0..graph_len` are in the graph.
+    graph_len: usize,
+    /// Tombstones: ids of vectors whose note changed or went away.
+    dead: HashSet<usize>,
     graph: Hnsw<'static, f32, DistCosine>,
 }
 
 impl VectorIndex {
     /// Builds the graph over `vectors` and writes both into `dir`.
-    pub fn build(vectors: Vectors, dir: &Path) -> Result<VectorIndex, VectorError> {
-        vectors.save(dir)?;
+    pub fn build(vectors: &Vectors, dir: &Path) -> Result<(), VectorError> {
+        vectors.save(&dir.join(VECTORS))?;
         let graph = Hnsw::<f32, DistCosine>::new(M, vectors.len().max(1), 16, EF_CONSTRUCTION, DistCosine {});
         let items: Vec<(&[f32], usize)> = (0..vectors.len()).map(|i| (vectors.vector(i), i)).collect();
         graph.parallel_insert_slice(&items);
         graph
             .file_dump(dir, GRAPH)
             .map_err(|e| VectorError::Graph(format!("{}: {e}", dir.display())))?;
-        drop(items);
-        let mut graph = graph;
-        graph.set_searching_mode(true);
-        Ok(VectorIndex { vectors, graph })
+        Ok(())
+    }
+
+    /// Writes an updated copy of the vector index in `old` into `dir`: the graph and its
+    /// vectors are shared (hard links, or copies where links are impossible), `delta`
+    /// replaces the delta, `dead` the tombstones.
+    pub fn write_update(
+        old: &Path,
+        dir: &Path,
+        delta: &Vectors,
+        dead: &HashSet<usize>,
+    ) -> Result<(), VectorError> {
+        for name in [
+            VECTORS.to_string(),
+            format!("{GRAPH}.hnsw.graph"),
+            format!("{GRAPH}.hnsw.data"),
+        ] {
+            let (from, to) = (old.join(&name), dir.join(&name));
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(io_err(&from))?;
+            }
+        }
+        delta.save(&dir.join(DELTA))?;
+        let mut dead: Vec<usize> = dead.iter().copied().collect();
+        dead.sort_unstable();
+        let path = dir.join(DEAD);
+        std::fs::write(&path, serde_json::to_vec(&dead).unwrap_or_default()).map_err(io_err(&path))
     }
 
     /// Opens the vector index of a generation; `None` when it was built without one.
     pub fn open(dir: &Path) -> Result<Option<VectorIndex>, VectorError> {
-        let Some(vectors) = Vectors::load(dir)? else {
+        let Some(base) = Vectors::read(&dir.join(VECTORS))? else {
             return Ok(None);
+        };
+        let graph_len = base.len();
+        let mut vectors = base;
+        if let Some(delta) = Vectors::read(&dir.join(DELTA))? {
+            vectors.append(&delta);
+        }
+        let dead: HashSet<usize> = match std::fs::read(dir.join(DEAD)) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|_| VectorError::Corrupt(dir.join(DEAD).display().to_string()))?,
+            Err(_) => HashSet::new(),
         };
         let files = [format!("{GRAPH}.hnsw.graph"), format!("{GRAPH}.hnsw.data")];
         if files.iter().any(|f| !dir.join(f).is_file()) {
@@ -229,15 +290,51 @@ impl VectorIndex {
             io.load_hnsw::<f32, DistCosine>()
         });
         match loaded {
-            Ok(Ok(mut graph)) if graph.get_nb_point() == vectors.len() => {
+            Ok(Ok(mut graph)) if graph.get_nb_point() == graph_len => {
                 graph.set_searching_mode(true);
-                Ok(Some(VectorIndex { vectors, graph }))
+                Ok(Some(VectorIndex {
+                    vectors,
+                    graph_len,
+                    dead,
+                    graph,
+                }))
             }
             _ => Err(VectorError::Graph(dir.display().to_string())),
         }
     }
 
-    /// The `k` vectors most similar to `query` (unit length), as (vector id, cosine),
+    /// Vectors of the delta (not in the graph).
+    pub fn delta(&self) -> Vectors {
+        Vectors {
+            dim: self.vectors.dim,
+            fingerprint: self.vectors.fingerprint.clone(),
+            entries: self.vectors.entries[self.graph_len..].to_vec(),
+            data: self.vectors.data[self.graph_len * self.vectors.dim..].to_vec(),
+        }
+    }
+
+    pub fn dead(&self) -> &HashSet<usize> {
+        &self.dead
+    }
+
+    pub fn is_live(&self, id: usize) -> bool {
+        !self.dead.contains(&id)
+    }
+
+    /// Ids of the live vectors of each note, by note ordinal (`slots` ordinals).
+    pub fn by_note(&self, slots: usize) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); slots];
+        for (i, e) in self.vectors.entries.iter().enumerate() {
+            if self.is_live(i) {
+                if let Some(v) = out.get_mut(e.note_ord as usize) {
+                    v.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    /// The `k` live vectors most similar to `query` (unit length), as (vector id, cosine),
     /// best first. `allowed` restricts the candidates.
     pub fn search(
         &self,
@@ -245,17 +342,26 @@ impl VectorIndex {
         k: usize,
         allowed: Option<&dyn Fn(&Entry) -> bool>,
     ) -> Vec<(usize, f32)> {
-        if let Some(allow) = allowed {
-            let ids: Vec<usize> = (0..self.vectors.len())
-                .filter(|&i| allow(&self.vectors.entries[i]))
-                .collect();
+        let ok = |i: usize| self.is_live(i) && allowed.is_none_or(|a| a(&self.vectors.entries[i]));
+        let delta = self.exact(query, k, (self.graph_len..self.vectors.len()).filter(|&i| ok(i)));
+        let mut hits = if allowed.is_some() {
+            let ids: Vec<usize> = (0..self.graph_len).filter(|&i| ok(i)).collect();
             if ids.len() <= EXACT_SCAN_MAX {
-                return self.exact(query, k, ids.into_iter());
+                self.exact(query, k, ids.into_iter())
+            } else {
+                let filter = |id: &usize| ids.binary_search(id).is_ok();
+                self.graph_search(query, k, Some(&filter))
             }
-            let filter = |id: &usize| ids.binary_search(id).is_ok();
-            return self.graph_search(query, k, Some(&filter));
-        }
-        self.graph_search(query, k, None)
+        } else if self.dead.is_empty() {
+            self.graph_search(query, k, None)
+        } else {
+            let filter = |id: &usize| self.is_live(*id);
+            self.graph_search(query, k, Some(&filter))
+        };
+        hits.extend(delta);
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        hits.truncate(k);
+        hits
     }
 
     fn graph_search(
@@ -308,9 +414,9 @@ mod tests {
                 &v,
             );
         }
-        let built = VectorIndex::build(vectors, dir.path()).unwrap();
+        VectorIndex::build(&vectors, dir.path()).unwrap();
         let opened = VectorIndex::open(dir.path()).unwrap().unwrap();
-        assert_eq!(opened.vectors.entries, built.vectors.entries);
+        assert_eq!(opened.vectors.entries, vectors.entries);
         assert_eq!(opened.vectors.fingerprint, "test-model");
         let q = opened.vectors.vector(57).to_vec();
         let hits = opened.search(&q, 5, None);
@@ -320,6 +426,29 @@ mod tests {
         let filtered = opened.search(&q, 5, Some(&only_odd));
         assert!(filtered.iter().all(|(i, _)| i % 2 == 1));
         assert_eq!(filtered.len(), 5);
+
+        // An update: vector 57 dies, a copy of it arrives in the delta.
+        let next = tempfile::tempdir().unwrap();
+        let mut delta = Vectors::new(3, "test-model");
+        delta.push(
+            Entry {
+                note_ord: 500,
+                section: 0,
+                hash: text_hash("new"),
+            },
+            &q,
+        );
+        VectorIndex::write_update(dir.path(), next.path(), &delta, &HashSet::from([57])).unwrap();
+        let updated = VectorIndex::open(next.path()).unwrap().unwrap();
+        let hits = updated.search(&q, 3, None);
+        assert_eq!(hits[0].0, 200, "the delta vector, found by exact scan");
+        assert!(hits.iter().all(|(i, _)| *i != 57), "tombstoned: {hits:?}");
+        assert_eq!(updated.by_note(501)[500], vec![200]);
+        assert_eq!(
+            updated.by_note(501)[28],
+            vec![56],
+            "note 28 keeps its live vector"
+        );
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! Always fresh, never corrupt: incremental updates, refresh before answering, watch, the
+//! writer lock, kill -9 at any moment, and index versioning. All through the real binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{example_vault, run_with_index, Out};
+use serde_json::Value;
+
+fn recall(index: &Path, args: &[&str]) -> Out {
+    let out = run_with_index(index, args);
+    out.assert_no_panic();
+    out
+}
+
+fn spawn(index: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_recall"))
+        .arg("--index")
+        .arg(index)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning recall")
+}
+
+/// A private copy of the example vault that a test may change.
+fn vault_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    copy_dir(&example_vault(), &vault);
+    (dir, vault)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn ids(index: &Path, extra: &[&str], query: &str) -> (Vec<String>, String) {
+    let mut args = vec!["search", "--json", "--mode", "lexical"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", query]);
+    let out = recall(index, &args).ok();
+    let v = out.json();
+    let ids = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["note"].as_str().unwrap().to_string())
+        .collect();
+    (ids, out.stderr)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut s = std::fs::read_to_string(path).unwrap();
+    s.push_str(text);
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn update_reads_and_embeds_only_what_changed() {
+    let (_dir, vault) = vault_copy();
+    let idx = tempfile::tempdir().unwrap();
+    let first = recall(idx.path(), &["index", vault.to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    let all_chunks = first["embedded"].as_u64().unwrap();
+
+    // One note edited in one section, one added, one deleted, one renamed.
+    append(
+        &vault.join("topics/sourdough_baking.md"),
+        "\nA note on quinoa porridge.\n",
+    );
+    std::fs::write(
+        vault.join("topics/kombucha.md"),
+        "# Kombucha\n\nThe scoby floats.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(vault.join("topics/music_production.md")).unwrap();
+    std::fs::rename(
+        vault.join("projects/garden_planner.md"),
+        vault.join("projects/garden_planner_v2.md"),
+    )
+    .unwrap();
+
+    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    assert_eq!(r["kind"], "incremental", "{r}");
+    assert_eq!(
+        (r["added"].as_u64(), r["changed"].as_u64(), r["deleted"].as_u64()),
+        (Some(2), Some(1), Some(2)),
+        "{r}"
+    );
+    let embedded = r["embedded"].as_u64().unwrap();
+    assert!(
+        (2..=4).contains(&embedded),
+        "only the changed section and the new note: {r}"
+    );
+    assert!(
+        r["reused"].as_u64().unwrap() > 10,
+        "the renamed note's text was embedded before: {r}"
+    );
+    assert!(embedded < all_chunks / 10, "{r}");
+
+    assert_eq!(
+        ids(idx.path(), &["--no-refresh"], "quinoa").0,
+        vec!["topics/sourdough_baking"]
+    );
+    assert_eq!(
+        ids(idx.path(), &["--no-refresh"], "scoby").0,
+        vec!["topics/kombucha"]
+    );
+    assert!(
+        ids(idx.path(), &["--no-refresh"], "ableton").0.is_empty(),
+        "deleted note is gone"
+    );
+    let planner = ids(idx.path(), &["--no-refresh"], "soil moisture esp32").0;
+    assert_eq!(planner[0], "projects/garden_planner_v2");
+    assert!(!planner.contains(&"projects/garden_planner".to_string()));
+    assert_eq!(recall(idx.path(), &["show", "projects/garden_planner"]).code, 2);
+    // Semantic search sees the change too, and not the deleted note.
+    let v = recall(
+        idx.path(),
+        &[
+            "search",
+            "--json",
+            "--mode",
+            "semantic",
+            "--no-refresh",
+            "fermented tea with a scoby",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(v["results"][0]["note"], "topics/kombucha", "{v}");
+    let v = recall(
+        idx.path(),
+        &[
+            "related",
+            "--json",
+            "--no-refresh",
+            "people/alex_chen",
+            "-n",
+            "20",
+        ],
+    )
+    .ok()
+    .json();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["note"] != "topics/music_production"),
+        "{v}"
+    );
+
+    // Nothing changed: nothing done.
+    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    assert_eq!(r["kind"], "up-to-date", "{r}");
+}
+
+#[test]
+fn queries_refresh_small_changes_and_warn_about_large_ones() {
+    let (_dir, vault) = vault_copy();
+    let idx = tempfile::tempdir().unwrap();
+    recall(
+        idx.path(),
+        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
+    )
+    .ok();
+
+    append(
+        &vault.join("topics/rust_programming.md"),
+        "\nTried the zigzag allocator.\n",
+    );
+    let (found, stderr) = ids(idx.path(), &[], "zigzag");
+    assert_eq!(found, vec!["topics/rust_programming"]);
+    assert!(
+        stderr.contains("index refreshed: 0 added, 1 changed, 0 deleted"),
+        "{stderr}"
+    );
+    let (_, stderr) = ids(idx.path(), &[], "zigzag");
+    assert!(stderr.is_empty(), "second query: nothing to do: {stderr}");
+
+    // --no-refresh answers from the index as it is.
+    append(
+        &vault.join("topics/rust_programming.md"),
+        "\nAnd the quokka scheduler.\n",
+    );
+    assert!(ids(idx.path(), &["--no-refresh"], "quokka").0.is_empty());
+
+    // Many changes: a warning, no inline rebuild, and still no deleted note.
+    for i in 0..25 {
+        std::fs::write(
+            vault.join(format!("bulk_{i}.md")),
+            format!("# Bulk {i}\n\nquokka number {i}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::remove_file(vault.join("topics/home_networking.md")).unwrap();
+    let (found, stderr) = ids(idx.path(), &[], "vlan pfsense");
+    assert!(
+        stderr.contains("index is stale") && stderr.contains("recall update"),
+        "{stderr}"
+    );
+    assert!(
+        !found.contains(&"topics/home_networking".to_string()),
+        "a deleted note is never returned: {found:?}"
+    );
+
+    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    assert_eq!(
+        (r["added"].as_u64(), r["changed"].as_u64(), r["deleted"].as_u64()),
+        (Some(25), Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(ids(idx.path(), &[], "quokka").0.len(), 10);
+}
+
+#[test]
+fn watch_follows_editor_saves() {
+    let (_dir, vault) = vault_copy();
+    let idx = tempfile::tempdir().unwrap();
+    recall(
+        idx.path(),
+        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
+    )
+    .ok();
+    let mut watch = spawn(idx.path(), &["watch", "--debounce-ms", "200"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // An editor's save: write a temporary file, then rename it over the note.
+    let note = vault.join("topics/gardening_tomatoes.md");
+    let tmp = vault.join("topics/.gardening_tomatoes.md.swp");
+    let mut text = std::fs::read_to_string(&note).unwrap();
+    text.push_str("\nThe xylophone trellis held.\n");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, &note).unwrap();
+    std::fs::write(
+        vault.join("topics/new_idea.md"),
+        "# New idea\n\nA xylophone for the garden.\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut found = Vec::new();
+    while started.elapsed() < Duration::from_secs(20) {
+        found = ids(idx.path(), &["--no-refresh"], "xylophone").0;
+        if found.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    watch.kill().unwrap();
+    let out = watch.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    found.sort();
+    assert_eq!(
+        found,
+        vec!["topics/gardening_tomatoes", "topics/new_idea"],
+        "watch output:\n{stdout}"
+    );
+    assert!(stdout.contains("updated:"), "{stdout}");
+}
+
+/// Waits until the writer of `index` holds the lock and has started staging.
+fn wait_for_staging(index: &Path, child: &mut Child) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let staging = std::fs::read_dir(index)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("staging-"))
+            })
+            .unwrap_or(false);
+        if staging {
+            return;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the writer ended before staging"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the writer never started staging");
+}
+
+#[test]
+fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
+    let (_dir, vault) = vault_copy();
+    let idx = tempfile::tempdir().unwrap();
+    recall(
+        idx.path(),
+        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
+    )
+    .ok();
+    // A full build with embeddings takes seconds: long enough to collide with.
+    let mut first = spawn(idx.path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
+    wait_for_staging(idx.path(), &mut first);
+    let second = recall(idx.path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
+    assert_eq!(second.code, 1, "{second:?}");
+    let pid = first.id().to_string();
+    assert!(
+        second.stderr.contains(&format!("index is locked by pid {pid}")),
+        "{}",
+        second.stderr
+    );
+    // Searches keep working meanwhile.
+    assert!(!ids(idx.path(), &["--no-refresh"], "levain").0.is_empty());
+    // The writer dies without cleaning up: its lock and staging folder must not block anyone.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let r: Value = recall(
+        idx.path(),
+        &[
+            "index",
+            vault.to_str().unwrap(),
+            "--rebuild",
+            "--no-embed",
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(r["notes"], 16);
+    let leftovers: Vec<String> = std::fs::read_dir(idx.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("staging-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn kill_9_at_twenty_points_never_corrupts_the_index() {
+    let (_dir, vault) = vault_copy();
+    let idx = tempfile::tempdir().unwrap();
+    recall(idx.path(), &["index", vault.to_str().unwrap(), "--json"]).ok();
+    let note = vault.join("topics/marathon_training.md");
+    let mut killed = 0;
+    for i in 0..20u64 {
+        append(&note, &format!("\nmarker{i} paragraph.\n"));
+        // Alternate full builds (reading, indexing, embedding, graph, publish) and updates.
+        let args: &[&str] = if i % 2 == 0 {
+            &["index", "--rebuild"]
+        } else {
+            &["update"]
+        };
+        let mut child = spawn(idx.path(), args);
+        // Spread the kills over the whole run: a full build here takes a few seconds, an
+        // update a few hundred milliseconds.
+        let delay = if i % 2 == 0 { 25 + i * 120 } else { 5 + i * 12 };
+        std::thread::sleep(Duration::from_millis(delay));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        child.kill().ok();
+        child.wait().unwrap();
+        // Whatever state it died in, the index opens and answers with a consistent state.
+        let (found, _) = ids(idx.path(), &["--no-refresh"], "tempo run");
+        assert_eq!(
+            found.first().map(String::as_str),
+            Some("topics/marathon_training"),
+            "after kill {i}"
+        );
+        let stats = recall(idx.path(), &["stats", "--json"]).ok().json();
+        assert_eq!(stats["notes"], 16, "after kill {i}: {stats}");
+        let v = recall(
+            idx.path(),
+            &[
+                "search",
+                "--json",
+                "--no-refresh",
+                "--mode",
+                "hybrid",
+                "tempo run",
+            ],
+        )
+        .ok()
+        .json();
+        assert_eq!(v["mode"], "hybrid", "vectors intact after kill {i}: {v}");
+    }
+    assert!(killed >= 10, "most runs were killed mid-way ({killed})");
+    // The next update completes and brings everything in.
+    recall(idx.path(), &["update", "--json"]).ok();
+    assert_eq!(
+        ids(idx.path(), &["--no-refresh"], "marker19").0,
+        vec!["topics/marathon_training"]
+    );
+}
+
+#[test]
+fn an_index_of_another_format_or_model_is_refused_clearly() {
+    let idx = tempfile::tempdir().unwrap();
+    let vault = example_vault();
+    recall(idx.path(), &["index", vault.to_str().unwrap(), "--json"]).ok();
+    let current = std::fs::read_to_string(idx.path().join("CURRENT")).unwrap();
+    let manifest_path = idx.path().join(current.trim()).join("manifest.json");
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+
+    let mut other_model = manifest.clone();
+    other_model["model"] = Value::from("some-other-model:0123456789abcdef");
+    std::fs::write(&manifest_path, other_model.to_string()).unwrap();
+    let out = recall(
+        idx.path(),
+        &["search", "--no-refresh", "--mode", "semantic", "bread"],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("built with model some-other-model") && out.stderr.contains("--rebuild"),
+        "{}",
+        out.stderr
+    );
+
+    let mut old_format = manifest;
+    old_format["format"] = Value::from(1);
+    std::fs::write(&manifest_path, old_format.to_string()).unwrap();
+    let out = recall(idx.path(), &["search", "bread"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("has format 1") && out.stderr.contains("recall index --rebuild"),
+        "{}",
+        out.stderr
+    );
+    // Indexing again replaces it.
+    recall(
+        idx.path(),
+        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
+    )
+    .ok();
+    assert!(!ids(idx.path(), &[], "levain").0.is_empty());
+}
