@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::eval::{evaluate, evaluate_related, Judgments};
 use crate::fuse::{Fusion, DEFAULT_FUSION};
 use crate::indexer::{self, BuildKind, IndexOptions, Stage};
-use crate::query::Query;
+use crate::query::{Cmp, Filter, Query};
 use crate::rank::{Signals, DEFAULT_STRENGTH_WEIGHT};
 use crate::related::{self, RelatedOptions, Source};
 use crate::search::{Engine, Hit, Mode, SearchOptions};
@@ -72,6 +72,11 @@ pub enum Command {
     },
     /// Facts about the index.
     Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whether the index is fresh: how many notes changed since it was built (stat only).
+    Status {
         #[arg(long)]
         json: bool,
     },
@@ -138,10 +143,43 @@ pub struct SearchArgs {
     /// Show, per result, its keyword and semantic rank and score and the fused score.
     #[arg(long)]
     pub explain: bool,
+    /// Boost recently updated memories: HALF_LIFE like 90d, 2w, 6m or 1y (a note updated
+    /// one half-life ago gets half the boost of one updated today).
+    #[arg(long, value_name = "HALF_LIFE", value_parser = parse_half_life)]
+    pub recent: Option<f32>,
+    /// Only notes updated on or after DATE (updated, else established, else file time).
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Only notes updated before DATE.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub before: Option<chrono::NaiveDate>,
     #[command(flatten)]
     pub rank: RankArgs,
     #[command(flatten)]
     pub fresh: FreshArgs,
+}
+
+/// `90d`, `2w`, `6m`, `1y` → days.
+fn parse_half_life(s: &str) -> Result<f32, String> {
+    let bad = || format!("`{s}` is not a half-life; write e.g. 90d, 2w, 6m or 1y");
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+    let n: f32 = num.parse().map_err(|_| bad())?;
+    let days = match unit {
+        "d" => n,
+        "w" => n * 7.0,
+        "m" => n * 30.0,
+        "y" => n * 365.0,
+        _ => return Err(bad()),
+    };
+    if days > 0.0 && days.is_finite() {
+        Ok(days)
+    } else {
+        Err(bad())
+    }
+}
+
+fn parse_date_arg(s: &str) -> Result<chrono::NaiveDate, String> {
+    crate::note::parse_date(s).ok_or_else(|| format!("`{s}` is not a date; write YYYY-MM-DD"))
 }
 
 #[derive(Args, Debug, Clone)]
@@ -244,6 +282,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Search(args) => cmd_search(&dir, &model, args),
         Command::Show { note, json } => cmd_show(&Engine::open(&dir, model)?, note, *json),
         Command::Stats { json } => cmd_stats(&dir, &Engine::open(&dir, model)?, *json),
+        Command::Status { json } => cmd_status(&dir, *json),
         Command::Eval(args) => cmd_eval(&dir, &model, args),
         Command::Doctor { json } => cmd_doctor(model, *json),
         Command::Related(args) => {
@@ -390,15 +429,25 @@ fn search_options(rank: &RankArgs, limit: usize) -> SearchOptions {
 fn cmd_search(dir: &IndexDir, model: &ModelPaths, args: &SearchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let text = args.query.join(" ");
-    let query = Query::parse(&text).map_err(Error::from)?;
+    let mut query = Query::parse(&text).map_err(Error::from)?;
+    query
+        .filters
+        .extend(args.since.map(|d| Filter::Updated(Cmp::Ge, d)));
+    query
+        .filters
+        .extend(args.before.map(|d| Filter::Updated(Cmp::Lt, d)));
     refresh(dir, model, &args.fresh);
     let engine = Engine::open(dir, model.clone())?;
     let (mode, warning) = engine.effective_mode(args.rank.mode)?;
     if let Some(w) = warning {
         eprintln!("recall: warning: {w}");
     }
+    let recency = args
+        .recent
+        .map(|half_life| (chrono::Local::now().date_naive(), half_life));
     let options = SearchOptions {
         mode,
+        recency,
         ..search_options(&args.rank, args.limit as usize)
     };
     let hits = engine.search(&query, &options)?;
@@ -694,6 +743,30 @@ fn refresh(dir: &IndexDir, model: &ModelPaths, fresh: &FreshArgs) {
         Ok(_) => {}
         Err(e) => eprintln!("recall: warning: could not refresh the index ({e}); answering from it as it is"),
     }
+}
+
+fn cmd_status(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
+    let g = dir.open()?;
+    let stamps = g.stamps()?;
+    let started = Instant::now();
+    let changed = stamps.changed(&g.manifest.vault);
+    let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if json_out {
+        println!(
+            "{}",
+            json!({"vault": g.manifest.vault, "fresh": changed == 0, "changed": changed, "check_ms": check_ms,
+                   "files": stamps.files.len(), "built_at": g.manifest.built_at})
+        );
+    } else if changed == 0 {
+        println!(
+            "fresh: {} files unchanged since {} (checked in {check_ms:.1} ms)",
+            stamps.files.len(),
+            g.manifest.built_at
+        );
+    } else {
+        println!("stale: about {changed} notes changed since {}; run `recall update` (checked in {check_ms:.1} ms)", g.manifest.built_at);
+    }
+    Ok(())
 }
 
 fn cmd_update(dir: &IndexDir, model: &ModelPaths, json_out: bool) -> anyhow::Result<()> {

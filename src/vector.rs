@@ -226,8 +226,18 @@ pub struct VectorIndex {
 impl VectorIndex {
     /// Builds the graph over `vectors` and writes both into `dir`.
     pub fn build(vectors: &Vectors, dir: &Path) -> Result<(), VectorError> {
+        Self::build_with(vectors, dir, M, EF_CONSTRUCTION)
+    }
+
+    /// `build` with other graph parameters (for measuring them).
+    pub fn build_with(
+        vectors: &Vectors,
+        dir: &Path,
+        m: usize,
+        ef_construction: usize,
+    ) -> Result<(), VectorError> {
         vectors.save(&dir.join(VECTORS))?;
-        let graph = Hnsw::<f32, DistCosine>::new(M, vectors.len().max(1), 16, EF_CONSTRUCTION, DistCosine {});
+        let graph = Hnsw::<f32, DistCosine>::new(m, vectors.len().max(1), 16, ef_construction, DistCosine {});
         let items: Vec<(&[f32], usize)> = (0..vectors.len()).map(|i| (vectors.vector(i), i)).collect();
         graph.parallel_insert_slice(&items);
         graph
@@ -370,7 +380,17 @@ impl VectorIndex {
         k: usize,
         filter: Option<&dyn hnsw_rs::filter::FilterT>,
     ) -> Vec<(usize, f32)> {
-        let ef = EF_SEARCH.max(k);
+        self.graph_search_ef(query, k, EF_SEARCH.max(k), filter)
+    }
+
+    /// The graph alone, with candidate list `ef` (for measuring recall against `exact`).
+    pub fn graph_search_ef(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn hnsw_rs::filter::FilterT>,
+    ) -> Vec<(usize, f32)> {
         self.graph
             .search_filter(query, k, ef, filter)
             .into_iter()

@@ -244,3 +244,43 @@ fn strength_breaks_ties_but_does_not_override_relevance() {
     );
     assert_eq!(ids("zeolite", "0")[0], "clearly_relevant_weak");
 }
+
+#[test]
+fn recent_boosts_fresh_memories_and_since_before_filter_by_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = chrono::Local::now().date_naive();
+    let old = today - chrono::Days::new(800);
+    let note = |name: &str, updated: chrono::NaiveDate| {
+        let text = format!(
+            "# {name}\n\nNotes about beekeeping and hive inspections.\n\n---\n*Last updated: {updated}*\n"
+        );
+        std::fs::write(dir.path().join(format!("{name}.md")), text).unwrap();
+    };
+    // File order puts the old note first when dates do not count.
+    note("hive_a_old", old);
+    note("hive_b_new", today);
+    let idx = tempfile::tempdir().unwrap();
+    recall(
+        idx.path(),
+        &["index", dir.path().to_str().unwrap(), "--no-embed", "--json"],
+    )
+    .ok();
+    let ids = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["search", "--json", "--mode", "lexical", "beekeeping"];
+        args.extend_from_slice(extra);
+        let v = recall(idx.path(), &args).ok().json();
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["note"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&[]), ["hive_a_old", "hive_b_new"]);
+    assert_eq!(ids(&["--recent", "90d"]), ["hive_b_new", "hive_a_old"]);
+    let cut = (today - chrono::Days::new(30)).to_string();
+    assert_eq!(ids(&["--since", &cut]), ["hive_b_new"]);
+    assert_eq!(ids(&["--before", &cut]), ["hive_a_old"]);
+    let out = recall(idx.path(), &["search", "--recent", "soon", "beekeeping"]);
+    assert_eq!(out.code, 2, "{out:?}");
+}
