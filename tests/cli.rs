@@ -723,9 +723,17 @@ fn index_real_vault(name: &str, probe: &str) {
         "{name}: {report}"
     );
     assert_eq!(idx.stats()["notes"].as_u64(), Some(notes), "{name}");
+    let top = idx.ids(probe, 10);
+    assert!(!top.is_empty(), "{name}: `{probe}` finds something");
+    // `related` works on every real vault (keyword-only index: wording, tags and links).
+    let related = idx.run(&["related", "--json", &top[0]]).ok().json();
+    let results = related["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "{name}: related to {}: {related}", top[0]);
     assert!(
-        !idx.ids(probe, 10).is_empty(),
-        "{name}: `{probe}` finds something"
+        results
+            .iter()
+            .all(|r| r["note"] != top[0].as_str() && r["reasons"].is_array()),
+        "{related}"
     );
 }
 
