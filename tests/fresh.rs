@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{example_vault, run_with_index, Out};
+use common::{example_vault, note_ids, run_with_index, Out};
 use serde_json::Value;
 
 fn recall(index: &Path, args: &[&str]) -> Out {
@@ -52,14 +52,7 @@ fn ids(index: &Path, extra: &[&str], query: &str) -> (Vec<String>, String) {
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--", query]);
     let out = recall(index, &args).ok();
-    let v = out.json();
-    let ids = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["note"].as_str().unwrap().to_string())
-        .collect();
-    (ids, out.stderr)
+    (note_ids(&out.json()), out.stderr)
 }
 
 fn append(path: &Path, text: &str) {

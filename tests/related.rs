@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{example_vault, run_with_index, shared_vault, Out};
+use common::{example_vault, note_ids, run_with_index, shared_vault, Out};
 use serde_json::Value;
 
 fn recall(index: &Path, args: &[&str]) -> Out {
@@ -220,12 +220,7 @@ fn strength_breaks_ties_but_does_not_override_relevance() {
         )
         .ok()
         .json();
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["note"].as_str().unwrap().to_string())
-            .collect()
+        note_ids(&v)
     };
     assert_eq!(
         ids("compost worm", "0.2")[..2],
@@ -269,12 +264,7 @@ fn recent_boosts_fresh_memories_and_since_before_filter_by_date() {
         let mut args = vec!["search", "--json", "--mode", "lexical", "beekeeping"];
         args.extend_from_slice(extra);
         let v = recall(idx.path(), &args).ok().json();
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["note"].as_str().unwrap().to_string())
-            .collect()
+        note_ids(&v)
     };
     assert_eq!(ids(&[]), ["hive_a_old", "hive_b_new"]);
     assert_eq!(ids(&["--recent", "90d"]), ["hive_b_new", "hive_a_old"]);

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{example_vault, run_with_index, Out};
+use common::{example_vault, note_ids, run_with_index, Out};
 use serde_json::Value;
 
 fn recall(index: &Path, args: &[&str]) -> Out {
@@ -30,15 +30,6 @@ fn recall_env(index: &Path, env: (&str, &str), args: &[&str]) -> Out {
     };
     out.assert_no_panic();
     out
-}
-
-fn notes(v: &Value) -> Vec<String> {
-    v["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {v}"))
-        .iter()
-        .map(|r| r["note"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn search(index: &Path, mode: &str, query: &str) -> Value {
@@ -87,7 +78,7 @@ fn embeddings_are_built_once_and_find_notes_by_meaning() {
         "keeping a wild yeast culture alive for bread",
     );
     assert_eq!(v["mode"], "semantic");
-    let ids = notes(&v);
+    let ids = note_ids(&v);
     assert!(
         ids[..3].contains(&"topics/sourdough_baking".to_string()),
         "{ids:?}"
@@ -117,14 +108,17 @@ fn embeddings_are_built_once_and_find_notes_by_meaning() {
 
     // Filters apply to semantic results too.
     let v = search(dir.path(), "semantic", "bread path:episodes/");
-    let ids = notes(&v);
+    let ids = note_ids(&v);
     assert!(
         !ids.is_empty() && ids.iter().all(|n| n.starts_with("episodes/")),
         "{ids:?}"
     );
     assert_eq!(ids[0], "episodes/2024-05-02_bakery_visit");
     let v = search(dir.path(), "semantic", "bread -levain");
-    assert!(!notes(&v).contains(&"topics/sourdough_baking".to_string()), "{v}");
+    assert!(
+        !note_ids(&v).contains(&"topics/sourdough_baking".to_string()),
+        "{v}"
+    );
 
     // Text output shows the explanation line.
     let out = recall(dir.path(), &["search", "--explain", "tempo run"]).ok();

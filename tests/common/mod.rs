@@ -173,6 +173,21 @@ impl Index {
     }
 }
 
+/// The note ids of a `search --json` or `related --json` answer, in rank order.
+pub fn note_ids(v: &Value) -> Vec<String> {
+    v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {v}"))
+        .iter()
+        .map(|r| {
+            r["note"]
+                .as_str()
+                .unwrap_or_else(|| panic!("result without note: {r}"))
+                .to_string()
+        })
+        .collect()
+}
+
 /// Checks the shape of a `search --json` answer and returns its hits.
 pub fn parse_hits(v: &Value, query: &str) -> Vec<Hit> {
     assert_eq!(v["query"], query, "echoed query: {v}");
