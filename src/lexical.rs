@@ -25,6 +25,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
+use crate::note::Section;
 use crate::query::{Clause, Cmp, Filter, Query};
 use crate::vault::{LoadedNote, Notes};
 
@@ -261,12 +262,24 @@ fn add_note(
     let note = &loaded.note;
     let tags_text = note.tags.join(" ");
     let updated = loaded.effective_updated().map(to_datetime);
-    for (i, s) in note
+    let mut sections: Vec<(usize, &Section)> = note
         .sections
         .iter()
         .enumerate()
         .filter(|(_, s)| !note.is_tag_list(s))
-    {
+        .collect();
+    // A note with no text (only front matter, only tags) is still found by its title, its
+    // tags and the filters.
+    let title_only = Section {
+        heading_path: Vec::new(),
+        text: String::new(),
+        line_start: 1,
+        line_end: 1,
+    };
+    if sections.is_empty() {
+        sections.push((0, &title_only));
+    }
+    for (i, s) in sections {
         let heading = s.heading_display();
         let own_headings = note.own_headings(s);
         let mut doc = TantivyDocument::default();

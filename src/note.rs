@@ -297,6 +297,9 @@ fn footer_pair(line: &str) -> Option<(String, String)> {
     Some((key.to_string(), value.trim().to_string()))
 }
 
+/// Front matter larger than this is not parsed.
+const MAX_FRONT_MATTER: usize = 64 * 1024;
+
 /// Dates as notes write them: `2024-02-18`, `2024/02/18`, `2024-02-18T10:00:00Z`, or epoch
 /// seconds / milliseconds (Dendron writes milliseconds).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -311,7 +314,11 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 fn date_from_epoch(n: i64) -> Option<NaiveDate> {
-    let secs = if n.abs() > 100_000_000_000 { n / 1000 } else { n };
+    let secs = if n.unsigned_abs() > 100_000_000_000 {
+        n / 1000
+    } else {
+        n
+    };
     chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive())
 }
 
@@ -492,6 +499,15 @@ impl<'a> Parse<'a> {
     }
 
     fn front_matter(&mut self, yaml: &str) {
+        // serde_yaml is slow on pathological input (unbalanced brackets cost µs per byte);
+        // real front matter is a few lines.
+        if yaml.len() > MAX_FRONT_MATTER {
+            self.warnings.push(format!(
+                "front matter is over {} KiB; ignored",
+                MAX_FRONT_MATTER / 1024
+            ));
+            return;
+        }
         let value: serde_yaml::Value = match serde_yaml::from_str(yaml) {
             Ok(v) => v,
             Err(e) => {
@@ -956,5 +972,6 @@ mod tests {
         assert_eq!(parse_date("2024/02/18"), d);
         assert_eq!(parse_date("2024-02-18T10:11:12Z"), d);
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("-9223372036854775808"), None, "no overflow");
     }
 }

@@ -171,10 +171,14 @@ pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
                         .push((path.to_path_buf(), relative, FileStamp::of(&meta)));
                 }
             }
-            Err(err) => listing.errors.push(Skipped {
-                path: walk_error_path(&err).unwrap_or_else(|| root.to_path_buf()),
-                reason: walk_error_reason(&err),
-            }),
+            Err(err) => {
+                let path = walk_error_path(&err).unwrap_or_else(|| root.to_path_buf());
+                let relative = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or(path);
+                listing.errors.push(Skipped {
+                    path: relative,
+                    reason: walk_error_reason(&err),
+                })
+            }
         }
     }
     listing
@@ -283,13 +287,22 @@ fn walk_error_reason(err: &ignore::Error) -> String {
 /// Reads one note file, or says why it is not a note.
 pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedNote, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("unreadable: {e}"))?;
-    if meta.len() > max_bytes {
-        return Err(format!(
-            "too large: {} bytes (limit {max_bytes}; see --max-file-size)",
-            meta.len()
-        ));
+    // A FIFO would block forever and /dev/zero never end: only regular files are notes.
+    if !meta.is_file() {
+        return Err("not a regular file".into());
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("unreadable: {e}"))?;
+    let too_large = |len: u64| format!("too large: {len} bytes (limit {max_bytes}; see --max-file-size)");
+    if meta.len() > max_bytes {
+        return Err(too_large(meta.len()));
+    }
+    // The file may grow between the stat and the read: never read past the limit.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, max_bytes + 1), &mut bytes))
+        .map_err(|e| format!("unreadable: {e}"))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
     if bytes.contains(&0) {
         return Err("binary: contains NUL bytes".into());
     }
