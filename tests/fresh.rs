@@ -27,12 +27,17 @@ fn spawn(index: &Path, args: &[&str]) -> Child {
         .expect("spawning recall")
 }
 
-/// A private copy of the example vault that a test may change.
-fn vault_copy() -> (tempfile::TempDir, PathBuf) {
+/// A private copy of the example vault that a test may change, and its index (built with
+/// `flags`): (the folder holding both, the vault, the index, the build report).
+fn indexed_copy(flags: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Value) {
     let dir = tempfile::tempdir().unwrap();
     let vault = dir.path().join("vault");
     copy_dir(&example_vault(), &vault);
-    (dir, vault)
+    let index = dir.path().join("index");
+    let mut args = vec!["index", vault.to_str().unwrap(), "--json"];
+    args.extend_from_slice(flags);
+    let report = recall(&index, &args).ok().json();
+    (dir, vault, index, report)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -63,11 +68,7 @@ fn append(path: &Path, text: &str) {
 
 #[test]
 fn update_reads_and_embeds_only_what_changed() {
-    let (_dir, vault) = vault_copy();
-    let idx = tempfile::tempdir().unwrap();
-    let first = recall(idx.path(), &["index", vault.to_str().unwrap(), "--json"])
-        .ok()
-        .json();
+    let (_dir, vault, idx, first) = indexed_copy(&[]);
     let all_chunks = first["embedded"].as_u64().unwrap();
 
     // One note edited in one section, one added, one deleted, one renamed.
@@ -87,7 +88,7 @@ fn update_reads_and_embeds_only_what_changed() {
     )
     .unwrap();
 
-    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    let r: Value = recall(idx.as_path(), &["update", "--json"]).ok().json();
     assert_eq!(r["kind"], "incremental", "{r}");
     assert_eq!(
         (r["added"].as_u64(), r["changed"].as_u64(), r["deleted"].as_u64()),
@@ -106,24 +107,27 @@ fn update_reads_and_embeds_only_what_changed() {
     assert!(embedded < all_chunks / 10, "{r}");
 
     assert_eq!(
-        ids(idx.path(), &["--no-refresh"], "quinoa").0,
+        ids(idx.as_path(), &["--no-refresh"], "quinoa").0,
         vec!["topics/sourdough_baking"]
     );
     assert_eq!(
-        ids(idx.path(), &["--no-refresh"], "scoby").0,
+        ids(idx.as_path(), &["--no-refresh"], "scoby").0,
         vec!["topics/kombucha"]
     );
     assert!(
-        ids(idx.path(), &["--no-refresh"], "ableton").0.is_empty(),
+        ids(idx.as_path(), &["--no-refresh"], "ableton").0.is_empty(),
         "deleted note is gone"
     );
-    let planner = ids(idx.path(), &["--no-refresh"], "soil moisture esp32").0;
+    let planner = ids(idx.as_path(), &["--no-refresh"], "soil moisture esp32").0;
     assert_eq!(planner[0], "projects/garden_planner_v2");
     assert!(!planner.contains(&"projects/garden_planner".to_string()));
-    assert_eq!(recall(idx.path(), &["show", "projects/garden_planner"]).code, 2);
+    assert_eq!(
+        recall(idx.as_path(), &["show", "projects/garden_planner"]).code,
+        2
+    );
     // Semantic search sees the change too, and not the deleted note.
     let v = recall(
-        idx.path(),
+        idx.as_path(),
         &[
             "search",
             "--json",
@@ -137,7 +141,7 @@ fn update_reads_and_embeds_only_what_changed() {
     .json();
     assert_eq!(v["results"][0]["note"], "topics/kombucha", "{v}");
     let v = recall(
-        idx.path(),
+        idx.as_path(),
         &[
             "related",
             "--json",
@@ -159,31 +163,25 @@ fn update_reads_and_embeds_only_what_changed() {
     );
 
     // Nothing changed: nothing done.
-    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    let r: Value = recall(idx.as_path(), &["update", "--json"]).ok().json();
     assert_eq!(r["kind"], "up-to-date", "{r}");
 }
 
 #[test]
 fn queries_refresh_small_changes_and_warn_about_large_ones() {
-    let (_dir, vault) = vault_copy();
-    let idx = tempfile::tempdir().unwrap();
-    recall(
-        idx.path(),
-        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
-    )
-    .ok();
+    let (_dir, vault, idx, _) = indexed_copy(&["--no-embed"]);
 
     append(
         &vault.join("topics/rust_programming.md"),
         "\nTried the zigzag allocator.\n",
     );
-    let (found, stderr) = ids(idx.path(), &[], "zigzag");
+    let (found, stderr) = ids(idx.as_path(), &[], "zigzag");
     assert_eq!(found, vec!["topics/rust_programming"]);
     assert!(
         stderr.contains("index refreshed: 0 added, 1 changed, 0 deleted"),
         "{stderr}"
     );
-    let (_, stderr) = ids(idx.path(), &[], "zigzag");
+    let (_, stderr) = ids(idx.as_path(), &[], "zigzag");
     assert!(stderr.is_empty(), "second query: nothing to do: {stderr}");
 
     // --no-refresh answers from the index as it is.
@@ -191,7 +189,7 @@ fn queries_refresh_small_changes_and_warn_about_large_ones() {
         &vault.join("topics/rust_programming.md"),
         "\nAnd the quokka scheduler.\n",
     );
-    assert!(ids(idx.path(), &["--no-refresh"], "quokka").0.is_empty());
+    assert!(ids(idx.as_path(), &["--no-refresh"], "quokka").0.is_empty());
 
     // Many changes: a warning, no inline rebuild, and still no deleted note.
     for i in 0..25 {
@@ -202,7 +200,7 @@ fn queries_refresh_small_changes_and_warn_about_large_ones() {
         .unwrap();
     }
     std::fs::remove_file(vault.join("topics/home_networking.md")).unwrap();
-    let (found, stderr) = ids(idx.path(), &[], "vlan pfsense");
+    let (found, stderr) = ids(idx.as_path(), &[], "vlan pfsense");
     assert!(
         stderr.contains("index is stale") && stderr.contains("recall update"),
         "{stderr}"
@@ -212,25 +210,19 @@ fn queries_refresh_small_changes_and_warn_about_large_ones() {
         "a deleted note is never returned: {found:?}"
     );
 
-    let r: Value = recall(idx.path(), &["update", "--json"]).ok().json();
+    let r: Value = recall(idx.as_path(), &["update", "--json"]).ok().json();
     assert_eq!(
         (r["added"].as_u64(), r["changed"].as_u64(), r["deleted"].as_u64()),
         (Some(25), Some(1), Some(1)),
         "{r}"
     );
-    assert_eq!(ids(idx.path(), &[], "quokka").0.len(), 10);
+    assert_eq!(ids(idx.as_path(), &[], "quokka").0.len(), 10);
 }
 
 #[test]
 fn watch_follows_editor_saves() {
-    let (_dir, vault) = vault_copy();
-    let idx = tempfile::tempdir().unwrap();
-    recall(
-        idx.path(),
-        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
-    )
-    .ok();
-    let mut watch = spawn(idx.path(), &["watch", "--debounce-ms", "200"]);
+    let (_dir, vault, idx, _) = indexed_copy(&["--no-embed"]);
+    let mut watch = spawn(idx.as_path(), &["watch", "--debounce-ms", "200"]);
     std::thread::sleep(Duration::from_millis(500));
     // An editor's save: write a temporary file, then rename it over the note.
     let note = vault.join("topics/gardening_tomatoes.md");
@@ -247,7 +239,7 @@ fn watch_follows_editor_saves() {
     let started = Instant::now();
     let mut found = Vec::new();
     while started.elapsed() < Duration::from_secs(20) {
-        found = ids(idx.path(), &["--no-refresh"], "xylophone").0;
+        found = ids(idx.as_path(), &["--no-refresh"], "xylophone").0;
         if found.len() == 2 {
             break;
         }
@@ -289,17 +281,11 @@ fn wait_for_staging(index: &Path, child: &mut Child) {
 
 #[test]
 fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
-    let (_dir, vault) = vault_copy();
-    let idx = tempfile::tempdir().unwrap();
-    recall(
-        idx.path(),
-        &["index", vault.to_str().unwrap(), "--no-embed", "--json"],
-    )
-    .ok();
+    let (_dir, vault, idx, _) = indexed_copy(&["--no-embed"]);
     // A full build with embeddings takes seconds: long enough to collide with.
-    let mut first = spawn(idx.path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
-    wait_for_staging(idx.path(), &mut first);
-    let second = recall(idx.path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
+    let mut first = spawn(idx.as_path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
+    wait_for_staging(idx.as_path(), &mut first);
+    let second = recall(idx.as_path(), &["index", vault.to_str().unwrap(), "--rebuild"]);
     assert_eq!(second.code, 1, "{second:?}");
     let pid = first.id().to_string();
     assert!(
@@ -308,12 +294,12 @@ fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
         second.stderr
     );
     // Searches keep working meanwhile.
-    assert!(!ids(idx.path(), &["--no-refresh"], "levain").0.is_empty());
+    assert!(!ids(idx.as_path(), &["--no-refresh"], "levain").0.is_empty());
     // The writer dies without cleaning up: its lock and staging folder must not block anyone.
     first.kill().unwrap();
     first.wait().unwrap();
     let r: Value = recall(
-        idx.path(),
+        idx.as_path(),
         &[
             "index",
             vault.to_str().unwrap(),
@@ -325,7 +311,7 @@ fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
     .ok()
     .json();
     assert_eq!(r["notes"], 16);
-    let leftovers: Vec<String> = std::fs::read_dir(idx.path())
+    let leftovers: Vec<String> = std::fs::read_dir(idx.as_path())
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -336,9 +322,7 @@ fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
 
 #[test]
 fn kill_9_at_twenty_points_never_corrupts_the_index() {
-    let (_dir, vault) = vault_copy();
-    let idx = tempfile::tempdir().unwrap();
-    recall(idx.path(), &["index", vault.to_str().unwrap(), "--json"]).ok();
+    let (_dir, vault, idx, _) = indexed_copy(&[]);
     let note = vault.join("topics/marathon_training.md");
     let mut killed = 0;
     for i in 0..20u64 {
@@ -349,7 +333,7 @@ fn kill_9_at_twenty_points_never_corrupts_the_index() {
         } else {
             &["update"]
         };
-        let mut child = spawn(idx.path(), args);
+        let mut child = spawn(idx.as_path(), args);
         // Spread the kills over the whole run: a full build here takes a few seconds, an
         // update a few hundred milliseconds.
         let delay = if i % 2 == 0 { 25 + i * 120 } else { 5 + i * 12 };
@@ -360,16 +344,16 @@ fn kill_9_at_twenty_points_never_corrupts_the_index() {
         child.kill().ok();
         child.wait().unwrap();
         // Whatever state it died in, the index opens and answers with a consistent state.
-        let (found, _) = ids(idx.path(), &["--no-refresh"], "tempo run");
+        let (found, _) = ids(idx.as_path(), &["--no-refresh"], "tempo run");
         assert_eq!(
             found.first().map(String::as_str),
             Some("topics/marathon_training"),
             "after kill {i}"
         );
-        let stats = recall(idx.path(), &["stats", "--json"]).ok().json();
+        let stats = recall(idx.as_path(), &["stats", "--json"]).ok().json();
         assert_eq!(stats["notes"], 16, "after kill {i}: {stats}");
         let v = recall(
-            idx.path(),
+            idx.as_path(),
             &[
                 "search",
                 "--json",
@@ -385,9 +369,9 @@ fn kill_9_at_twenty_points_never_corrupts_the_index() {
     }
     assert!(killed >= 10, "most runs were killed mid-way ({killed})");
     // The next update completes and brings everything in.
-    recall(idx.path(), &["update", "--json"]).ok();
+    recall(idx.as_path(), &["update", "--json"]).ok();
     assert_eq!(
-        ids(idx.path(), &["--no-refresh"], "marker19").0,
+        ids(idx.as_path(), &["--no-refresh"], "marker19").0,
         vec!["topics/marathon_training"]
     );
 }
