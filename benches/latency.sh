@@ -194,17 +194,6 @@ PY
 cat "$TMP/section.md"
 
 if [[ $WRITE -eq 1 ]]; then
-  python3 - "$TMP/section.md" BENCHMARKS.md <<'PY'
-import os, re, sys
-section = open(sys.argv[1]).read().rstrip("\n")
-path = sys.argv[2]
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-pattern = re.compile(r"<!-- latency:begin -->.*?<!-- latency:end -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section, text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+  python3 benches/write_section.py latency "$TMP/section.md" BENCHMARKS.md
   echo "latency.sh: wrote the latency section of BENCHMARKS.md" >&2
 fi

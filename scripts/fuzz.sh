@@ -101,13 +101,8 @@ Each is parsed by `Note::parse` under `catch_unwind` and checked: section line r
 inside the text and in order, link lines inside the text, strength in 0..=1, no empty,
 `#`-prefixed or duplicate tags. Inputs that reached: {reached}. Slowest: {slowest}.
 <!-- fuzz:end -->"""
-text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-pattern = re.compile(r"<!-- fuzz:begin -->.*?<!-- fuzz:end -->", re.S)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section, text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
+open(out + ".section", "w").write(section)
 PY
+  python3 benches/write_section.py fuzz "$OUT.section" BENCHMARKS.md
   echo "fuzz.sh: wrote the fuzz section of BENCHMARKS.md" >&2
 fi
