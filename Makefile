@@ -3,7 +3,7 @@
 CARGO ?= cargo
 RECALL := ./target/release/recall
 
-.PHONY: setup build demo test lint ci bench quality
+.PHONY: setup build demo test lint ci bench quality fuzz
 
 ## setup: fetch ONNX Runtime and the embedding model into the model cache (no-op when present)
 setup:
@@ -28,10 +28,17 @@ lint:
 ## ci: what .ci/run does
 ci: lint test
 
-## bench: latency benchmarks, written to BENCHMARKS.md
+## bench: latency, update and freshness timings, HNSW recall; written to BENCHMARKS.md
 bench: setup build
-	bash benches/latency.sh
+	bash benches/latency.sh --write
+	bash benches/update.sh --write
+	RECALL_BENCH_INDEX=$${BENCH_DIR:-/tmp/recall-bench}/index/scifact-plain $(CARGO) bench --bench hnsw_recall
 
-## quality: the quality table, written to BENCHMARKS.md
+## quality: ranking quality, strength prior and related-notes tables; written to BENCHMARKS.md
 quality: setup build
-	bash benches/quality.sh
+	bash benches/quality.sh --write
+	bash benches/related.sh --write
+
+## fuzz: a million generated notes through the parser
+fuzz:
+	bash scripts/fuzz.sh --write
