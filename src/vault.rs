@@ -210,19 +210,47 @@ impl Stamps {
     /// follows decides exactly.
     pub fn changed(&self, root: &Path) -> usize {
         let stamp = |rel: &Path| std::fs::metadata(root.join(rel)).map(|m| FileStamp::of(&m));
-        let known: std::collections::HashSet<&Path> = self.files.iter().map(|(r, _)| r.as_path()).collect();
-        let known_dirs: std::collections::HashSet<&Path> =
-            self.dirs.iter().map(|(r, _)| r.as_path()).collect();
-        let mut changed = self
-            .files
+        // One stat per file is the whole cost: spread it over the cores.
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
+        let chunk = self.files.len().div_ceil(threads).max(1);
+        let mut changed: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .filter(|(rel, s)| stamp(rel).map(|now| now != *s).unwrap_or(true))
+                            .count()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(usize::MAX / 2))
+                .sum()
+        });
+        let moved: Vec<&PathBuf> = self
+            .dirs
             .iter()
-            .filter(|(rel, s)| stamp(rel).map(|now| now != *s).unwrap_or(true))
-            .count();
-        for (rel, mtime) in &self.dirs {
-            match stamp(rel) {
-                Ok(now) if now.mtime_ns == *mtime => {}
-                Ok(_) => changed += new_notes_in(root, rel, &known, &known_dirs),
-                Err(_) => changed += 1,
+            .filter_map(|(rel, mtime)| match stamp(rel) {
+                Ok(now) if now.mtime_ns == *mtime => None,
+                _ => Some(rel),
+            })
+            .collect();
+        if !moved.is_empty() {
+            let known: std::collections::HashSet<&Path> =
+                self.files.iter().map(|(r, _)| r.as_path()).collect();
+            let known_dirs: std::collections::HashSet<&Path> =
+                self.dirs.iter().map(|(r, _)| r.as_path()).collect();
+            for rel in moved {
+                changed += match root.join(rel).is_dir() {
+                    true => new_notes_in(root, rel, &known, &known_dirs),
+                    false => 1,
+                };
             }
         }
         changed
