@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Incremental updates and the freshness check on a ~10k-note vault.
+#
+# Vault: SciFact as memory notes, every document twice (beir2vault --copies 2: 10,366 notes).
+# Indexed once WITH embeddings (slow: ~20k chunks; reused on later runs), then:
+#   freshness  `recall status --json` check_ms on the unchanged vault, 5 runs, median
+#              (plus the whole process's wall time)
+#   modify     append a sentence to one note, `recall update --json` took_ms; 5 runs, a
+#              different note each time, median
+#   delete     remove one note, `recall update --json`
+#   add        write one new note, `recall update --json`
+# Every change is undone at the end (and on failure) and the index is updated back, so the
+# vault and index stay reusable.
+#
+# Usage: bash benches/update.sh [--write]
+#   --write  also replace the section between <!-- update:begin --> and <!-- update:end -->
+#            in BENCHMARKS.md (created if missing).
+# Env: BENCH_DIR (default /tmp/recall-bench), RECALL (default ./target/release/recall),
+#      SHARED (default ../shared), RUNS (default 5).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RECALL=${RECALL:-./target/release/recall}
+SHARED=${SHARED:-../shared}
+BENCH_DIR=${BENCH_DIR:-/tmp/recall-bench}
+RUNS=${RUNS:-5}
+WRITE=0
+for arg in "$@"; do
+  case "$arg" in
+    --write) WRITE=1 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "update.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+[[ -x $RECALL ]] || { echo "update.sh: error: $RECALL not found; build it first with: cargo build --release" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "update.sh: error: python3 is required" >&2; exit 1; }
+RECALL=$(cd "$(dirname "$RECALL")" && pwd)/$(basename "$RECALL")
+NAME=scifact-x2
+OUT=$BENCH_DIR/vaults/$NAME
+VAULT=$OUT/vault
+INDEX=$BENCH_DIR/index/$NAME
+RES=$BENCH_DIR/results
+mkdir -p "$BENCH_DIR"/{vaults,index,results}
+log() { echo "update.sh: $(date +%T) $*" >&2; }
+
+if [[ ! -f $OUT/.done ]]; then
+  log "building vault $NAME"
+  rm -rf "$OUT"
+  python3 "$SHARED/tools/beir2vault.py" "$SHARED/data/scifact" "$OUT" --copies 2 \
+    --queries "$SHARED/data/scifact/queries-test.jsonl" --qrels "$SHARED/data/scifact/qrels-test.tsv" >&2
+  touch "$OUT/.done"
+fi
+if [[ -f $RES/$NAME.index.json && -d $INDEX ]]; then
+  log "reusing index $INDEX"
+else
+  log "indexing $VAULT with embeddings (slow)"
+  rm -rf "$INDEX"
+  "$RECALL" --index "$INDEX" index "$VAULT" --json >"$RES/$NAME.index.json.tmp"
+  mv "$RES/$NAME.index.json.tmp" "$RES/$NAME.index.json"
+  c=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+  [[ -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
+  echo "$c" >"$RES/$NAME.built"
+fi
+
+# Undo every change, whatever happens: restore backups, drop the added note, update back.
+BACKUP=$BENCH_DIR/update-backup
+ADDED=$VAULT/topics/zz_update_bench_new_note.md
+restore() {
+  if [[ -d $BACKUP ]]; then
+    (cd "$BACKUP" && find . -type f -name '*.md' -print0) | while IFS= read -r -d '' f; do
+      cp -p "$BACKUP/$f" "$VAULT/$f"
+    done
+    rm -rf "$BACKUP"
+  fi
+  rm -f "$ADDED"
+  "$RECALL" --index "$INDEX" update --json >/dev/null 2>&1 || true
+}
+trap restore EXIT
+restore   # a previous run that was killed left changes behind
+log "index up to date: $("$RECALL" --index "$INDEX" update --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kind"])')"
+mkdir -p "$BACKUP/topics"
+
+python3 - "$RECALL" "$INDEX" "$VAULT" "$BACKUP" "$ADDED" "$RUNS" >"$RES/$NAME.update.json" <<'PY'
+import json, os, shutil, statistics, subprocess, sys, time
+recall, index, vault, backup, added, runs = sys.argv[1:7]
+runs = int(runs)
+# A nonce in every new text: the index reuses embeddings of text it has seen before (also
+# text this script wrote and undid in an earlier run), and a real edit is new text.
+nonce = f"{time.time_ns():x}"
+
+def run(*args):
+    t = time.perf_counter()
+    r = subprocess.run([recall, "--index", index, *args, "--json"], capture_output=True, text=True)
+    wall = (time.perf_counter() - t) * 1000
+    if r.returncode != 0:
+        sys.exit(f"update.sh: recall {' '.join(args)} failed: {r.stderr}")
+    return json.loads(r.stdout), wall
+
+def log(msg):
+    print(f"update.sh: {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr)
+
+out = {}
+# Freshness check on the unchanged vault (one untimed run first: page cache).
+run("status")
+checks = [run("status") for _ in range(runs)]
+assert all(c[0]["fresh"] for c in checks), "vault not fresh before the freshness runs"
+out["status"] = {
+    "files": checks[0][0]["files"],
+    "check_ms": [c[0]["check_ms"] for c in checks],
+    "wall_ms": [c[1] for c in checks],
+}
+log(f"status check_ms {out['status']['check_ms']}")
+
+notes = sorted(f for f in os.listdir(os.path.join(vault, "topics")) if f.endswith(".md"))
+picks = [notes[(2 * i + 1) * len(notes) // (2 * runs + 2)] for i in range(runs + 1)]
+
+def backup_note(name):
+    dst = os.path.join(backup, "topics", name)
+    if not os.path.exists(dst):
+        shutil.copy2(os.path.join(vault, "topics", name), dst)
+
+mods = []
+for i, name in enumerate(picks[:runs]):
+    backup_note(name)
+    with open(os.path.join(vault, "topics", name), "a") as f:
+        f.write(f"\nA follow-up measurement (run {i + 1}, batch {nonce}) confirmed the effect in a second cohort.\n")
+    st, _ = run("status")
+    u, wall = run("update")
+    log(f"modify {name}: {u['took_ms']} ms ({u['kind']}, changed {u['changed']}, embedded {u['embedded']})")
+    mods.append({"note": name, "status_changed": st["changed"], "took_ms": u["took_ms"], "wall_ms": wall,
+                 "embedded": u["embedded"], "kind": u["kind"], "changed": u["changed"]})
+out["modify"] = mods
+
+# Delete one note.
+name = picks[runs]
+backup_note(name)
+os.remove(os.path.join(vault, "topics", name))
+u, wall = run("update")
+log(f"delete {name}: {u['took_ms']} ms ({u['kind']}, deleted {u['deleted']})")
+out["delete"] = {"note": name, "took_ms": u["took_ms"], "wall_ms": wall, "kind": u["kind"],
+                 "deleted": u["deleted"], "embedded": u["embedded"]}
+
+# Add one new note (memory-note form, a few sections).
+with open(added, "w") as f:
+    f.write(f"""# Sleep deprivation and memory consolidation
+
+## Topic Overview
+Short sleep after learning reduces how much of a word list is recalled the next day
+(cohort {nonce}).
+
+## Key Findings
+- Slow-wave sleep predicts retention of declarative memories (cohort {nonce}).
+- Recovery sleep restores some, but not all, of the lost consolidation (cohort {nonce}).
+
+## Tags
+`sleep` `memory`
+
+---
+*Knowledge domain established: 2024-03-01*
+*Last updated: 2024-03-02*
+*Strength: 0.60*
+""")
+u, wall = run("update")
+log(f"add: {u['took_ms']} ms ({u['kind']}, added {u['added']}, embedded {u['embedded']})")
+out["add"] = {"took_ms": u["took_ms"], "wall_ms": wall, "kind": u["kind"], "added": u["added"],
+              "embedded": u["embedded"]}
+out["notes"] = u["notes"]
+print(json.dumps(out))
+PY
+
+du -sb "$INDEX" | cut -f1 >"$RES/$NAME.size"
+
+python3 - "$RES" "$RECALL" "$WRITE" "$RUNS" <<'PY' >"$RES/update.md"
+import datetime, json, os, statistics, subprocess, sys
+res, recall, write, runs = sys.argv[1:5]
+load = lambda p: json.load(open(os.path.join(res, p)))
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+version = sh(recall, "--version") or "?"
+commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
+dirty = " (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else ""
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+cmd = "bash benches/update.sh" + (" --write" if write == "1" else "")
+ix = load("scifact-x2.index.json")
+u = load("scifact-x2.update.json")
+size = int(open(os.path.join(res, "scifact-x2.size")).read())
+med = statistics.median
+rate = ix["embedded"] / (ix["embed_ms"] / 1000) if ix.get("embed_ms") else float("nan")
+st, mods, de, ad = u["status"], u["modify"], u["delete"], u["add"]
+out = []
+p = out.append
+p("<!-- update:begin -->")
+p("## Incremental updates and freshness\n")
+p(f"Measured {now} with `{cmd}`; binary {version}, commit {commit}{dirty}.")
+p(f"Vault: SciFact as memory notes, `beir2vault.py --copies 2`: {ix['notes']} notes, {ix['sections']} sections.")
+built = open(os.path.join(res, "scifact-x2.built")).read().strip() if os.path.exists(os.path.join(res, "scifact-x2.built")) else "?"
+p(f"Full build with embeddings (binary of commit {built}): {ix['took_ms'] / 1000:.0f} s, {ix['embedded']} chunks embedded in "
+  f"{ix['embed_ms'] / 1000:.0f} s ({rate:.1f} chunks/s; the second copy's {ix.get('reused', 0)} identical chunks were reused, not embedded);")
+p(f"index {size / 1e6:.0f} MB after the updates below. Median of {runs} runs where a row says so.\n")
+p("| operation | median | runs (ms) | notes |")
+p("|---|---:|---|---|")
+p(f"| freshness check, unchanged vault (`status --json` check_ms) | {med(st['check_ms']):.1f} ms | "
+  f"{', '.join(f'{x:.1f}' for x in st['check_ms'])} | stat of {st['files']} files |")
+p(f"| whole `recall status` process | {med(st['wall_ms']):.0f} ms | {', '.join(f'{x:.0f}' for x in st['wall_ms'])} | spawn, open index, check |")
+p(f"| update after appending a sentence to one note (`update --json` took_ms) | {med([m['took_ms'] for m in mods]):.0f} ms | "
+  f"{', '.join(str(m['took_ms']) for m in mods)} | a different note each run; kind {mods[0]['kind']}, "
+  f"{med([m['embedded'] for m in mods]):.0f} chunk(s) embedded (median) |")
+walls = ", ".join(f"{m['wall_ms']:.0f}" for m in mods)
+p(f"| whole `recall update` process, one note modified | {med([m['wall_ms'] for m in mods]):.0f} ms | "
+  f"{walls} | spawn, load the model, update |")
+p(f"| update after deleting one note | {de['took_ms']} ms | 1 run | kind {de['kind']}, deleted {de['deleted']} |")
+p(f"| update after adding one new note | {ad['took_ms']} ms | 1 run | kind {ad['kind']}, added {ad['added']}, {ad['embedded']} chunk(s) embedded |")
+p("")
+p("`status` only stats files (size, mtime) against the index's record; `update` re-reads")
+p("changed files, re-embeds only changed text and publishes a new generation that")
+p("hard-links the unchanged segments. All changes are undone afterwards (and updated back).")
+p("<!-- update:end -->")
+print("\n".join(out))
+PY
+
+cat "$RES/update.md"
+
+if [[ $WRITE -eq 1 ]]; then
+  python3 benches/write_section.py update "$RES/update.md" BENCHMARKS.md
+  log "wrote the update section of BENCHMARKS.md"
+fi
