@@ -104,9 +104,9 @@ p("are per-note times inside one `eval-related` process.")
 for n in names:
     k = load(f"{n}.related.json")["related"]["notes"]
     if k < 20:
-        p(f"{n}: only {k} note(s) with resolvable links (dnd-srd-5.1: one spell list linking 778 spells),"
-          if n == "dnd-srd-5.1" else f"{n}: only {k} note(s) with resolvable links,")
-        p("too few to judge related notes.")
+        p(f"\n{n}: only {k} note{'s' if k != 1 else ''} with links that resolve"
+          + (" (a spell list linking 778 spells)" if n == "dnd-srd-5.1" else "")
+          + ": too few to judge related notes; its row is shown for completeness.")
 p("<!-- related:end -->")
 print("\n".join(out))
 PY
