@@ -21,6 +21,8 @@
 #      RECALL     binary (default ./target/release/recall; build it with cargo build --release)
 #      SHARED     the shared data folder (default ../shared)
 #      ONLY       space-separated subset of collections to run (default: all)
+#      RECALL_COMMIT  the commit RECALL was built from, for the report (default: git HEAD,
+#                 plus a note when src/ has uncommitted changes)
 # The first run embeds ~25k chunks (about 10 minutes at ~50 chunks/s); later runs only eval.
 set -euo pipefail
 
@@ -50,6 +52,7 @@ RES=$BENCH_DIR/results
 log() { echo "quality.sh: $(date +%T) $*" >&2; }
 # The commit the binary most likely came from (recorded next to each index built).
 built_from() {
+  if [[ -n ${RECALL_COMMIT:-} ]]; then echo "$RECALL_COMMIT"; return; fi
   local c; c=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
   [[ -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
   echo "$c"
@@ -146,8 +149,8 @@ def sh(*cmd):
     except OSError:
         return ""
 version = sh(recall, "--version") or "?"
-commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = " (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else ""
+commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
+dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
 cpu = "?"
 for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):

@@ -17,6 +17,8 @@
 #      RECALL     binary (default ./target/release/recall)
 #      SHARED     the shared data folder (default ../shared)
 #      ONLY       space-separated subset of vaults (default: all four)
+#      RECALL_COMMIT  the commit RECALL was built from, for the report (default: git HEAD,
+#                 plus a note when src/ has uncommitted changes)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,8 +53,8 @@ for name in $ONLY; do
     rm -rf "$dir"
     "$RECALL" --index "$dir" index "$vault" --json >"$RES/$name.index.json.tmp"
     mv "$RES/$name.index.json.tmp" "$RES/$name.index.json"
-    c=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
-    [[ -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
+    c=${RECALL_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}
+    [[ -z ${RECALL_COMMIT:-} && -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
     echo "$c" >"$RES/$name.built"
   fi
   log "eval-related $name"
@@ -70,8 +72,8 @@ def sh(*cmd):
     except OSError:
         return ""
 version = sh(recall, "--version") or "?"
-commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = " (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else ""
+commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
+dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 cmd = "bash benches/related.sh" + (" --write" if write == "1" else "")
 out = []

@@ -16,7 +16,8 @@
 #   --write  also replace the section between <!-- update:begin --> and <!-- update:end -->
 #            in BENCHMARKS.md (created if missing).
 # Env: BENCH_DIR (default /tmp/recall-bench), RECALL (default ./target/release/recall),
-#      SHARED (default ../shared), RUNS (default 5).
+#      SHARED (default ../shared), RUNS (default 5), RECALL_COMMIT (the commit RECALL was
+#      built from, for the report; default: git HEAD, noting uncommitted changes in src/).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -58,8 +59,8 @@ else
   rm -rf "$INDEX"
   "$RECALL" --index "$INDEX" index "$VAULT" --json >"$RES/$NAME.index.json.tmp"
   mv "$RES/$NAME.index.json.tmp" "$RES/$NAME.index.json"
-  c=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
-  [[ -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
+  c=${RECALL_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}
+  [[ -z ${RECALL_COMMIT:-} && -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
   echo "$c" >"$RES/$NAME.built"
 fi
 
@@ -181,8 +182,8 @@ def sh(*cmd):
     except OSError:
         return ""
 version = sh(recall, "--version") or "?"
-commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = " (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else ""
+commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
+dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 cmd = "bash benches/update.sh" + (" --write" if write == "1" else "")
 ix = load("scifact-x2.index.json")
