@@ -708,6 +708,15 @@ fn cmd_eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyhow::Resu
     Ok(())
 }
 
+/// Options for updating `g` as it was built: same size cap, embeddings only if it has them.
+fn update_options(g: &crate::store::Generation, model: &ModelPaths) -> IndexOptions {
+    IndexOptions {
+        max_file_bytes: g.manifest.max_file_bytes,
+        model: g.manifest.model.is_some().then(|| model.clone()),
+        reuse: true,
+    }
+}
+
 /// How many changed files a query brings in itself before answering; beyond, it warns.
 const REFRESH_LIMIT: usize = 10;
 
@@ -730,11 +739,7 @@ fn refresh(dir: &IndexDir, model: &ModelPaths, fresh: &FreshArgs) {
         );
         return;
     }
-    let options = IndexOptions {
-        max_file_bytes: g.manifest.max_file_bytes,
-        model: g.manifest.model.is_some().then(|| model.clone()),
-        reuse: true,
-    };
+    let options = update_options(&g, model);
     match indexer::update(dir, &options, &|_, _, _| {}) {
         Ok(r) if r.kind != BuildKind::UpToDate => eprintln!(
             "recall: index refreshed: {} added, {} changed, {} deleted",
@@ -771,11 +776,7 @@ fn cmd_status(dir: &IndexDir, json_out: bool) -> anyhow::Result<()> {
 
 fn cmd_update(dir: &IndexDir, model: &ModelPaths, json_out: bool) -> anyhow::Result<()> {
     let g = dir.open()?;
-    let options = IndexOptions {
-        max_file_bytes: g.manifest.max_file_bytes,
-        model: g.manifest.model.is_some().then(|| model.clone()),
-        reuse: true,
-    };
+    let options = update_options(&g, model);
     let bar = progress_bar();
     let r = indexer::update(dir, &options, &|_, done, total| {
         bar.set_length(total as u64);
@@ -789,11 +790,7 @@ fn cmd_watch(dir: &IndexDir, model: &ModelPaths, debounce_ms: u64) -> anyhow::Re
     use notify::Watcher;
     let g = dir.open()?;
     let vault = g.manifest.vault.clone();
-    let options = IndexOptions {
-        max_file_bytes: g.manifest.max_file_bytes,
-        model: g.manifest.model.is_some().then(|| model.clone()),
-        reuse: true,
-    };
+    let options = update_options(&g, model);
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
     watcher
