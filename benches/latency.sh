@@ -14,29 +14,17 @@
 # Env: RUNS (default 30) cold runs per tool, QUERIES (default 200) warm queries.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-RECALL=./target/release/recall
+source "$(dirname "$0")/common.sh"
+RECALL=./target/release/recall  # always this checkout's build: RECALL from the environment is ignored
+bench_init "$@"
 VAULT=../shared/vaults/tldr-pages
 RUNS=${RUNS:-30}
 QUERIES=${QUERIES:-200}
-WRITE=0
-for arg in "$@"; do
-  case "$arg" in
-    --write) WRITE=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "latency.sh: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
 
-if [[ ! -x $RECALL ]]; then
-  echo "latency.sh: error: $RECALL not found; build it first with: cargo build --release" >&2
-  exit 1
-fi
 if [[ ! -d $VAULT ]]; then
   echo "latency.sh: error: vault $VAULT not found" >&2
   exit 1
 fi
-command -v python3 >/dev/null || { echo "latency.sh: error: python3 is required" >&2; exit 1; }
 if ! command -v rg >/dev/null; then
   echo "latency.sh: rg not found; installing ripgrep" >&2
   if [[ $(id -u) -eq 0 ]]; then
@@ -143,29 +131,18 @@ print(json.dumps({
 PY
 
 # The markdown section.
-python3 - "$TMP" "$RECALL" "$VAULT" "$WRITE" <<'PY' >"$TMP/section.md"
-import datetime, json, os, platform, subprocess, sys
+python3 -B - "$TMP" "$RECALL" "$VAULT" "$WRITE" <<'PY' >"$TMP/section.md"
+import json, os, platform, sys
+sys.path.insert(0, "benches")
+from benchinfo import facts, sh
 tmp, recall, vault, write = sys.argv[1:5]
 idx = json.load(open(f"{tmp}/index.json"))
 ev = json.load(open(f"{tmp}/eval.json"))
 cold = json.load(open(f"{tmp}/cold.json"))
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "?"
-version = sh(recall, "--version")
-commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = " (+ uncommitted changes)" if sh("git", "status", "--porcelain", "--", "src") else ""
+version = sh(recall, "--version") or "?"
+commit, src_changed, cpu, now = facts()
+dirty = " (+ uncommitted changes)" if src_changed else ""
 rg_version = sh("rg", "--version").splitlines()[0] if sh("rg", "--version") else "?"
-cpu = "?"
-try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip(); break
-except OSError:
-    pass
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 ratio = cold["recall_median_ms"] / cold["rg_median_ms"] if cold["rg_median_ms"] else float("nan")
 cmd = "bash benches/latency.sh" + (" --write" if write == "1" else "")
 print(f"""<!-- latency:begin -->
@@ -192,8 +169,4 @@ interleaved on the same words after one untimed warm-up each; times are whole pr
 PY
 
 cat "$TMP/section.md"
-
-if [[ $WRITE -eq 1 ]]; then
-  python3 benches/write_section.py latency "$TMP/section.md" BENCHMARKS.md
-  echo "latency.sh: wrote the latency section of BENCHMARKS.md" >&2
-fi
+write_section latency "$TMP/section.md"

@@ -26,37 +26,15 @@
 # The first run embeds ~25k chunks (about 10 minutes at ~50 chunks/s); later runs only eval.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-RECALL=${RECALL:-./target/release/recall}
-SHARED=${SHARED:-../shared}
-BENCH_DIR=${BENCH_DIR:-/tmp/recall-bench}
+source "$(dirname "$0")/common.sh"
+bench_init "$@"
 ALL="scifact-plain scifact-memory cranfield cisi cacm knownitem-dendron"
 ONLY=${ONLY:-$ALL}
 WEIGHTS="0 0.1 0.2 0.3 0.5"
-WRITE=0
-for arg in "$@"; do
-  case "$arg" in
-    --write) WRITE=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "quality.sh: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
 
-[[ -x $RECALL ]] || { echo "quality.sh: error: $RECALL not found; build it first with: cargo build --release" >&2; exit 1; }
 [[ -d $SHARED/data ]] || { echo "quality.sh: error: $SHARED/data not found (set SHARED)" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "quality.sh: error: python3 is required" >&2; exit 1; }
-RECALL=$(cd "$(dirname "$RECALL")" && pwd)/$(basename "$RECALL")
 DATA=$SHARED/data
 mkdir -p "$BENCH_DIR"/{vaults,index,results}
-RES=$BENCH_DIR/results
-log() { echo "quality.sh: $(date +%T) $*" >&2; }
-# The commit the binary most likely came from (recorded next to each index built).
-built_from() {
-  if [[ -n ${RECALL_COMMIT:-} ]]; then echo "$RECALL_COMMIT"; return; fi
-  local c; c=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
-  [[ -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
-  echo "$c"
-}
 
 # make_vault NAME beir2vault-args... : OUT=$BENCH_DIR/vaults/NAME (vault/, queries.jsonl, qrels.tsv)
 make_vault() {
@@ -69,20 +47,11 @@ make_vault() {
   touch "$out/.done"
 }
 
-# build_index NAME VAULT: a fresh index with embeddings, its --json summary in results/.
+# build_index NAME VAULT: index_once, then the index's size and a check that it has embeddings.
 build_index() {
   local name=$1 vault=$2
-  local dir=$BENCH_DIR/index/$name
-  if [[ -f $RES/$name.index.json && -d $dir ]]; then
-    log "reusing index $dir"
-  else
-    log "indexing $vault with embeddings (slow)"
-    rm -rf "$dir"
-    "$RECALL" --index "$dir" index "$vault" --json >"$RES/$name.index.json.tmp"
-    mv "$RES/$name.index.json.tmp" "$RES/$name.index.json"
-    built_from >"$RES/$name.built"
-  fi
-  du -sb "$dir" | cut -f1 >"$RES/$name.size"
+  index_once "$name" "$vault"
+  du -sb "$BENCH_DIR/index/$name" | cut -f1 >"$RES/$name.size"
   python3 - "$RES/$name.index.json" "$name" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -132,8 +101,10 @@ if [[ " $ONLY " == *" scifact-memory "* ]]; then
   done
 fi
 
-python3 - "$RES" "$RECALL" "$WRITE" "$STRENGTH" "$BENCH_DIR" "$WEIGHTS" $ONLY <<'PY' >"$RES/quality.md"
-import datetime, json, os, platform, subprocess, sys
+python3 -B - "$RES" "$RECALL" "$WRITE" "$STRENGTH" "$BENCH_DIR" "$WEIGHTS" $ONLY <<'PY' >"$RES/quality.md"
+import json, os, platform, sys
+sys.path.insert(0, "benches")
+from benchinfo import facts, sh
 res, recall, write, strength, bench_dir, weights = sys.argv[1:7]
 names = sys.argv[7:]
 weights = weights.split()
@@ -143,19 +114,9 @@ def built(n):
         return open(os.path.join(res, f"{n}.built")).read().strip()
     except OSError:
         return "?"
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
 version = sh(recall, "--version") or "?"
-commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
-cpu = "?"
-for line in open("/proc/cpuinfo"):
-    if line.startswith("model name"):
-        cpu = line.split(":", 1)[1].strip(); break
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+commit, src_changed, cpu, now = facts(recall_commit=True)
+dirty = " (+ uncommitted changes in src/)" if src_changed else ""
 cmd = "bash benches/quality.sh" + (" --write" if write == "1" else "")
 label = {
     "scifact-plain": "SciFact test, plain", "scifact-memory": "SciFact test, memory notes",
@@ -232,8 +193,4 @@ print("\n".join(out))
 PY
 
 cat "$RES/quality.md"
-
-if [[ $WRITE -eq 1 ]]; then
-  python3 benches/write_section.py quality "$RES/quality.md" BENCHMARKS.md
-  log "wrote the quality section of BENCHMARKS.md"
-fi
+write_section quality "$RES/quality.md"

@@ -21,60 +21,29 @@
 #                 plus a note when src/ has uncommitted changes)
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-RECALL=${RECALL:-./target/release/recall}
-SHARED=${SHARED:-../shared}
-BENCH_DIR=${BENCH_DIR:-/tmp/recall-bench}
+source "$(dirname "$0")/common.sh"
+bench_init "$@"
 ONLY=${ONLY:-dendron-site dnd-srd-5.1 logseq-docs flancian-garden}
-WRITE=0
-for arg in "$@"; do
-  case "$arg" in
-    --write) WRITE=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "related.sh: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x $RECALL ]] || { echo "related.sh: error: $RECALL not found; build it first with: cargo build --release" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "related.sh: error: python3 is required" >&2; exit 1; }
-RECALL=$(cd "$(dirname "$RECALL")" && pwd)/$(basename "$RECALL")
 mkdir -p "$BENCH_DIR"/{index,results}
-RES=$BENCH_DIR/results
-log() { echo "related.sh: $(date +%T) $*" >&2; }
 
 for name in $ONLY; do
   vault=$SHARED/vaults/$name
   [[ -d $vault ]] || { echo "related.sh: error: vault $vault not found" >&2; exit 1; }
-  dir=$BENCH_DIR/index/$name
-  if [[ -f $RES/$name.index.json && -d $dir ]]; then
-    log "reusing index $dir"
-  else
-    log "indexing $vault with embeddings (slow)"
-    rm -rf "$dir"
-    "$RECALL" --index "$dir" index "$vault" --json >"$RES/$name.index.json.tmp"
-    mv "$RES/$name.index.json.tmp" "$RES/$name.index.json"
-    c=${RECALL_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}
-    [[ -z ${RECALL_COMMIT:-} && -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
-    echo "$c" >"$RES/$name.built"
-  fi
+  index_once "$name" "$vault"
   log "eval-related $name"
-  "$RECALL" eval-related --index "$dir" --json >"$RES/$name.related.json"
+  "$RECALL" eval-related --index "$BENCH_DIR/index/$name" --json >"$RES/$name.related.json"
 done
 
-python3 - "$RES" "$RECALL" "$WRITE" "$SHARED" $ONLY <<'PY' >"$RES/related.md"
-import datetime, json, os, subprocess, sys
+python3 -B - "$RES" "$RECALL" "$WRITE" "$SHARED" $ONLY <<'PY' >"$RES/related.md"
+import json, os, sys
+sys.path.insert(0, "benches")
+from benchinfo import facts, sh
 res, recall, write, shared = sys.argv[1:5]
 names = sys.argv[5:]
 load = lambda p: json.load(open(os.path.join(res, p)))
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
 version = sh(recall, "--version") or "?"
-commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+commit, src_changed, _, now = facts(recall_commit=True)
+dirty = " (+ uncommitted changes in src/)" if src_changed else ""
 cmd = "bash benches/related.sh" + (" --write" if write == "1" else "")
 out = []
 p = out.append
@@ -114,8 +83,4 @@ print("\n".join(out))
 PY
 
 cat "$RES/related.md"
-
-if [[ $WRITE -eq 1 ]]; then
-  python3 benches/write_section.py related "$RES/related.md" BENCHMARKS.md
-  log "wrote the related section of BENCHMARKS.md"
-fi
+write_section related "$RES/related.md"

@@ -20,30 +20,14 @@
 #      built from, for the report; default: git HEAD, noting uncommitted changes in src/).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-RECALL=${RECALL:-./target/release/recall}
-SHARED=${SHARED:-../shared}
-BENCH_DIR=${BENCH_DIR:-/tmp/recall-bench}
+source "$(dirname "$0")/common.sh"
+bench_init "$@"
 RUNS=${RUNS:-5}
-WRITE=0
-for arg in "$@"; do
-  case "$arg" in
-    --write) WRITE=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "update.sh: unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-[[ -x $RECALL ]] || { echo "update.sh: error: $RECALL not found; build it first with: cargo build --release" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "update.sh: error: python3 is required" >&2; exit 1; }
-RECALL=$(cd "$(dirname "$RECALL")" && pwd)/$(basename "$RECALL")
 NAME=scifact-x2
 OUT=$BENCH_DIR/vaults/$NAME
 VAULT=$OUT/vault
 INDEX=$BENCH_DIR/index/$NAME
-RES=$BENCH_DIR/results
 mkdir -p "$BENCH_DIR"/{vaults,index,results}
-log() { echo "update.sh: $(date +%T) $*" >&2; }
 
 if [[ ! -f $OUT/.done ]]; then
   log "building vault $NAME"
@@ -52,17 +36,7 @@ if [[ ! -f $OUT/.done ]]; then
     --queries "$SHARED/data/scifact/queries-test.jsonl" --qrels "$SHARED/data/scifact/qrels-test.tsv" >&2
   touch "$OUT/.done"
 fi
-if [[ -f $RES/$NAME.index.json && -d $INDEX ]]; then
-  log "reusing index $INDEX"
-else
-  log "indexing $VAULT with embeddings (slow)"
-  rm -rf "$INDEX"
-  "$RECALL" --index "$INDEX" index "$VAULT" --json >"$RES/$NAME.index.json.tmp"
-  mv "$RES/$NAME.index.json.tmp" "$RES/$NAME.index.json"
-  c=${RECALL_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}
-  [[ -z ${RECALL_COMMIT:-} && -n $(git status --porcelain -- src 2>/dev/null) ]] && c="$c + uncommitted changes in src/"
-  echo "$c" >"$RES/$NAME.built"
-fi
+index_once "$NAME" "$VAULT"
 
 # Undo every change, whatever happens: restore backups, drop the added note, update back.
 BACKUP=$BENCH_DIR/update-backup
@@ -172,19 +146,15 @@ PY
 
 du -sb "$INDEX" | cut -f1 >"$RES/$NAME.size"
 
-python3 - "$RES" "$RECALL" "$WRITE" "$RUNS" <<'PY' >"$RES/update.md"
-import datetime, json, os, statistics, subprocess, sys
+python3 -B - "$RES" "$RECALL" "$WRITE" "$RUNS" <<'PY' >"$RES/update.md"
+import json, os, statistics, sys
+sys.path.insert(0, "benches")
+from benchinfo import facts, sh
 res, recall, write, runs = sys.argv[1:5]
 load = lambda p: json.load(open(os.path.join(res, p)))
-def sh(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
 version = sh(recall, "--version") or "?"
-commit = os.environ.get("RECALL_COMMIT") or sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = "" if os.environ.get("RECALL_COMMIT") else (" (+ uncommitted changes in src/)" if sh("git", "status", "--porcelain", "--", "src") else "")
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+commit, src_changed, _, now = facts(recall_commit=True)
+dirty = " (+ uncommitted changes in src/)" if src_changed else ""
 cmd = "bash benches/update.sh" + (" --write" if write == "1" else "")
 ix = load("scifact-x2.index.json")
 u = load("scifact-x2.update.json")
@@ -224,8 +194,4 @@ print("\n".join(out))
 PY
 
 cat "$RES/update.md"
-
-if [[ $WRITE -eq 1 ]]; then
-  python3 benches/write_section.py update "$RES/update.md" BENCHMARKS.md
-  log "wrote the update section of BENCHMARKS.md"
-fi
+write_section update "$RES/update.md"

@@ -57,8 +57,10 @@ if [[ $STATUS -ne 0 ]]; then
 fi
 
 if [[ $WRITE -eq 1 ]]; then
-  python3 - "$OUT" "$CMD" "$SEED" "$OVERFLOW" BENCHMARKS.md <<'PY'
-import datetime, os, platform, re, subprocess, sys
+  python3 -B - "$OUT" "$CMD" "$SEED" "$OVERFLOW" BENCHMARKS.md <<'PY'
+import os, platform, re, sys
+sys.path.insert(0, "benches")
+from benchinfo import facts
 out, cmd, seed, overflow, path = sys.argv[1:6]
 lines = open(out).read().splitlines()
 summary = [l for l in lines if l.startswith("fuzz: ")][-1]
@@ -66,21 +68,8 @@ m = re.match(r"fuzz: (\d+) inputs, (\d+) panics, ([\d.]+) s", summary)
 count, panics, secs = int(m.group(1)), int(m.group(2)), float(m.group(3))
 reached = next((l.split(": ", 1)[1] for l in lines if l.startswith("inputs that reached: ")), "?")
 slowest = next((l.split(": ", 1)[1] for l in lines if l.startswith("slowest input: ")), "?")
-def sh(*c):
-    try:
-        return subprocess.run(c, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
-commit = sh("git", "rev-parse", "--short", "HEAD") or "?"
-dirty = " (+ uncommitted changes)" if sh("git", "status", "--porcelain", "--", "src") else ""
-cpu = "?"
-try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip(); break
-except OSError:
-    pass
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+commit, src_changed, cpu, now = facts()
+dirty = " (+ uncommitted changes)" if src_changed else ""
 checks = "release build, overflow checks on in the recall crate" if overflow == "1" else "release build: arithmetic overflow wraps silently; `--overflow-checks` makes it a panic"
 section = f"""<!-- fuzz:begin -->
 ## Parser fuzzing

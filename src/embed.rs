@@ -26,6 +26,10 @@ pub const MAX_TOKENS: usize = 256;
 /// with dynamically quantized models a vector then never depends on its batch-mates, so
 /// cached, re-embedded and query vectors always agree.
 pub const BATCH: usize = 1;
+/// Word pieces that neighbouring chunks of a long section share, so that a sentence cut
+/// at a window's edge is still whole in one of them. Chosen on SciFact train (BENCHMARKS.md):
+/// 32 beat both no overlap and the former quarter-window stride, with fewer chunks.
+const OVERLAP: usize = 32;
 /// Texts between progress reports.
 const PROGRESS_EVERY: usize = 64;
 const FIX: &str = "run `make setup` (scripts/fetch-model.sh) to install it";
@@ -83,8 +87,17 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// A loaded model.
+///
+/// Queries and small updates go through one session that uses every core. Bulk embedding
+/// (a build) instead runs one single-threaded session per core, each on its own share of
+/// the texts: with one text per call a lone session keeps two cores only partly busy
+/// (49 against 70 chunks/s on 2 cores, BENCHMARKS.md). Those sessions are made on the
+/// first bulk call, so a query never pays for them.
 pub struct Embedder {
     model: TextEmbedding,
+    /// The model as loaded, to make the bulk sessions from.
+    user: UserDefinedEmbeddingModel,
+    workers: Vec<TextEmbedding>,
     tokenizer: tokenizers::Tokenizer,
     dim: usize,
     fingerprint: String,
@@ -139,15 +152,7 @@ impl Embedder {
             })?
             .with_padding(None);
         let user = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let options = InitOptionsUserDefined::new()
-            .with_max_length(MAX_TOKENS)
-            .with_intra_threads(threads);
-        let mut model =
-            TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| EmbedError::Model {
-                dir: dir.clone(),
-                why: e.to_string(),
-            })?;
+        let mut model = session(&user, cores(), dir)?;
         let probe = model
             .embed(["dimension probe"], None)
             .map_err(|e| EmbedError::Model {
@@ -163,6 +168,8 @@ impl Embedder {
         }
         Ok(Embedder {
             model,
+            user,
+            workers: Vec::new(),
             tokenizer,
             dim,
             fingerprint,
@@ -190,16 +197,52 @@ impl Embedder {
         texts: &[String],
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for group in texts.chunks(PROGRESS_EVERY) {
-            let vectors = self
-                .model
-                .embed(group, Some(BATCH))
-                .map_err(|e| EmbedError::Inference(e.to_string()))?;
-            out.extend(vectors.into_iter().map(normalized));
-            progress(out.len());
+        if texts.len() <= PROGRESS_EVERY || cores() == 1 {
+            let mut out = Vec::with_capacity(texts.len());
+            for group in texts.chunks(PROGRESS_EVERY) {
+                out.extend(embed_group(&mut self.model, group)?);
+                progress(out.len());
+            }
+            return Ok(out);
         }
-        Ok(out)
+        if self.workers.is_empty() {
+            let dir = &self.paths.model_dir;
+            self.workers = (0..cores())
+                .map(|_| session(&self.user, 1, dir))
+                .collect::<Result<_, _>>()?;
+        }
+        // Workers take groups in turn from a shared counter, so a slow group (long texts)
+        // never leaves a core idle while another still has a queue.
+        let groups: Vec<&[String]> = texts.chunks(PROGRESS_EVERY).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut slots: Vec<Option<Vec<Vec<f32>>>> = vec![None; groups.len()];
+        std::thread::scope(|scope| {
+            for worker in &mut self.workers {
+                let (tx, next, groups) = (tx.clone(), &next, &groups);
+                scope.spawn(move || loop {
+                    let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(group) = groups.get(g) else { break };
+                    let result = embed_group(worker, group);
+                    let failed = result.is_err();
+                    if tx.send((g, result)).is_err() || failed {
+                        // Stop the others early: no group after a failure is wanted.
+                        next.store(groups.len(), std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut done = 0;
+            for (g, result) in rx {
+                let vectors = result?;
+                done += vectors.len();
+                slots[g] = Some(vectors);
+                progress(done);
+            }
+            Ok::<(), EmbedError>(())
+        })?;
+        Ok(slots.into_iter().flatten().flatten().collect())
     }
 
     /// Splits a section into model-sized chunks, each prefixed with where it is.
@@ -219,29 +262,64 @@ impl Embedder {
                 text: format!("{prefix}{}", section.text),
             }];
         }
-        // Windows of `budget` pieces overlapping by a quarter, cut at piece boundaries.
-        let stride = budget * 3 / 4;
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        loop {
-            let end = (start + budget).min(offsets.len());
-            let (from, to) = (offsets[start].0, offsets[end - 1].1);
-            let piece = section.text.get(from..to).unwrap_or("");
-            chunks.push(Chunk {
-                section: index,
-                text: format!("{prefix}{piece}"),
-            });
-            if end == offsets.len() {
-                break;
-            }
-            start += stride;
-        }
-        chunks
+        windows(offsets.len(), budget, OVERLAP)
+            .map(|(start, end)| {
+                let (from, to) = (offsets[start].0, offsets[end - 1].1);
+                Chunk {
+                    section: index,
+                    text: format!("{prefix}{}", section.text.get(from..to).unwrap_or("")),
+                }
+            })
+            .collect()
     }
 
     fn count(&self, text: &str) -> usize {
         self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or(0)
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// One inference session over `threads` threads.
+fn session(
+    user: &UserDefinedEmbeddingModel,
+    threads: usize,
+    dir: &Path,
+) -> Result<TextEmbedding, EmbedError> {
+    let options = InitOptionsUserDefined::new()
+        .with_max_length(MAX_TOKENS)
+        .with_intra_threads(threads);
+    TextEmbedding::try_new_from_user_defined(user.clone(), options).map_err(|e| EmbedError::Model {
+        dir: dir.to_path_buf(),
+        why: e.to_string(),
+    })
+}
+
+/// Unit-length vectors for one group of texts, one text per model call ([`BATCH`]).
+fn embed_group(model: &mut TextEmbedding, group: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let vectors = model
+        .embed(group, Some(BATCH))
+        .map_err(|e| EmbedError::Inference(e.to_string()))?;
+    Ok(vectors.into_iter().map(normalized).collect())
+}
+
+/// Splits `n` pieces into the fewest windows of at most `budget` pieces in which
+/// neighbours share at least `overlap` pieces, all of about the same length and spread
+/// evenly, so that no window is a short leftover.
+fn windows(n: usize, budget: usize, overlap: usize) -> impl Iterator<Item = (usize, usize)> {
+    let overlap = overlap.min(budget / 2);
+    let k = if n <= budget {
+        1
+    } else {
+        (n - overlap).div_ceil(budget - overlap)
+    };
+    let len = (n + (k - 1) * overlap).div_ceil(k).min(n);
+    (0..k).map(move |i| {
+        let start = if k == 1 { 0 } else { i * (n - len) / (k - 1) };
+        (start, start + len)
+    })
 }
 
 /// Loads the runtime library once per process.
@@ -271,4 +349,43 @@ fn normalized(mut v: Vec<f32>) -> Vec<f32> {
 /// Cosine similarity of unit vectors.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows;
+
+    fn spans(n: usize, budget: usize, overlap: usize) -> Vec<(usize, usize)> {
+        windows(n, budget, overlap).collect()
+    }
+
+    #[test]
+    fn short_text_is_one_window() {
+        assert_eq!(spans(10, 100, 32), vec![(0, 10)]);
+        assert_eq!(spans(100, 100, 32), vec![(0, 100)]);
+    }
+
+    #[test]
+    fn long_text_gets_even_overlapping_windows_that_cover_it() {
+        for n in [101, 168, 169, 250, 300, 1000, 4097] {
+            let w = spans(n, 100, 32);
+            assert_eq!(w.first().unwrap().0, 0, "n={n}");
+            assert_eq!(w.last().unwrap().1, n, "n={n}");
+            let len = w[0].1 - w[0].0;
+            assert!(len <= 100, "n={n}: window of {len}");
+            for pair in w.windows(2) {
+                let shared = pair[0].1.saturating_sub(pair[1].0);
+                assert!(shared >= 32, "n={n}: neighbours share {shared}");
+                assert_eq!(pair[1].1 - pair[1].0, len, "n={n}: windows of one length");
+            }
+            // The fewest windows: one less could not cover n with that overlap.
+            let k = w.len();
+            assert!(k == 1 || (k - 1) * 100 - (k - 2) * 32 < n, "n={n}: {k} windows");
+        }
+    }
+
+    #[test]
+    fn a_little_over_the_budget_splits_in_halves_not_a_stub() {
+        assert_eq!(spans(101, 100, 32), vec![(0, 67), (34, 101)]);
+    }
 }

@@ -1,0 +1,46 @@
+"""What a benchmark report says about the checkout and the machine it was measured on.
+
+The report code of the benchmark scripts (benches/*.sh, scripts/fuzz.sh) runs from the
+repo root as `python3 -B -` (-B: no __pycache__ left in the checkout) and imports this with
+
+    sys.path.insert(0, "benches")
+    from benchinfo import facts, sh
+"""
+import datetime
+import os
+import subprocess
+from typing import NamedTuple
+
+
+class Facts(NamedTuple):
+    commit: str  # short hash of git HEAD, "?" without one
+    src_changed: bool  # src/ has uncommitted changes
+    cpu: str  # CPU model name, "?" when unknown
+    now: str  # UTC, to the minute
+
+
+def sh(*cmd: str) -> str:
+    """The stdout of cmd, stripped; "" when it cannot be run."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def facts(recall_commit: bool = False) -> Facts:
+    """The facts for a report. With recall_commit, $RECALL_COMMIT (the commit the binary
+    was built from), when set, is the commit, and src_changed is False."""
+    given = os.environ.get("RECALL_COMMIT") if recall_commit else None
+    commit = given or sh("git", "rev-parse", "--short", "HEAD") or "?"
+    src_changed = not given and bool(sh("git", "status", "--porcelain", "--", "src"))
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return Facts(commit, src_changed, cpu, now)
