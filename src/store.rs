@@ -20,7 +20,7 @@ use crate::rank::Prior;
 use crate::vault::{Notes, Skipped, Stamps};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use hnsw_rs::prelude::{AnnT, DistCosine, Hnsw, HnswIo};
+use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo};
 
 /// Graph degree (hnsw_rs `max_nb_connection`); see BENCHMARKS.md for the measurement.
 pub const M: usize = 16;
@@ -45,6 +45,18 @@ pub enum VectorError {
     Corrupt(String),
     #[error("vector graph in {0} could not be loaded; rebuild with `recall index --rebuild`")]
     Graph(String),
+}
+
+/// Cosine distance between unit vectors, 1 − a·b. Every stored and query vector is
+/// normalized when embedded, so hnsw_rs's `DistCosine`, which recomputes both norms in f64
+/// on every call, does three times the work without vectorizing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UnitDot;
+
+impl Distance<f32> for UnitDot {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        (1.0 - crate::embed::dot(a, b)).max(0.0)
+    }
 }
 
 /// Which section a vector belongs to.
@@ -220,7 +232,7 @@ pub struct VectorIndex {
     graph_len: usize,
     /// Tombstones: ids of vectors whose note changed or went away.
     dead: HashSet<usize>,
-    graph: Hnsw<'static, f32, DistCosine>,
+    graph: Hnsw<'static, f32, UnitDot>,
 }
 
 impl VectorIndex {
@@ -237,7 +249,7 @@ impl VectorIndex {
         ef_construction: usize,
     ) -> Result<(), VectorError> {
         vectors.save(&dir.join(VECTORS))?;
-        let graph = Hnsw::<f32, DistCosine>::new(m, vectors.len().max(1), 16, ef_construction, DistCosine {});
+        let graph = Hnsw::<f32, UnitDot>::new(m, vectors.len().max(1), 16, ef_construction, UnitDot);
         let items: Vec<(&[f32], usize)> = (0..vectors.len()).map(|i| (vectors.vector(i), i)).collect();
         graph.parallel_insert_slice(&items);
         graph
@@ -297,7 +309,7 @@ impl VectorIndex {
             // The loader is leaked: the graph borrows from it for as long as it lives, which
             // is the life of the process for a command-line search.
             let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_owned, GRAPH)));
-            io.load_hnsw::<f32, DistCosine>()
+            io.load_hnsw::<f32, UnitDot>()
         });
         match loaded {
             Ok(Ok(mut graph)) if graph.get_nb_point() == graph_len => {
