@@ -7,6 +7,14 @@
 //! (`tag`, `note`, `strength`, `updated`) is indexed as exact values so that every filter
 //! runs inside tantivy, before the top-k cut, and stays correct however selective it is.
 //! `note_ord` ties a section to its note in the note store.
+//!
+//! Beside the section index (`sections/`) lives a second, one document per note
+//! (`notes/`): the whole note as one bag of words. A note whose query words are spread
+//! over several sections (the problem in "Overview", the fix in "Details") has no single
+//! section that scores well, but scores well as a whole; [`LexicalIndex::note_scores`]
+//! gives that score for the notes the section search found, and the ranking blends the
+//! two (`rank::blend_whole`). It is a separate index so that its document count and
+//! lengths leave the sections' BM25 statistics alone.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -169,6 +177,30 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Field handles of the whole-note index.
+#[derive(Clone, Copy)]
+struct WholeFields {
+    text: Field,
+    note_ord: Field,
+}
+
+fn whole_schema() -> (Schema, WholeFields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(EN)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = WholeFields {
+        text: b.add_text_field("text", text),
+        note_ord: b.add_u64_field("note_ord", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+const SECTIONS: &str = "sections";
+const WHOLE: &str = "notes";
+
 fn register(index: &Index) {
     index.tokenizers().register(EN, english());
     index.tokenizers().register(RAW, raw_analyzer());
@@ -192,26 +224,44 @@ fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
 /// Writes the keyword index of `notes` into the empty folder `dir`.
 pub fn build(dir: &Path, notes: &Notes) -> Result<(), LexicalError> {
     let (schema, f) = schema();
-    std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
-    let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
-    register(&index);
+    let (whole_schema, w) = whole_schema();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    let mut writer = index
-        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
-        .map_err(err(dir))?;
+    let (sections_dir, whole_dir) = (dir.join(SECTIONS), dir.join(WHOLE));
+    let mut sections = create(&sections_dir, schema, threads)?;
+    let mut whole = create(&whole_dir, whole_schema, 1)?;
     for (ord, loaded) in notes.iter() {
-        add_note(&mut writer, &f, ord, loaded).map_err(err(dir))?;
+        add_note(&mut sections, &f, ord, loaded).map_err(err(&sections_dir))?;
+        add_whole(&mut whole, &w, ord, loaded).map_err(err(&whole_dir))?;
     }
+    finish(sections, &sections_dir)?;
+    finish(whole, &whole_dir)
+}
+
+/// A writer on a new, empty index in `dir`.
+fn create(
+    dir: &Path,
+    schema: Schema,
+    threads: usize,
+) -> Result<tantivy::IndexWriter<TantivyDocument>, LexicalError> {
+    std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
+    let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
+    register(&index);
+    index
+        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
+        .map_err(err(dir))
+}
+
+/// Commits a fresh index and merges it into one segment.
+fn finish(mut writer: tantivy::IndexWriter<TantivyDocument>, dir: &Path) -> Result<(), LexicalError> {
     writer.commit().map_err(err(dir))?;
-    let segments = index.searchable_segment_ids().map_err(err(dir))?;
+    let segments = writer.index().searchable_segment_ids().map_err(err(dir))?;
     if segments.len() > 1 {
         writer.merge(&segments).wait().map_err(err(dir))?;
     }
-    writer.wait_merging_threads().map_err(err(dir))?;
-    Ok(())
+    writer.wait_merging_threads().map_err(err(dir))
 }
 
 /// Writes into the empty folder `dir` a copy of the keyword index in `old` with the notes
@@ -223,6 +273,29 @@ pub fn update(
     remove: &[u32],
     add: &[(u32, &LoadedNote)],
 ) -> Result<(), LexicalError> {
+    let (_, f) = schema();
+    let mut sections = reopen_copy(&old.join(SECTIONS), &dir.join(SECTIONS), remove, f.note_ord)?;
+    let (_, w) = whole_schema();
+    let mut whole = reopen_copy(&old.join(WHOLE), &dir.join(WHOLE), remove, w.note_ord)?;
+    for (ord, loaded) in add {
+        add_note(&mut sections, &f, *ord, loaded).map_err(err(dir))?;
+        add_whole(&mut whole, &w, *ord, loaded).map_err(err(dir))?;
+    }
+    for mut writer in [sections, whole] {
+        writer.commit().map_err(err(dir))?;
+        writer.wait_merging_threads().map_err(err(dir))?;
+    }
+    Ok(())
+}
+
+/// A writer on a copy of the index in `old` (made in the empty folder `dir` by hard links)
+/// with the documents of the notes `remove` deleted.
+fn reopen_copy(
+    old: &Path,
+    dir: &Path,
+    remove: &[u32],
+    note_ord: Field,
+) -> Result<tantivy::IndexWriter<TantivyDocument>, LexicalError> {
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     for entry in std::fs::read_dir(old).map_err(|e| err(old)(e.into()))? {
         let entry = entry.map_err(|e| err(old)(e.into()))?;
@@ -237,18 +310,36 @@ pub fn update(
     }
     let index = Index::open_in_dir(dir).map_err(err(dir))?;
     register(&index);
-    let (_, f) = schema();
-    let mut writer = index
+    let writer = index
         .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
         .map_err(err(dir))?;
     for ord in remove {
-        writer.delete_term(Term::from_field_u64(f.note_ord, u64::from(*ord)));
+        writer.delete_term(Term::from_field_u64(note_ord, u64::from(*ord)));
     }
-    for (ord, loaded) in add {
-        add_note(&mut writer, &f, *ord, loaded).map_err(err(dir))?;
+    Ok(writer)
+}
+
+/// The note as one document: title, every section's headings and text, tags.
+fn add_whole(
+    writer: &mut tantivy::IndexWriter<TantivyDocument>,
+    w: &WholeFields,
+    ord: u32,
+    loaded: &LoadedNote,
+) -> tantivy::Result<()> {
+    let note = &loaded.note;
+    let mut text = note.title.clone();
+    for s in note.sections.iter().filter(|s| !note.is_tag_list(s)) {
+        text.push('\n');
+        text.push_str(&note.own_headings(s));
+        text.push('\n');
+        text.push_str(&s.text);
     }
-    writer.commit().map_err(err(dir))?;
-    writer.wait_merging_threads().map_err(err(dir))?;
+    text.push('\n');
+    text.push_str(&note.tags.join(" "));
+    let mut doc = TantivyDocument::default();
+    doc.add_text(w.text, &text);
+    doc.add_u64(w.note_ord, u64::from(ord));
+    writer.add_document(doc)?;
     Ok(())
 }
 
@@ -338,28 +429,122 @@ pub struct StoredSection {
     pub tags: Vec<String>,
 }
 
+/// Reads a u64 fast field of hits, opening each segment's column once. Hits are read from
+/// fast fields, not the doc store: a query touches up to a thousand of them and must stay
+/// in the millisecond range.
+struct FastU64<'s> {
+    searcher: &'s tantivy::Searcher,
+    field: &'static str,
+    columns: std::collections::HashMap<u32, tantivy::columnar::Column<u64>>,
+}
+
+impl<'s> FastU64<'s> {
+    fn new(searcher: &'s tantivy::Searcher, field: &'static str) -> FastU64<'s> {
+        FastU64 {
+            searcher,
+            field,
+            columns: std::collections::HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, address: DocAddress) -> tantivy::Result<Option<u64>> {
+        let column = match self.columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                self.searcher
+                    .segment_reader(address.segment_ord)
+                    .fast_fields()
+                    .u64(self.field)?,
+            ),
+        };
+        Ok(column.first(address.doc_id))
+    }
+}
+
 /// An open keyword index.
 pub struct LexicalIndex {
     reader: IndexReader,
     f: Fields,
+    whole: IndexReader,
+    w: WholeFields,
     path: std::path::PathBuf,
+}
+
+fn open_reader(dir: &Path) -> Result<IndexReader, LexicalError> {
+    let index = Index::open_in_dir(dir).map_err(err(dir))?;
+    register(&index);
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(err(dir))
 }
 
 impl LexicalIndex {
     pub fn open(dir: &Path) -> Result<LexicalIndex, LexicalError> {
-        let index = Index::open_in_dir(dir).map_err(err(dir))?;
-        register(&index);
-        let (_, f) = schema();
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(err(dir))?;
+        let sections = dir.join(SECTIONS);
         Ok(LexicalIndex {
-            reader,
-            f,
-            path: dir.to_path_buf(),
+            reader: open_reader(&sections)?,
+            f: schema().1,
+            whole: open_reader(&dir.join(WHOLE))?,
+            w: whole_schema().1,
+            path: sections,
         })
+    }
+
+    /// Whole-note BM25 scores of the `candidates` for `query`'s words (phrases and
+    /// prefixes count only in the section search). A candidate none of whose words
+    /// match is absent.
+    pub fn note_scores(
+        &self,
+        query: &Query,
+        candidates: &[u32],
+    ) -> Result<std::collections::HashMap<u32, f32>, LexicalError> {
+        let word = |c: &Clause| -> Option<Box<dyn TQuery>> {
+            let Clause::Word(w) = c else { return None };
+            let terms: Vec<(Occur, Box<dyn TQuery>)> = analyze(w)
+                .iter()
+                .map(|t| {
+                    let q: Box<dyn TQuery> = Box::new(TermQuery::new(
+                        Term::from_field_text(self.w.text, t),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            (!terms.is_empty()).then(|| Box::new(BooleanQuery::new(terms)) as Box<dyn TQuery>)
+        };
+        let words: Vec<(Occur, Box<dyn TQuery>)> = query
+            .should
+            .iter()
+            .chain(&query.must)
+            .filter_map(word)
+            .map(|q| (Occur::Should, q))
+            .collect();
+        if words.is_empty() || candidates.is_empty() {
+            return Ok(Default::default());
+        }
+        let only = TermSetQuery::new(
+            candidates
+                .iter()
+                .map(|o| Term::from_field_u64(self.w.note_ord, u64::from(*o))),
+        );
+        let q = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(BooleanQuery::new(words)) as Box<dyn TQuery>),
+            (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(only), 0.0))),
+        ]);
+        let searcher = self.whole.searcher();
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(candidates.len()).order_by_score())
+            .map_err(self.err())?;
+        let mut ords = FastU64::new(&searcher, "note_ord");
+        let mut out = std::collections::HashMap::with_capacity(top.len());
+        for (score, address) in top {
+            if let Some(ord) = ords.get(address).map_err(self.err())? {
+                out.insert(ord as u32, score);
+            }
+        }
+        Ok(out)
     }
 
     fn err(&self) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
@@ -403,26 +588,17 @@ impl LexicalIndex {
         self.hits(top)
     }
 
-    /// Reads note and section ordinals from fast fields, not the doc store:
-    /// a query touches up to a thousand hits and must stay in the millisecond range.
     fn hits(&self, top: Vec<(f32, DocAddress)>) -> Result<Vec<SectionHit>, LexicalError> {
         let searcher = self.reader.searcher();
-        let mut columns = std::collections::HashMap::new();
+        let (mut notes, mut sections) = (
+            FastU64::new(&searcher, "note_ord"),
+            FastU64::new(&searcher, "section"),
+        );
         let mut out = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let (notes, sections) = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let ff = searcher.segment_reader(address.segment_ord).fast_fields();
-                    v.insert((
-                        ff.u64("note_ord").map_err(self.err())?,
-                        ff.u64("section").map_err(self.err())?,
-                    ))
-                }
-            };
             out.push(SectionHit {
-                note_ord: notes.first(address.doc_id).unwrap_or(0) as u32,
-                section: sections.first(address.doc_id).unwrap_or(0) as u32,
+                note_ord: notes.get(address).map_err(self.err())?.unwrap_or(0) as u32,
+                section: sections.get(address).map_err(self.err())?.unwrap_or(0) as u32,
                 score,
             });
         }
@@ -492,20 +668,10 @@ impl LexicalIndex {
 
     fn note_ords(&self, docs: &HashSet<DocAddress>) -> Result<HashSet<u32>, LexicalError> {
         let searcher = self.reader.searcher();
+        let mut ords = FastU64::new(&searcher, "note_ord");
         let mut notes = HashSet::new();
-        let mut columns = std::collections::HashMap::new();
         for address in docs {
-            let column = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("note_ord")
-                        .map_err(self.err())?,
-                ),
-            };
-            if let Some(ord) = column.first(address.doc_id) {
+            if let Some(ord) = ords.get(*address).map_err(self.err())? {
                 notes.insert(ord as u32);
             }
         }

@@ -15,6 +15,10 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+/// λ of [`blend_whole`]: chosen on SciFact train as memory notes (nDCG@10 0.653 at 0,
+/// 0.677 at 0.5, **0.689 at 0.75**, 0.682 at 1); plain SciFact, one section a note, is
+/// indifferent (0.700 ± 0.001), see BENCHMARKS.md.
+pub const WHOLE_NOTE_WEIGHT: f32 = 0.75;
 /// Default weight of the strength prior.
 pub const DEFAULT_STRENGTH_WEIGHT: f32 = 0.2;
 /// What a note without a strength counts as.
@@ -78,6 +82,17 @@ pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore>
         .collect();
     sort(&mut notes);
     notes
+}
+
+/// Blends each note's best-section BM25 with its whole-note BM25 (`whole`, from the note
+/// index): `(1 − λ) · section + λ · whole`, then re-sorts. The best section alone misses
+/// notes whose query words are spread over several sections; the whole note alone blurs
+/// long notes. Notes without a whole-note score keep their section score's share only.
+pub fn blend_whole(notes: &mut [NoteScore], whole: &HashMap<u32, f32>, lambda: f32) {
+    for n in notes.iter_mut() {
+        n.score = (1.0 - lambda) * n.score + lambda * whole.get(&n.note_ord).copied().unwrap_or(0.0);
+    }
+    sort(notes);
 }
 
 /// Best first; ties by note order so results are deterministic.

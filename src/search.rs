@@ -236,7 +236,13 @@ impl Engine {
         let lexical = if options.mode != Mode::Semantic || query.is_filter_only() {
             let hits = self.lexical.search(query, depth)?;
             let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
-            rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))))
+            let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))));
+            if !query.is_filter_only() {
+                let ords: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
+                let whole = self.lexical.note_scores(query, &ords)?;
+                rank::blend_whole(&mut notes, &whole, rank::WHOLE_NOTE_WEIGHT);
+            }
+            notes
         } else {
             Vec::new()
         };

@@ -769,3 +769,33 @@ fn index_flag_is_respected() {
     assert_eq!(run_with_index(a.path(), &["stats", "--json"]).code, 0);
     assert!(a.path().join("CURRENT").is_file(), "the index lives in --index");
 }
+
+#[test]
+fn words_spread_over_sections_count_for_the_whole_note() {
+    // `split` has all six query words, three in each of two sections; `dense` has four of
+    // them in one section. The best section alone prefers `dense`; the whole note, `split`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("split.md"),
+        "# Split\n\n## Symptom\n\nThe cache grows without bound, full of stale entries.\n\n## Remedy\n\nEvict with a clock sweep.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("dense.md"),
+        "# Dense\n\n## Policy\n\nThe cache and its clock: evict when bound, evict on the clock.\n\n## Other\n\nUnrelated words about gardens and bread.\n",
+    )
+    .unwrap();
+    for i in 0..8 {
+        // Background notes, so that the query words are rare as they would be in a vault.
+        std::fs::write(
+            dir.path().join(format!("filler{i}.md")),
+            format!("# Filler {i}\n\nNotes on topic {i}: tomatoes, sourdough, and hiking trails.\n"),
+        )
+        .unwrap();
+    }
+    let (idx, _) = Index::build(dir.path(), &[]);
+    assert_eq!(
+        idx.ids("cache evict clock sweep bound stale", 10),
+        vec!["split".to_string(), "dense".to_string()]
+    );
+}
