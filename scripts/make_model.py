@@ -66,7 +66,7 @@ def build(weights, cfg, fused=False):
     c_neg = init("const_mask_neg", np.array(np.finfo(np.float32).min, np.float32))
     c_scale = init("const_inv_sqrt_dh", np.array(1.0 / math.sqrt(DH), np.float32))
     c_half = init("const_half", np.array(0.5, np.float32))
-    c_rsqrt2 = init("const_inv_sqrt2", np.array(1.0 / math.sqrt(2.0), np.float32))
+    c_sqrt2 = init("const_sqrt2", np.array(math.sqrt(2.0), np.float32))
     c_zero1 = init("const_zero_1d", np.array([0], np.int64))
     c_heads = init("const_split_heads", np.array([0, 0, NH, DH], np.int64))
     c_merge = init("const_merge_heads", np.array([0, 0, H], np.int64))
@@ -146,8 +146,9 @@ def build(weights, cfg, fused=False):
         ao = linear(ctx, f"{p}.attention.output.dense")
         x = layer_norm(node("Add", [ao, x]), f"{p}.attention.output.LayerNorm")
         h = linear(x, f"{p}.intermediate.dense")
-        # exact GELU: 0.5 * h * (1 + erf(h / sqrt(2)))
-        g = node("Mul", [node("Mul", [h, node("Add", [node("Erf", [node("Mul", [h, c_rsqrt2])]), c_one])]), c_half])
+        # exact GELU: 0.5 * h * (1 + erf(h / sqrt(2))), with a Div: the form ONNX Runtime's
+        # GeluFusion recognises, so it runs as one Gelu kernel (~5% of the quantized model)
+        g = node("Mul", [node("Mul", [h, node("Add", [node("Erf", [node("Div", [h, c_sqrt2])]), c_one])]), c_half])
         o = linear(g, f"{p}.output.dense")
         x = layer_norm(node("Add", [o, x]), f"{p}.output.LayerNorm")
 
