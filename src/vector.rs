@@ -24,8 +24,9 @@ use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo};
 
 /// Graph degree (hnsw_rs `max_nb_connection`); see BENCHMARKS.md for the measurement.
 pub const M: usize = 16;
-/// Candidate list size while building the graph.
-pub const EF_CONSTRUCTION: usize = 200;
+/// Candidate list size while building the graph: 100 builds 2.4x faster than 200 and
+/// still gives recall@10 0.9995 at `EF_SEARCH` on SciFact (BENCHMARKS.md).
+pub const EF_CONSTRUCTION: usize = 100;
 /// Candidate list size while searching (raised to k when k is larger).
 pub const EF_SEARCH: usize = 128;
 /// Filtered queries allowing at most this many vectors are answered by exact scan.
