@@ -56,7 +56,9 @@ fn main() {
             }
             let us = started.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
             let recall = found as f64 / (10 * queries.len()) as f64;
-            println!("| {m} | {ef_construction} | {build_s:.1} | {ef} | {recall:.4} | {us:.0} | {exact_us:.0} |");
+            println!(
+                "| {m} | {ef_construction} | {build_s:.1} | {ef} | {recall:.4} | {us:.0} | {exact_us:.0} |"
+            );
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::embed::{Embedder, ModelPaths};
 use crate::error::{Error, Result};
 use crate::store::{Generation, IndexDir, Manifest, WriteLock, FORMAT_VERSION};
 use crate::vault::{note_files, read_all, LoadedNote, Notes, Skipped, Stamps, Vault, WalkOptions};
-use crate::vector::{text_hash, Entry, VectorIndex, Vectors};
+use crate::vector::{text_hash, Entry, VectorIndex, VectorStore, Vectors};
 
 /// A stage of a build, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,7 +455,7 @@ fn update_locked(
         Some(_) => {
             let e = load_model(options)
                 .map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
-            let vectors = VectorIndex::open(&g.dir)?;
+            let vectors = VectorStore::open(&g.dir)?;
             if Some(e.fingerprint()) != g.manifest.model.as_deref() {
                 // Another model: every vector must be redone.
                 return build_locked(index, lock, &vault, Some(g), options, progress);

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::collector::{DocSetCollector, FilterCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
     RegexQuery, TermQuery, TermSetQuery,
@@ -524,18 +524,18 @@ impl LexicalIndex {
         if words.is_empty() || candidates.is_empty() {
             return Ok(Default::default());
         }
-        let only = TermSetQuery::new(
-            candidates
-                .iter()
-                .map(|o| Term::from_field_u64(self.w.note_ord, u64::from(*o))),
+        // Candidates are kept by a fast-field check while collecting: a term-set query on
+        // hundreds of ordinals cost more than the whole BM25 pass.
+        let wanted: std::sync::Arc<HashSet<u64>> =
+            std::sync::Arc::new(candidates.iter().map(|o| u64::from(*o)).collect());
+        let only = FilterCollector::new(
+            "note_ord".to_string(),
+            move |ord: u64| wanted.contains(&ord),
+            TopDocs::with_limit(candidates.len()).order_by_score(),
         );
-        let q = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(BooleanQuery::new(words)) as Box<dyn TQuery>),
-            (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(only), 0.0))),
-        ]);
         let searcher = self.whole.searcher();
         let top = searcher
-            .search(&q, &TopDocs::with_limit(candidates.len()).order_by_score())
+            .search(&BooleanQuery::new(words), &only)
             .map_err(self.err())?;
         let mut ords = FastU64::new(&searcher, "note_ord");
         let mut out = std::collections::HashMap::with_capacity(top.len());

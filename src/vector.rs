@@ -225,15 +225,94 @@ impl Vectors {
     }
 }
 
-/// Vectors plus the graph over them.
-pub struct VectorIndex {
+/// The vectors of a generation without the graph over them: all an update needs (the
+/// embedding cache, the delta, the tombstones), and cheap to open.
+pub struct VectorStore {
     /// Graph vectors first, then delta vectors; a vector's id is its position here.
     pub vectors: Vectors,
     /// Vectors `0..graph_len` are in the graph.
     graph_len: usize,
     /// Tombstones: ids of vectors whose note changed or went away.
     dead: HashSet<usize>,
+}
+
+/// Vectors plus the graph over them.
+pub struct VectorIndex {
+    store: VectorStore,
     graph: Hnsw<'static, f32, UnitDot>,
+}
+
+impl std::ops::Deref for VectorIndex {
+    type Target = VectorStore;
+
+    fn deref(&self) -> &VectorStore {
+        &self.store
+    }
+}
+
+impl VectorStore {
+    /// Opens the vectors of a generation; `None` when it was built without them.
+    pub fn open(dir: &Path) -> Result<Option<VectorStore>, VectorError> {
+        let Some(base) = Vectors::read(&dir.join(VECTORS))? else {
+            return Ok(None);
+        };
+        let graph_len = base.len();
+        let mut vectors = base;
+        if let Some(delta) = Vectors::read(&dir.join(DELTA))? {
+            vectors.append(&delta);
+        }
+        let dead: HashSet<usize> = match std::fs::read(dir.join(DEAD)) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|_| VectorError::Corrupt(dir.join(DEAD).display().to_string()))?,
+            Err(_) => HashSet::new(),
+        };
+        Ok(Some(VectorStore {
+            vectors,
+            graph_len,
+            dead,
+        }))
+    }
+
+    /// Vectors of the delta (not in the graph).
+    pub fn delta(&self) -> Vectors {
+        Vectors {
+            dim: self.vectors.dim,
+            fingerprint: self.vectors.fingerprint.clone(),
+            entries: self.vectors.entries[self.graph_len..].to_vec(),
+            data: self.vectors.data[self.graph_len * self.vectors.dim..].to_vec(),
+        }
+    }
+
+    pub fn dead(&self) -> &HashSet<usize> {
+        &self.dead
+    }
+
+    pub fn is_live(&self, id: usize) -> bool {
+        !self.dead.contains(&id)
+    }
+
+    /// Ids of the live vectors of each note, by note ordinal (`slots` ordinals).
+    pub fn by_note(&self, slots: usize) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); slots];
+        for (i, e) in self.vectors.entries.iter().enumerate() {
+            if self.is_live(i) {
+                if let Some(v) = out.get_mut(e.note_ord as usize) {
+                    v.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    /// Exact nearest neighbours among `ids`.
+    pub fn exact(&self, query: &[f32], k: usize, ids: impl Iterator<Item = usize>) -> Vec<(usize, f32)> {
+        let mut scored: Vec<(usize, f32)> = ids
+            .map(|i| (i, crate::embed::dot(query, self.vectors.vector(i))))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
+        scored
+    }
 }
 
 impl VectorIndex {
@@ -287,18 +366,8 @@ impl VectorIndex {
 
     /// Opens the vector index of a generation; `None` when it was built without one.
     pub fn open(dir: &Path) -> Result<Option<VectorIndex>, VectorError> {
-        let Some(base) = Vectors::read(&dir.join(VECTORS))? else {
+        let Some(store) = VectorStore::open(dir)? else {
             return Ok(None);
-        };
-        let graph_len = base.len();
-        let mut vectors = base;
-        if let Some(delta) = Vectors::read(&dir.join(DELTA))? {
-            vectors.append(&delta);
-        }
-        let dead: HashSet<usize> = match std::fs::read(dir.join(DEAD)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|_| VectorError::Corrupt(dir.join(DEAD).display().to_string()))?,
-            Err(_) => HashSet::new(),
         };
         let files = [format!("{GRAPH}.hnsw.graph"), format!("{GRAPH}.hnsw.data")];
         if files.iter().any(|f| !dir.join(f).is_file()) {
@@ -313,50 +382,13 @@ impl VectorIndex {
             io.load_hnsw::<f32, UnitDot>()
         });
         match loaded {
-            Ok(Ok(mut graph)) if graph.get_nb_point() == graph_len => {
+            Ok(Ok(mut graph)) if graph.get_nb_point() == store.graph_len => {
                 graph.set_searching_mode(true);
-                Ok(Some(VectorIndex {
-                    vectors,
-                    graph_len,
-                    dead,
-                    graph,
-                }))
+                Ok(Some(VectorIndex { store, graph }))
             }
             _ => Err(VectorError::Graph(dir.display().to_string())),
         }
     }
-
-    /// Vectors of the delta (not in the graph).
-    pub fn delta(&self) -> Vectors {
-        Vectors {
-            dim: self.vectors.dim,
-            fingerprint: self.vectors.fingerprint.clone(),
-            entries: self.vectors.entries[self.graph_len..].to_vec(),
-            data: self.vectors.data[self.graph_len * self.vectors.dim..].to_vec(),
-        }
-    }
-
-    pub fn dead(&self) -> &HashSet<usize> {
-        &self.dead
-    }
-
-    pub fn is_live(&self, id: usize) -> bool {
-        !self.dead.contains(&id)
-    }
-
-    /// Ids of the live vectors of each note, by note ordinal (`slots` ordinals).
-    pub fn by_note(&self, slots: usize) -> Vec<Vec<usize>> {
-        let mut out = vec![Vec::new(); slots];
-        for (i, e) in self.vectors.entries.iter().enumerate() {
-            if self.is_live(i) {
-                if let Some(v) = out.get_mut(e.note_ord as usize) {
-                    v.push(i);
-                }
-            }
-        }
-        out
-    }
-
     /// The `k` live vectors most similar to `query` (unit length), as (vector id, cosine),
     /// best first. `allowed` restricts the candidates.
     pub fn search(
@@ -409,16 +441,6 @@ impl VectorIndex {
             .into_iter()
             .map(|n| (n.d_id, 1.0 - n.distance))
             .collect()
-    }
-
-    /// Exact nearest neighbours among `ids`.
-    pub fn exact(&self, query: &[f32], k: usize, ids: impl Iterator<Item = usize>) -> Vec<(usize, f32)> {
-        let mut scored: Vec<(usize, f32)> = ids
-            .map(|i| (i, crate::embed::dot(query, self.vectors.vector(i))))
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(k);
-        scored
     }
 }
 
