@@ -42,7 +42,7 @@ fn main() {
             );
         }
     }
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = recall::cores();
     println!("{} notes, {} chunks, {cores} cores\n", files.len(), texts.len());
     println!("| sessions | chunks/s | s |");
     println!("|---|---:|---:|");

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
+use crate::cores;
 use crate::note::{Note, Section};
 
 /// The ONNX Runtime library file the fetch script installs.
@@ -90,9 +91,9 @@ pub fn cache_dir() -> PathBuf {
 ///
 /// Queries and small updates go through one session that uses every core. Bulk embedding
 /// (a build) instead runs one single-threaded session per core, each on its own share of
-/// the texts: with one text per call a lone session keeps two cores only partly busy
-/// (49 against 70 chunks/s on 2 cores, BENCHMARKS.md). Those sessions are made on the
-/// first bulk call, so a query never pays for them.
+/// the texts: with one text per call a lone session keeps two cores only partly busy (53
+/// against 70 chunks/s on 2 cores, `benches/embed_throughput.rs`, BENCHMARKS.md). Those
+/// sessions are made on the first bulk call, so a query never pays for them.
 pub struct Embedder {
     model: TextEmbedding,
     /// The model as loaded, to make the bulk sessions from.
@@ -276,10 +277,6 @@ impl Embedder {
     fn count(&self, text: &str) -> usize {
         self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or(0)
     }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// One inference session over `threads` threads.

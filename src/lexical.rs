@@ -225,10 +225,7 @@ fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
 pub fn build(dir: &Path, notes: &Notes) -> Result<(), LexicalError> {
     let (schema, f) = schema();
     let (whole_schema, w) = whole_schema();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4);
+    let threads = crate::cores().min(4);
     let (sections_dir, whole_dir) = (dir.join(SECTIONS), dir.join(WHOLE));
     let mut sections = create(&sections_dir, schema, threads)?;
     let mut whole = create(&whole_dir, whole_schema, 1)?;

@@ -28,3 +28,9 @@ pub mod vault;
 pub mod vector;
 
 pub use error::{Error, Result};
+
+/// How many threads the work that spreads over the machine (reading files, stat checks,
+/// indexing, embedding) may use: the cores available to this process, at least one.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -211,10 +211,7 @@ impl Stamps {
     pub fn changed(&self, root: &Path) -> usize {
         let stamp = |rel: &Path| std::fs::metadata(root.join(rel)).map(|m| FileStamp::of(&m));
         // One stat per file is the whole cost: spread it over the cores.
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(8);
+        let threads = crate::cores().min(8);
         let chunk = self.files.len().div_ceil(threads).max(1);
         let mut changed: usize = std::thread::scope(|scope| {
             let handles: Vec<_> = self
@@ -452,10 +449,7 @@ pub fn read_all(
 ) -> Vec<Result<LoadedNote, Skipped>> {
     let total = files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    let threads = crate::cores().min(8);
     let chunk = total.div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
