@@ -10,7 +10,8 @@ path), runs each judged query as an OR of its words, and scores the ranking with
 the same metric definitions as recall's Rust eval (see the functions below).
 
 Usage:
-    python3 benches/fts5_peer.py --vault DIR --queries Q.jsonl --qrels R.tsv [--json]
+    python3 benches/fts5_peer.py --vault DIR --queries Q.jsonl --qrels R.tsv
+                                 [--tokenizer unicode61|trigram] [--json]
 
 Inputs:
     DIR      walked recursively for *.md; note id = relative path without `.md`,
@@ -20,10 +21,15 @@ Inputs:
     R.tsv    header line, then `query-id <TAB> note-id <TAB> score`; a note is
              relevant iff score > 0, and the score is its graded gain.
 
-Retrieval: in-memory FTS5 table (title, body) with tokenize='porter unicode61';
-the query is the OR of its word tokens (maximal runs of Unicode letters/digits),
-each double-quoted so punctuation and FTS5 syntax in queries are inert; ranked by
-bm25(table) ascending (lower is better; ties by note id), top 100.
+Retrieval: in-memory FTS5 table (title, body), ranked by bm25(table) ascending
+(lower is better; ties by note id), top 100. Two tokenizers:
+  unicode61 (default)  tokenize='porter unicode61'; the query is the OR of its word
+                       tokens (maximal runs of Unicode letters/digits), each
+                       double-quoted so punctuation and FTS5 syntax are inert.
+  trigram              tokenize='trigram' (substring matching, the FTS5 answer for
+                       text without spaces such as Chinese); the query is the OR of its
+                       whitespace-separated parts, each double-quoted. FTS5 cannot match
+                       a part shorter than three characters with it.
 
 Only queries that have at least one relevant judgment in the qrels and appear in
 Q.jsonl are evaluated; metrics are macro-averaged over them.
@@ -63,22 +69,28 @@ def read_vault(root):
             yield note_id, title, body
 
 
-def build_index(root):
+TOKENIZERS = {"unicode61": "porter unicode61", "trigram": "trigram"}
+
+
+def build_index(root, tokenizer):
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE notes USING fts5("
-               "id UNINDEXED, title, body, tokenize='porter unicode61')")
+               "id UNINDEXED, title, body, tokenize='%s')" % TOKENIZERS[tokenizer])
     with db:
         db.executemany("INSERT INTO notes(id, title, body) VALUES (?, ?, ?)", read_vault(root))
     return db
 
 
-def fts_query(text):
-    """OR of the quoted word tokens of text; '' if it has none."""
+def fts_query(text, tokenizer):
+    """OR of the quoted word tokens (trigram: whitespace-separated parts) of text; ''
+    if it has none."""
+    if tokenizer == "trigram":
+        return " OR ".join('"%s"' % p.replace('"', '""') for p in text.split())
     return " OR ".join('"%s"' % t for t in WORD.findall(text))
 
 
-def search(db, text):
-    match = fts_query(text)
+def search(db, text, tokenizer):
+    match = fts_query(text, tokenizer)
     if not match:
         return []
     rows = db.execute(
@@ -141,15 +153,17 @@ def percentile(sorted_vals, p):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="SQLite FTS5 (BM25, porter) peer baseline.")
+    ap = argparse.ArgumentParser(description="SQLite FTS5 (BM25) peer baseline.")
     ap.add_argument("--vault", required=True, help="directory of *.md notes")
     ap.add_argument("--queries", required=True, help="queries .jsonl (_id, text)")
     ap.add_argument("--qrels", required=True, help="qrels .tsv (query-id, note-id, score)")
+    ap.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default="unicode61",
+                    help="porter unicode61 words (default) or trigram substrings")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
 
     t0 = time.perf_counter()
-    db = build_index(a.vault)
+    db = build_index(a.vault, a.tokenizer)
     index_s = time.perf_counter() - t0
     n_notes = db.execute("SELECT count(*) FROM notes").fetchone()[0]
 
@@ -165,7 +179,7 @@ def main():
     evaluated = [q for q in queries if q in qrels]  # file order
     for qid in evaluated:
         t = time.perf_counter()
-        ranked = search(db, queries[qid])
+        ranked = search(db, queries[qid], a.tokenizer)
         lat_ms.append((time.perf_counter() - t) * 1000.0)
         rels = qrels[qid]
         ndcg += ndcg_at(ranked, rels)
@@ -186,7 +200,7 @@ def main():
     if a.json:
         print(json.dumps(res))
     else:
-        print(f"fts5 porter bm25: nDCG@10 {res['ndcg@10']:.4f}  R@100 {res['recall@100']:.4f}  "
+        print(f"fts5 {a.tokenizer} bm25: nDCG@10 {res['ndcg@10']:.4f}  R@100 {res['recall@100']:.4f}  "
               f"MRR@10 {res['mrr@10']:.4f}  p50 {res['p50_ms']:.2f} ms  p95 {res['p95_ms']:.2f} ms  "
               f"({res['queries']} queries, {n_notes} notes indexed in {res['index_s']:.2f} s)")
 

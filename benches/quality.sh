@@ -6,6 +6,8 @@
 #                      with published numbers (BM25 0.665-0.679, MiniLM-L6 dense 0.645)
 #   scifact-memory     SciFact test split as memory notes (sections, tags, links, strength)
 #   cranfield, cisi, cacm, knownitem-dendron   (--plain)
+#   knownitem-zh       ../shared/vaults/zh-fortunes (Chinese) with ../shared/data/knownitem-zh; its
+#                      FTS5 peer also runs with the trigram tokenizer
 # For each: index once WITH embeddings (time, chunks embedded, chunks/s, index size), then
 # `recall eval` in lexical, semantic and hybrid modes (nDCG@10, recall@100, MRR@10, p50/p95),
 # and benches/fts5_peer.py on the same vault. Then the strength prior on scifact-memory:
@@ -28,7 +30,7 @@ set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
 bench_init "$@"
-ALL="scifact-plain scifact-memory cranfield cisi cacm knownitem-dendron"
+ALL="scifact-plain scifact-memory cranfield cisi cacm knownitem-dendron knownitem-zh"
 ONLY=${ONLY:-$ALL}
 WEIGHTS="0 0.05 0.1 0.2 0.3"
 # The binary's default strength weight (src/rank.rs DEFAULT_STRENGTH_WEIGHT), marked in the report.
@@ -45,7 +47,14 @@ make_vault() {
   [[ -f $out/.done ]] && return 0
   log "building vault $name"
   rm -rf "$out"
-  python3 "$SHARED/tools/beir2vault.py" "$@" "$out" >&2
+  if [[ $name == knownitem-zh ]]; then
+    # A real vault with its own judgments: linked, not generated.
+    mkdir -p "$out"
+    ln -s "$(cd "$SHARED/vaults/zh-fortunes" && pwd)" "$out/vault"
+    cp "$DATA/knownitem-zh/queries.jsonl" "$DATA/knownitem-zh/qrels.tsv" "$out/"
+  else
+    python3 "$SHARED/tools/beir2vault.py" "$@" "$out" >&2
+  fi
   touch "$out/.done"
 }
 
@@ -67,6 +76,7 @@ vault_args() {
     scifact-plain)  echo "$DATA/scifact --plain --queries $DATA/scifact/queries-test.jsonl --qrels $DATA/scifact/qrels-test.tsv" ;;
     scifact-memory) echo "$DATA/scifact --queries $DATA/scifact/queries-test.jsonl --qrels $DATA/scifact/qrels-test.tsv" ;;
     cranfield|cisi|cacm|knownitem-dendron) echo "$DATA/$1 --plain" ;;
+    knownitem-zh) echo "" ;;
     *) echo "quality.sh: unknown collection $1" >&2; return 1 ;;
   esac
 }
@@ -90,6 +100,10 @@ for name in $ONLY; do
   log "fts5 peer $name"
   python3 benches/fts5_peer.py --vault "$v/vault" --queries "$v/queries.jsonl" --qrels "$v/qrels.tsv" --json \
     >"$RES/$name.fts5.json"
+  if [[ $name == knownitem-zh ]]; then
+    python3 benches/fts5_peer.py --vault "$v/vault" --queries "$v/queries.jsonl" --qrels "$v/qrels.tsv" \
+      --tokenizer trigram --json >"$RES/$name.fts5-trigram.json"
+  fi
 done
 
 STRENGTH=0
@@ -123,7 +137,9 @@ cmd = "bash benches/quality.sh" + (" --write" if write == "1" else "")
 label = {
     "scifact-plain": "SciFact test, plain", "scifact-memory": "SciFact test, memory notes",
     "cranfield": "Cranfield", "cisi": "CISI", "cacm": "CACM", "knownitem-dendron": "known-item Dendron",
+    "knownitem-zh": "known-item Chinese (zh-fortunes)",
 }
+peers = {"fts5": "SQLite FTS5 (peer)", "fts5-trigram": "SQLite FTS5 trigram (peer)"}
 out = []
 p = out.append
 p("<!-- quality:begin -->")
@@ -132,18 +148,21 @@ p(f"Measured {now} with `{cmd}` (BENCH_DIR={bench_dir}).")
 p(f"Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, shared with other work.")
 p(f"Binary: {version}, commit {commit}{dirty}. Model: all-MiniLM-L6-v2, per-channel qint8 (the default).")
 p("Vaults: `python3 ../shared/tools/beir2vault.py` (`--plain` for all but the memory-note form of SciFact);")
+p("known-item Chinese is the real vault `../shared/vaults/zh-fortunes` with `../shared/data/knownitem-zh`.")
 p(f"SciFact uses the test split (300 queries). Defaults: fusion `zscore:0.5`, strength weight {default_w}.")
-p("FTS5 = `benches/fts5_peer.py`, SQLite FTS5 porter BM25 over the same files and judgments.\n")
+p("FTS5 = `benches/fts5_peer.py`, SQLite FTS5 porter BM25 over the same files and judgments;")
+p("FTS5 trigram = the same with `--tokenizer trigram` (substrings; the FTS5 way to search Chinese).\n")
 p("| collection | engine / mode | nDCG@10 | recall@100 | MRR@10 | p50 ms | p95 ms | queries |")
 p("|---|---|---:|---:|---:|---:|---:|---:|")
 checks = []
 for n in names:
-    rows = {}
-    for mode in ("lexical", "semantic", "hybrid", "fts5"):
-        rows[mode] = load(f"{n}.{mode}.json")
-    for mode in ("lexical", "semantic", "hybrid", "fts5"):
+    modes = ["lexical", "semantic", "hybrid", "fts5"]
+    if os.path.exists(os.path.join(res, f"{n}.fts5-trigram.json")):
+        modes.append("fts5-trigram")
+    rows = {mode: load(f"{n}.{mode}.json") for mode in modes}
+    for mode in modes:
         r = rows[mode]
-        eng = "SQLite FTS5 (peer)" if mode == "fts5" else f"recall {mode}"
+        eng = peers.get(mode, f"recall {mode}")
         ndcg = f"**{r['ndcg@10']:.4f}**" if mode == "hybrid" else f"{r['ndcg@10']:.4f}"
         p(f"| {label.get(n, n)} | {eng} | {ndcg} | {r['recall@100']:.4f} | {r['mrr@10']:.4f} | "
           f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r.get('queries', '')} |")

@@ -10,6 +10,7 @@
 //! in the model's own word pieces, so no text is silently truncated away.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
@@ -118,8 +119,14 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
 }
 
 impl Embedder {
-    /// Loads the runtime and the model; every failure names the file at fault.
+    /// Loads the runtime and the model, its query session on every core; every failure
+    /// names the file at fault.
     pub fn load(paths: ModelPaths) -> Result<Embedder, EmbedError> {
+        Self::load_with_threads(paths, cores())
+    }
+
+    /// Like [`Embedder::load`], with a query session of `threads` threads.
+    pub fn load_with_threads(paths: ModelPaths, threads: usize) -> Result<Embedder, EmbedError> {
         if !paths.runtime.is_file() {
             return Err(EmbedError::Missing(paths.runtime.clone()));
         }
@@ -153,7 +160,7 @@ impl Embedder {
             })?
             .with_padding(None);
         let user = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
-        let mut model = session(&user, cores(), dir)?;
+        let mut model = session(&user, threads.max(1), dir)?;
         let probe = model
             .embed(["dimension probe"], None)
             .map_err(|e| EmbedError::Model {
@@ -276,6 +283,113 @@ impl Embedder {
 
     fn count(&self, text: &str) -> usize {
         self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or(0)
+    }
+}
+
+/// The model for queries, shared by every snapshot of a process and loaded on first use.
+///
+/// A command-line query embeds one text with one session on every core (lowest latency).
+/// A server answers many queries at once: it keeps up to one single-threaded session per
+/// core, each used by one query at a time, so concurrent queries run in parallel instead
+/// of queueing behind one session (and two-thread sessions never fight over two cores).
+pub struct QueryModel {
+    paths: ModelPaths,
+    sessions: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Embedder>,
+    /// Sessions that exist (idle or in use).
+    loaded: usize,
+}
+
+impl std::fmt::Debug for QueryModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryModel")
+            .field("paths", &self.paths)
+            .field("sessions", &self.sessions)
+            .finish()
+    }
+}
+
+impl QueryModel {
+    /// One session over every core: for a process that answers one query at a time.
+    pub fn single(paths: ModelPaths) -> QueryModel {
+        Self::with_sessions(paths, 1)
+    }
+
+    /// Up to one single-threaded session per core: for a server.
+    pub fn pooled(paths: ModelPaths) -> QueryModel {
+        Self::with_sessions(paths, cores())
+    }
+
+    fn with_sessions(paths: ModelPaths, sessions: usize) -> QueryModel {
+        QueryModel {
+            paths,
+            sessions: sessions.max(1),
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+        }
+    }
+
+    pub fn paths(&self) -> &ModelPaths {
+        &self.paths
+    }
+
+    /// Loads every session now, so that no request pays for loading one.
+    pub fn preload(&self) -> Result<(), EmbedError> {
+        let mut loaded = Vec::new();
+        for _ in 0..self.sessions {
+            let threads = if self.sessions == 1 { cores() } else { 1 };
+            loaded.push(Embedder::load_with_threads(self.paths.clone(), threads)?);
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.loaded += loaded.len();
+        pool.idle.extend(loaded);
+        Ok(())
+    }
+
+    /// Runs `f` with a session of its own, loading one when none is idle and fewer than
+    /// the limit exist, else waiting for one to come back.
+    pub fn with<T, E: From<EmbedError>>(
+        &self,
+        f: impl FnOnce(&mut Embedder) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let lock = || self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let idle = {
+            let mut pool = lock();
+            loop {
+                if let Some(e) = pool.idle.pop() {
+                    break Some(e);
+                }
+                if pool.loaded < self.sessions {
+                    pool.loaded += 1;
+                    break None;
+                }
+                pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let mut embedder = match idle {
+            Some(e) => e,
+            None => {
+                let threads = if self.sessions == 1 { cores() } else { 1 };
+                match Embedder::load_with_threads(self.paths.clone(), threads) {
+                    Ok(e) => e,
+                    Err(err) => {
+                        lock().loaded -= 1;
+                        self.returned.notify_one();
+                        return Err(err.into());
+                    }
+                }
+            }
+        };
+        let result = f(&mut embedder);
+        lock().idle.push(embedder);
+        self.returned.notify_one();
+        result
     }
 }
 

@@ -1,5 +1,6 @@
 //! The library's error type: every failure a command can report, each naming what is at
-//! fault (a file, a flag, a query).
+//! fault (a file, a flag, a query, a note), and the [`ErrorKind`] each face maps to its
+//! own signal (an exit code, an HTTP status, an MCP tool error).
 
 use crate::embed::EmbedError;
 use crate::lexical::LexicalError;
@@ -22,6 +23,13 @@ pub enum Error {
     Vector(#[from] VectorError),
     #[error("bad query: {0}")]
     Query(#[from] QueryError),
+    #[error("no note `{wanted}` in the index{}", did_you_mean(.suggestions))]
+    UnknownNote {
+        wanted: String,
+        suggestions: Vec<String>,
+    },
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     Usage(String),
     #[error("{path}: {source}")]
@@ -29,6 +37,38 @@ pub enum Error {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}", suggestions.join(", "))
+    }
+}
+
+/// What kind of failure an error is, for the faces to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong: a bad query, flag or parameter.
+    BadRequest,
+    /// The note asked for is not in the index.
+    NotFound,
+    /// The request is larger than the limits allow.
+    TooLarge,
+    /// Anything else: no index, unreadable files, a missing model.
+    Internal,
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Usage(_) | Error::Query(_) => ErrorKind::BadRequest,
+            Error::UnknownNote { .. } => ErrorKind::NotFound,
+            Error::TooLarge(_) => ErrorKind::TooLarge,
+            _ => ErrorKind::Internal,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

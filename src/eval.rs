@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::query::Query;
 use crate::related::{related, RelatedOptions, Source};
-use crate::search::{Engine, SearchOptions};
+use crate::search::{self, SearchOptions};
+use crate::snapshot::Snapshot;
 
 /// Queries and their relevance judgments.
 pub struct Judgments {
@@ -147,7 +148,7 @@ pub struct EvalReport {
 }
 
 /// Runs every judged query (as plain words) and averages the metrics.
-pub fn evaluate(engine: &Engine, judgments: &Judgments, options: &SearchOptions) -> Result<EvalReport> {
+pub fn evaluate(snap: &Snapshot, judgments: &Judgments, options: &SearchOptions) -> Result<EvalReport> {
     let options = SearchOptions {
         limit: 100,
         render: false,
@@ -162,8 +163,7 @@ pub fn evaluate(engine: &Engine, judgments: &Judgments, options: &SearchOptions)
         let ranked: Vec<String> = if query.is_filter_only() {
             Vec::new()
         } else {
-            engine
-                .search(&query, &options)?
+            search::search(snap, &query, &options)?
                 .into_iter()
                 .map(|h| h.note)
                 .collect()
@@ -200,8 +200,8 @@ pub struct RelatedReport {
 /// For every note with resolved outgoing links: hide its links (the graph, and their text
 /// in the note), rank related notes on content alone, and score the true link targets.
 /// `wording_only` measures the "more like this" baseline instead.
-pub fn evaluate_related(engine: &Engine, wording_only: bool) -> Result<RelatedReport> {
-    let notes = engine.notes()?;
+pub fn evaluate_related(snap: &Snapshot, wording_only: bool) -> Result<RelatedReport> {
+    let notes = snap.notes()?;
     let options = RelatedOptions {
         limit: 100,
         unlinked: false,
@@ -224,8 +224,8 @@ pub fn evaluate_related(engine: &Engine, wording_only: bool) -> Result<RelatedRe
             continue;
         }
         let started = Instant::now();
-        let source = Source::note_without_links(engine, ord, !wording_only)?;
-        let ranked: Vec<String> = related(engine, &source, &options)?
+        let source = Source::note_without_links(snap, ord, !wording_only)?;
+        let ranked: Vec<String> = related(snap, &source, &options)?
             .into_iter()
             .map(|r| r.note)
             .collect();

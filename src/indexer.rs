@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::analysis::Analysis;
 use crate::embed::{Embedder, ModelPaths};
 use crate::error::{Error, Result};
 use crate::store::{Generation, IndexDir, Manifest, WriteLock, FORMAT_VERSION};
@@ -42,6 +43,21 @@ pub struct IndexOptions {
     pub model: Option<ModelPaths>,
     /// Update incrementally when possible, and reuse vectors of unchanged text.
     pub reuse: bool,
+    /// How the keyword index analyzes text (its stemming language).
+    pub analysis: Analysis,
+}
+
+impl IndexOptions {
+    /// Options for updating `g` as it was built: the same size cap and language, and
+    /// embeddings only if it has them.
+    pub fn to_update(g: &Generation, model: &ModelPaths) -> IndexOptions {
+        IndexOptions {
+            max_file_bytes: g.manifest.max_file_bytes,
+            model: g.manifest.model.is_some().then(|| model.clone()),
+            reuse: true,
+            analysis: Analysis::new(&g.manifest.language).unwrap_or_default(),
+        }
+    }
 }
 
 /// What kind of work a run did.
@@ -140,6 +156,7 @@ fn updatable(g: &Generation, vault: &Path, options: &IndexOptions) -> bool {
     m.vault == vault
         && m.max_file_bytes == options.max_file_bytes
         && m.model.is_some() == options.model.is_some()
+        && m.language == options.analysis.code()
 }
 
 fn walk_options(index: &IndexDir, options: &IndexOptions) -> WalkOptions {
@@ -193,6 +210,7 @@ fn finish(
         max_file_bytes: options.max_file_bytes,
         build_ms: elapsed_ms,
         model,
+        language: options.analysis.code().to_string(),
     };
     staging.publish(&manifest, notes, stamps)?;
     Ok(IndexReport {
@@ -232,7 +250,7 @@ fn build_locked(
     })?;
     let sections = section_count(&loaded.notes);
     progress(Stage::Indexing, 0, sections);
-    crate::lexical::build(&staging.path().join("tantivy"), &loaded.notes)?;
+    crate::lexical::build(&staging.path().join("tantivy"), &loaded.notes, &options.analysis)?;
     progress(Stage::Indexing, sections, sections);
     let mut embedding = EmbedReport::default();
     let mut model = None;
@@ -291,6 +309,8 @@ fn embed_into<'a>(
     let mut todo_hashes: HashSet<[u8; 16]> = HashSet::new();
     for (ord, loaded) in notes {
         let note = &loaded.note;
+        // Every section but the tag list: a title-only section embeds the title, which
+        // known-item search needs (Dendron semantic nDCG@10 0.519 with it, 0.497 without).
         for (i, section) in note
             .sections
             .iter()
@@ -476,6 +496,7 @@ fn update_locked(
         &staging.path().join("tantivy"),
         &plan.remove,
         &writes,
+        &options.analysis,
     )?;
     progress(Stage::Indexing, writes.len(), writes.len());
     let mut embedding = EmbedReport {

@@ -28,16 +28,14 @@ use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
     TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream,
-};
 use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
+use crate::analysis::{fold_keyword, Analysis};
 use crate::note::Section;
 use crate::query::{Clause, Cmp, Filter, Query};
 use crate::vault::{LoadedNote, Notes};
 
-const EN: &str = "recall_en";
+const EN: &str = "recall_text";
 const RAW: &str = "recall_raw";
 
 /// Extra weight of a query word found in these fields, on top of its score in `all`.
@@ -57,55 +55,6 @@ pub enum LexicalError {
     },
 }
 
-/// The analyzer for prose: split on non-alphanumerics, lower-case, Snowball English stem.
-pub fn english() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
-
-fn raw_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .build()
-}
-
-/// Content words of `text` as (index term, word as written, lower-cased), stop words
-/// removed: what "more like this" picks its terms from and shows to people.
-pub fn content_terms(text: &str) -> Vec<(String, String)> {
-    let stop = tantivy::tokenizer::StopWordFilter::new(Language::English).expect("English stop words");
-    let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(stop)
-        .filter(Stemmer::new(Language::English))
-        .build();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while let Some(t) = stream.next() {
-        let surface = text
-            .get(t.offset_from..t.offset_to)
-            .unwrap_or(&t.text)
-            .to_lowercase();
-        out.push((t.text.clone(), surface));
-    }
-    out
-}
-
-/// The terms `english()` makes of `text`, in order.
-pub fn analyze(text: &str) -> Vec<String> {
-    let mut analyzer = english();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while let Some(t) = stream.next() {
-        out.push(t.text.clone());
-    }
-    out
-}
-
 /// Field handles of the schema.
 #[derive(Clone, Copy)]
 struct Fields {
@@ -123,6 +72,7 @@ struct Fields {
     section: Field,
     line: Field,
     tag: Field,
+    tag_key: Field,
     strength: Field,
     updated: Field,
 }
@@ -160,7 +110,8 @@ fn schema() -> (Schema, Fields) {
         key: b.add_u64_field("key", INDEXED),
         section: b.add_u64_field("section", FAST | STORED),
         line: b.add_u64_field("line", STORED),
-        tag: b.add_text_field("tag", STRING | STORED),
+        tag: b.add_text_field("tag", STORED),
+        tag_key: b.add_text_field("tag_key", STRING),
         strength: b.add_f64_field(
             "strength",
             NumericOptions::default().set_indexed().set_fast().set_stored(),
@@ -201,9 +152,9 @@ fn whole_schema() -> (Schema, WholeFields) {
 const SECTIONS: &str = "sections";
 const WHOLE: &str = "notes";
 
-fn register(index: &Index) {
-    index.tokenizers().register(EN, english());
-    index.tokenizers().register(RAW, raw_analyzer());
+fn register(index: &Index, analysis: &Analysis) {
+    index.tokenizers().register(EN, analysis.index_analyzer());
+    index.tokenizers().register(RAW, analysis.raw_analyzer());
 }
 
 fn to_datetime(d: chrono::NaiveDate) -> DateTime {
@@ -222,13 +173,13 @@ fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
 }
 
 /// Writes the keyword index of `notes` into the empty folder `dir`.
-pub fn build(dir: &Path, notes: &Notes) -> Result<(), LexicalError> {
+pub fn build(dir: &Path, notes: &Notes, analysis: &Analysis) -> Result<(), LexicalError> {
     let (schema, f) = schema();
     let (whole_schema, w) = whole_schema();
     let threads = crate::cores().min(4);
     let (sections_dir, whole_dir) = (dir.join(SECTIONS), dir.join(WHOLE));
-    let mut sections = create(&sections_dir, schema, threads)?;
-    let mut whole = create(&whole_dir, whole_schema, 1)?;
+    let mut sections = create(&sections_dir, schema, threads, analysis)?;
+    let mut whole = create(&whole_dir, whole_schema, 1, analysis)?;
     for (ord, loaded) in notes.iter() {
         add_note(&mut sections, &f, ord, loaded).map_err(err(&sections_dir))?;
         add_whole(&mut whole, &w, ord, loaded).map_err(err(&whole_dir))?;
@@ -242,10 +193,11 @@ fn create(
     dir: &Path,
     schema: Schema,
     threads: usize,
+    analysis: &Analysis,
 ) -> Result<tantivy::IndexWriter<TantivyDocument>, LexicalError> {
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
-    register(&index);
+    register(&index, analysis);
     index
         .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
         .map_err(err(dir))
@@ -269,11 +221,18 @@ pub fn update(
     dir: &Path,
     remove: &[u32],
     add: &[(u32, &LoadedNote)],
+    analysis: &Analysis,
 ) -> Result<(), LexicalError> {
     let (_, f) = schema();
-    let mut sections = reopen_copy(&old.join(SECTIONS), &dir.join(SECTIONS), remove, f.note_ord)?;
+    let mut sections = reopen_copy(
+        &old.join(SECTIONS),
+        &dir.join(SECTIONS),
+        remove,
+        f.note_ord,
+        analysis,
+    )?;
     let (_, w) = whole_schema();
-    let mut whole = reopen_copy(&old.join(WHOLE), &dir.join(WHOLE), remove, w.note_ord)?;
+    let mut whole = reopen_copy(&old.join(WHOLE), &dir.join(WHOLE), remove, w.note_ord, analysis)?;
     for (ord, loaded) in add {
         add_note(&mut sections, &f, *ord, loaded).map_err(err(dir))?;
         add_whole(&mut whole, &w, *ord, loaded).map_err(err(dir))?;
@@ -292,6 +251,7 @@ fn reopen_copy(
     dir: &Path,
     remove: &[u32],
     note_ord: Field,
+    analysis: &Analysis,
 ) -> Result<tantivy::IndexWriter<TantivyDocument>, LexicalError> {
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     for entry in std::fs::read_dir(old).map_err(|e| err(old)(e.into()))? {
@@ -306,7 +266,7 @@ fn reopen_copy(
         }
     }
     let index = Index::open_in_dir(dir).map_err(err(dir))?;
-    register(&index);
+    register(&index, analysis);
     let writer = index
         .writer_with_num_threads::<TantivyDocument>(1, 15_000_000)
         .map_err(err(dir))?;
@@ -325,7 +285,7 @@ fn add_whole(
 ) -> tantivy::Result<()> {
     let note = &loaded.note;
     let mut text = note.title.clone();
-    for s in note.sections.iter().filter(|s| !note.is_tag_list(s)) {
+    for (_, s) in note.indexable_sections() {
         text.push('\n');
         text.push_str(&note.own_headings(s));
         text.push('\n');
@@ -350,12 +310,7 @@ fn add_note(
     let note = &loaded.note;
     let tags_text = note.tags.join(" ");
     let updated = loaded.effective_updated().map(to_datetime);
-    let mut sections: Vec<(usize, &Section)> = note
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !note.is_tag_list(s))
-        .collect();
+    let mut sections: Vec<(usize, &Section)> = note.indexable_sections();
     // A note with no text (only front matter, only tags) is still found by its title, its
     // tags and the filters.
     let title_only = Section {
@@ -387,6 +342,7 @@ fn add_note(
         doc.add_u64(f.line, s.line_start as u64);
         for t in &note.tags {
             doc.add_text(f.tag, t);
+            doc.add_text(f.tag_key, fold_keyword(t));
         }
         if let Some(strength) = note.meta.strength {
             doc.add_f64(f.strength, f64::from(strength));
@@ -465,11 +421,12 @@ pub struct LexicalIndex {
     whole: IndexReader,
     w: WholeFields,
     path: std::path::PathBuf,
+    analysis: Analysis,
 }
 
-fn open_reader(dir: &Path) -> Result<IndexReader, LexicalError> {
+fn open_reader(dir: &Path, analysis: &Analysis) -> Result<IndexReader, LexicalError> {
     let index = Index::open_in_dir(dir).map_err(err(dir))?;
-    register(&index);
+    register(&index, analysis);
     index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -478,14 +435,15 @@ fn open_reader(dir: &Path) -> Result<IndexReader, LexicalError> {
 }
 
 impl LexicalIndex {
-    pub fn open(dir: &Path) -> Result<LexicalIndex, LexicalError> {
+    pub fn open(dir: &Path, analysis: &Analysis) -> Result<LexicalIndex, LexicalError> {
         let sections = dir.join(SECTIONS);
         Ok(LexicalIndex {
-            reader: open_reader(&sections)?,
+            reader: open_reader(&sections, analysis)?,
             f: schema().1,
-            whole: open_reader(&dir.join(WHOLE))?,
+            whole: open_reader(&dir.join(WHOLE), analysis)?,
             w: whole_schema().1,
             path: sections,
+            analysis: analysis.clone(),
         })
     }
 
@@ -499,7 +457,9 @@ impl LexicalIndex {
     ) -> Result<std::collections::HashMap<u32, f32>, LexicalError> {
         let word = |c: &Clause| -> Option<Box<dyn TQuery>> {
             let Clause::Word(w) = c else { return None };
-            let terms: Vec<(Occur, Box<dyn TQuery>)> = analyze(w)
+            let terms: Vec<(Occur, Box<dyn TQuery>)> = self
+                .analysis
+                .analyze(w)
                 .iter()
                 .map(|t| {
                     let q: Box<dyn TQuery> = Box::new(TermQuery::new(
@@ -546,6 +506,11 @@ impl LexicalIndex {
 
     fn err(&self) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
         err(&self.path)
+    }
+
+    /// How this index analyzes text; queries and snippets must do the same.
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
     }
 
     /// The best `limit` sections for `query`, filters applied.
@@ -642,6 +607,25 @@ impl LexicalIndex {
             .search(&q, &TopDocs::with_limit(1).order_by_score())
             .map_err(self.err())?;
         top.first().map(|(_, a)| self.stored(*a)).transpose()
+    }
+
+    /// The stored fields of the first indexed section of note `note_ord`.
+    pub fn first_section(&self, note_ord: u32) -> Result<Option<StoredSection>, LexicalError> {
+        let q = TermQuery::new(
+            Term::from_field_u64(self.f.note_ord, u64::from(note_ord)),
+            IndexRecordOption::Basic,
+        );
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(&q, &DocSetCollector).map_err(self.err())?;
+        let mut sections = FastU64::new(&searcher, "section");
+        let mut first: Option<(u64, DocAddress)> = None;
+        for address in docs {
+            let s = sections.get(address).map_err(self.err())?.unwrap_or(u64::MAX);
+            if first.is_none_or(|(f, _)| s < f) {
+                first = Some((s, address));
+            }
+        }
+        first.map(|(_, a)| self.stored(a)).transpose()
     }
 
     /// Ordinals of the notes that pass `query`'s filters and exclusions: the candidate set
@@ -757,23 +741,34 @@ impl LexicalIndex {
         };
         match clause {
             Clause::Word(w) | Clause::Phrase(w) => {
-                let terms = analyze(w);
-                match terms.len() {
-                    0 => Box::new(BooleanQuery::new(Vec::new())),
-                    1 => word(&terms[0]),
-                    _ if matches!(clause, Clause::Word(_)) => Box::new(BooleanQuery::new(
-                        terms.iter().map(|t| (Occur::Should, word(t))).collect(),
-                    )),
-                    _ => Box::new(PhraseQuery::new(
+                let groups = self.analysis.term_groups(w);
+                // Terms at their positions relative to the first: a CJK span's bigrams
+                // overlap, so they are one position apart, not two.
+                let phrase = |terms: &[(usize, String)]| -> Box<dyn TQuery> {
+                    let base = terms[0].0;
+                    Box::new(PhraseQuery::new_with_offset(
                         terms
                             .iter()
-                            .map(|t| Term::from_field_text(self.f.all, t))
+                            .map(|(p, t)| (p - base, Term::from_field_text(self.f.all, t)))
                             .collect(),
+                    ))
+                };
+                let group = |g: &[(usize, String)]| match g {
+                    [(_, t)] => word(t),
+                    _ => phrase(g),
+                };
+                match (clause, groups.as_slice()) {
+                    (_, []) => Box::new(BooleanQuery::new(Vec::new())),
+                    (_, [g]) => group(g),
+                    (Clause::Word(_), _) => Box::new(BooleanQuery::new(
+                        groups.iter().map(|g| (Occur::Should, group(g))).collect(),
                     )),
+                    _ => phrase(&groups.concat()),
                 }
             }
             Clause::Prefix(p) => {
-                let pattern = format!("{}.*", regex_escape(p));
+                let folded = self.analysis.fold(p);
+                let pattern = format!("{}.*", regex_escape(&folded));
                 match RegexQuery::from_pattern(&pattern, self.f.raw) {
                     Ok(q) => Box::new(ConstScoreQuery::new(Box::new(q), 1.0)),
                     Err(_) => Box::new(BooleanQuery::new(Vec::new())),
@@ -795,7 +790,7 @@ impl LexicalIndex {
         }
         match filter {
             Filter::Tag(t) => Box::new(TermQuery::new(
-                Term::from_field_text(self.f.tag, t),
+                Term::from_field_text(self.f.tag_key, &fold_keyword(t)),
                 IndexRecordOption::Basic,
             )),
             Filter::Path(p) => {
@@ -847,24 +842,6 @@ fn regex_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn analyzer_stems_and_lowercases() {
-        assert_eq!(analyze("Running QUICKLY, runs!"), vec!["run", "quick", "run"]);
-    }
-
-    #[test]
-    fn content_terms_drop_stop_words_and_keep_surface_forms() {
-        let terms = content_terms("Trained for the Hydration tests");
-        assert_eq!(
-            terms,
-            vec![
-                ("train".to_string(), "trained".to_string()),
-                ("hydrat".to_string(), "hydration".to_string()),
-                ("test".to_string(), "tests".to_string())
-            ]
-        );
-    }
 
     #[test]
     fn escape_makes_literals() {

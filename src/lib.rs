@@ -10,22 +10,29 @@
 //! link graph and tags. [`eval`] measures the
 //! result against judged queries; [`cli`] is the command line on top.
 
+pub mod analysis;
+pub mod api;
 pub mod cli;
 pub mod embed;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fuse;
 pub mod indexer;
 pub mod lexical;
+pub mod mcp;
 pub mod note;
 pub mod query;
 pub mod rank;
 pub mod related;
 pub mod search;
+pub mod serve;
+pub mod snapshot;
 pub mod snippet;
 pub mod store;
 pub mod vault;
 pub mod vector;
+pub mod watch;
 
 pub use error::{Error, Result};
 

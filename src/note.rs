@@ -155,6 +155,27 @@ impl Note {
             })
     }
 
+    /// The sections worth a keyword document, with their numbers: not the tag list, and
+    /// not a heading that only repeats the title over no text (the title is indexed with
+    /// every section already; such a section would win title matches and show no text).
+    /// A note that is nothing but its title keeps its title section.
+    pub fn indexable_sections(&self) -> Vec<(usize, &Section)> {
+        let listed = || {
+            self.sections
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !self.is_tag_list(s))
+        };
+        let with_text: Vec<(usize, &Section)> = listed()
+            .filter(|(_, s)| !(s.text.trim().is_empty() && self.own_headings(s).is_empty()))
+            .collect();
+        if with_text.is_empty() {
+            listed().take(1).collect()
+        } else {
+            with_text
+        }
+    }
+
     /// A section that is mostly a list of links (`## Related Memories`, "See also"): its
     /// likeness to another such list says little about the notes themselves.
     pub fn is_link_list(&self, section: &Section) -> bool {

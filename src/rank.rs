@@ -118,6 +118,26 @@ pub fn recency_factor(updated: Option<NaiveDate>, today: NaiveDate, half_life_da
     }
 }
 
+/// A half-life for `--recent`: `90d`, `2w`, `6m` or `1y`, in days.
+pub fn parse_half_life(s: &str) -> Result<f32, String> {
+    let bad = || format!("`{s}` is not a half-life; write e.g. 90d, 2w, 6m or 1y");
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+    let n: f32 = num.parse().map_err(|_| bad())?;
+    let days = match unit {
+        "d" => n,
+        "w" => n * 7.0,
+        "m" => n * 30.0,
+        "y" => n * 365.0,
+        _ => return Err(bad()),
+    };
+    if days > 0.0 && days.is_finite() {
+        Ok(days)
+    } else {
+        Err(bad())
+    }
+}
+
 /// Per-note facts the priors need (stored per index so that a query need not load notes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Prior {

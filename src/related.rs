@@ -24,9 +24,8 @@ use serde::Serialize;
 
 use crate::embed::dot;
 use crate::error::{Error, Result};
-use crate::lexical::{analyze, content_terms};
 use crate::rank::{self, NoteScore};
-use crate::search::Engine;
+use crate::snapshot::Snapshot;
 use crate::vault::Notes;
 
 /// Weights of the evidence kinds. Meaning and wording were balanced on dendron-site's
@@ -163,11 +162,11 @@ fn centroid(vectors: impl Iterator<Item = impl AsRef<[f32]>>, dim: usize) -> Vec
 
 impl Source {
     /// A note of the index, with its stored vectors.
-    pub fn note(engine: &Engine, ord: u32) -> Result<Source> {
-        let notes = engine.notes()?;
+    pub fn note(snap: &Snapshot, ord: u32) -> Result<Source> {
+        let notes = snap.notes()?;
         let n = &note_at(notes, ord)?.note;
         let mut chunks = Vec::new();
-        if let Some(vectors) = engine.vectors()? {
+        if let Some(vectors) = snap.vectors()? {
             for &i in &vectors.by_note(notes.slots())[ord as usize] {
                 let section = vectors.vectors.entries[i].section as usize;
                 chunks.push((reason_heading(n, section), vectors.vectors.vector(i).to_vec()));
@@ -183,8 +182,8 @@ impl Source {
 
     /// A note as if it had no links: link text removed from its text and (with `embed`) its
     /// sections embedded again, so that neither wording nor meaning can see where it links.
-    pub fn note_without_links(engine: &Engine, ord: u32, embed: bool) -> Result<Source> {
-        let n = &note_at(engine.notes()?, ord)?.note;
+    pub fn note_without_links(snap: &Snapshot, ord: u32, embed: bool) -> Result<Source> {
+        let n = &note_at(snap.notes()?, ord)?.note;
         let mut stripped = n.clone();
         let link_words: Vec<String> = n
             .links
@@ -206,7 +205,7 @@ impl Source {
                 tags: n.tags.clone(),
             });
         }
-        let chunks = engine.with_embedder(|e| {
+        let chunks = snap.with_embedder(|e| {
             let chunks: Vec<(String, String)> = stripped
                 .sections
                 .iter()
@@ -228,9 +227,9 @@ impl Source {
     }
 
     /// A piece of text.
-    pub fn text(engine: &Engine, text: &str) -> Result<Source> {
-        let chunks = match engine.vectors()? {
-            Some(_) => vec![(String::new(), engine.embed_query(text)?)],
+    pub fn text(snap: &Snapshot, text: &str) -> Result<Source> {
+        let chunks = match snap.vectors()? {
+            Some(_) => vec![(String::new(), snap.embed_query(text)?)],
             None => Vec::new(),
         };
         Ok(Source {
@@ -243,10 +242,10 @@ impl Source {
 }
 
 /// The notes most related to `source`, best first.
-pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Result<Vec<Related>> {
-    let notes = engine.notes()?;
+pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Result<Vec<Related>> {
+    let notes = snap.notes()?;
     let graph = Graph::new(notes);
-    let vectors = engine.vectors()?;
+    let vectors = snap.vectors()?;
     let use_links = !options.content_only && !options.wording_only;
     let mut candidates: HashSet<u32> = HashSet::new();
 
@@ -254,7 +253,7 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
     let MoreLikeThis {
         by_note: mlt,
         terms: mlt_terms,
-    } = more_like_this(engine, &source.text)?;
+    } = more_like_this(snap, &source.text)?;
     candidates.extend(mlt.keys());
 
     // Meaning: nearest sections and nearest centroids.
@@ -369,7 +368,12 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
         // Wording.
         if let Some(s) = mlt.get(&c) {
             ev.wording = if max_mlt > 0.0 { s / max_mlt } else { 0.0 };
-            let own: HashSet<String> = analyze(&note.full_text()).into_iter().collect();
+            let own: HashSet<String> = snap
+                .lexical()
+                .analysis()
+                .analyze(&note.full_text())
+                .into_iter()
+                .collect();
             let shared: Vec<String> = mlt_terms
                 .iter()
                 .filter(|(t, _)| own.contains(t))
@@ -450,7 +454,7 @@ pub fn related(engine: &Engine, source: &Source, options: &RelatedOptions) -> Re
         None,
     );
     // A stale index must not offer a deleted note.
-    let vault = &engine.generation.manifest.vault;
+    let vault = &snap.generation.manifest.vault;
     ranked.retain(|n| {
         notes
             .get(n.note_ord)
@@ -506,11 +510,11 @@ struct MoreLikeThis {
 }
 
 /// BM25 of the source's most distinctive terms, rolled up to notes.
-fn more_like_this(engine: &Engine, text: &str) -> Result<MoreLikeThis> {
-    let lexical = engine.lexical();
+fn more_like_this(snap: &Snapshot, text: &str) -> Result<MoreLikeThis> {
+    let lexical = snap.lexical();
     let total = lexical.num_sections().max(1) as f32;
     let mut tf: HashMap<String, (f32, String)> = HashMap::new();
-    for (term, surface) in content_terms(text) {
+    for (term, surface) in lexical.analysis().content_terms(text) {
         if term.len() > 2 && !term.chars().all(|c| c.is_ascii_digit()) {
             tf.entry(term).or_insert((0.0, surface)).0 += 1.0;
         }

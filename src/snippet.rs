@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use tantivy::tokenizer::TokenStream;
 
-use crate::lexical::english;
+use crate::analysis::Analysis;
 
 /// Part of a snippet; `hit` spans are query matches.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,15 +22,19 @@ pub struct Span {
 pub const SNIPPET_CHARS: usize = 180;
 
 /// The best window of `text` (about `max_chars` long) for the query terms `terms`
-/// (already analyzed).
-pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> Vec<Span> {
+/// (already analyzed by `analysis`).
+pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize, analysis: &Analysis) -> Vec<Span> {
     let text = text.trim();
-    let mut analyzer = english();
+    let mut analyzer = analysis.index_analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut matches: Vec<(usize, usize, String)> = Vec::new();
     while let Some(t) = stream.next() {
         if terms.contains(&t.text) {
-            matches.push((t.offset_from, t.offset_to, t.text.clone()));
+            // CJK bigrams overlap their neighbours: one marked span for the run they cover.
+            match matches.last_mut() {
+                Some(last) if t.offset_from < last.1 => last.1 = last.1.max(t.offset_to),
+                _ => matches.push((t.offset_from, t.offset_to, t.text.clone())),
+            }
         }
     }
     // Best window: the start (at a match) whose next max_chars hold the most distinct terms.
@@ -121,7 +125,7 @@ mod tests {
             "filler ".repeat(60),
             "tail ".repeat(60)
         );
-        let spans = snippet(&text, &terms, 80);
+        let spans = snippet(&text, &terms, 80, &Analysis::default());
         let m = marked(&spans);
         assert!(m.contains("**tempo** **runs**"), "{m}");
         assert!(m.starts_with('…') && m.ends_with('…'), "{m}");
@@ -129,8 +133,23 @@ mod tests {
     }
 
     #[test]
+    fn cjk_matches_are_one_span_of_the_original_characters() {
+        let a = Analysis::default();
+        let terms: HashSet<String> = a.analyze("深度学习").into_iter().collect();
+        let m = marked(&snippet("我喜欢机器学习和深度学习。", &terms, 80, &a));
+        assert_eq!(m, "我喜欢机器**学习**和**深度学习**。");
+        let terms: HashSet<String> = a.analyze("ＣＡＦＥ").into_iter().collect();
+        assert_eq!(marked(&snippet("the Café", &terms, 80, &a)), "the **Café**");
+    }
+
+    #[test]
     fn no_match_gives_the_start() {
-        let spans = snippet("Ünïcödé text here and more", &HashSet::new(), 16);
+        let spans = snippet(
+            "Ünïcödé text here and more",
+            &HashSet::new(),
+            16,
+            &Analysis::default(),
+        );
         assert_eq!(marked(&spans), "Ünïcödé…", "cut at a word boundary, by bytes");
     }
 }

@@ -9,6 +9,8 @@
 //!
 //! One writer at a time: `LOCK` is held with an OS file lock (released by the kernel when
 //! the process dies, so a crashed writer never leaves a stale lock) and names the holder.
+//! A process that keeps the index current (`recall watch`, `serve`, `mcp`) holds `WATCH`
+//! the same way, so that a command-line query can skip its own freshness check.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -20,10 +22,11 @@ use crate::rank::Prior;
 use crate::vault::{Notes, Skipped, Stamps};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
+const WATCH: &str = "WATCH";
 const MANIFEST: &str = "manifest.json";
 const NOTES: &str = "notes.json";
 const PRIORS: &str = "priors.json";
@@ -37,6 +40,8 @@ pub enum StoreError {
     Format { dir: PathBuf, found: u32, expected: u32 },
     #[error("index is locked by pid {pid} (another `recall index` or `update` is running)")]
     Locked { pid: String },
+    #[error("pid {pid} already keeps this index up to date (`recall watch`, `serve` or `mcp`)")]
+    Watched { pid: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: corrupt index file: {source}")]
@@ -68,6 +73,8 @@ pub struct Manifest {
     pub build_ms: u64,
     /// Fingerprint of the embedding model, when the index has vectors.
     pub model: Option<String>,
+    /// The stemming language of the keyword index (`analysis::Analysis` code).
+    pub language: String,
 }
 
 /// The index folder.
@@ -95,22 +102,29 @@ pub struct WriteLock {
     _file: File,
 }
 
+/// Held while a process keeps the index current; released on drop (or by the kernel).
+pub struct WatchLock {
+    _file: File,
+}
+
 impl IndexDir {
     pub fn new(root: impl Into<PathBuf>) -> IndexDir {
         IndexDir { root: root.into() }
     }
 
+    /// The name of the generation `CURRENT` names.
+    pub fn current_name(&self) -> Result<String, StoreError> {
+        let pointer = self.root.join(CURRENT);
+        match fs::read_to_string(&pointer) {
+            Ok(s) => Ok(s.trim().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::Missing(self.root.clone())),
+            Err(e) => Err(io(&pointer)(e)),
+        }
+    }
+
     /// The generation `CURRENT` names.
     pub fn open(&self) -> Result<Generation, StoreError> {
-        let pointer = self.root.join(CURRENT);
-        let name = match fs::read_to_string(&pointer) {
-            Ok(s) => s.trim().to_string(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing(self.root.clone()))
-            }
-            Err(e) => return Err(io(&pointer)(e)),
-        };
-        let dir = self.root.join(name);
+        let dir = self.root.join(self.current_name()?);
         let manifest_path = dir.join(MANIFEST);
         let manifest: Manifest = read_json(&manifest_path)?;
         if manifest.format != FORMAT_VERSION {
@@ -147,6 +161,45 @@ impl IndexDir {
         file.set_len(0).map_err(io(&path))?;
         write!(file, "{}", std::process::id()).map_err(io(&path))?;
         Ok(WriteLock { _file: file })
+    }
+
+    /// Declares that this process keeps the index current, or says who already does.
+    pub fn watch_lock(&self) -> Result<WatchLock, StoreError> {
+        let path = self.root.join(WATCH);
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let pid = fs::read_to_string(&path).unwrap_or_default().trim().to_string();
+                return Err(StoreError::Watched {
+                    pid: if pid.is_empty() { "?".into() } else { pid },
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+        file.set_len(0).map_err(io(&path))?;
+        write!(file, "{}", std::process::id()).map_err(io(&path))?;
+        Ok(WatchLock { _file: file })
+    }
+
+    /// Whether a live process holds the watch lock (one `open` and a lock probe).
+    pub fn is_watched(&self) -> bool {
+        let Ok(file) = File::open(self.root.join(WATCH)) else {
+            return false;
+        };
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(_) => true,
+        }
     }
 
     /// A fresh staging folder. Sweeps staging folders left by dead writers (the caller

@@ -428,14 +428,9 @@ impl Notes {
                 self.iter()
                     .find(|(_, n)| n.note.id.as_str().eq_ignore_ascii_case(w))
             })
-            .ok_or_else(|| {
-                let close = suggestions(w, self.iter().map(|(_, n)| n.note.id.as_str()));
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!("; did you mean: {}", close.join(", "))
-                };
-                crate::error::Error::Usage(format!("no note `{wanted}` in the index{hint}"))
+            .ok_or_else(|| crate::error::Error::UnknownNote {
+                wanted: wanted.to_string(),
+                suggestions: suggestions(w, self.iter().map(|(_, n)| n.note.id.as_str())),
             })
     }
 }

@@ -1,0 +1,324 @@
+//! The library's API types: what every face (command line `--json`, HTTP, MCP) sends to
+//! the [`Engine`](crate::engine::Engine) and gets back.
+//!
+//! They are defined once, here, so the three faces can never drift apart: the CLI prints
+//! these as JSON, the HTTP server returns them as bodies, the MCP server returns them as
+//! structured tool results. Requests derive `JsonSchema`, which is where the MCP tools'
+//! input schemas come from; their doc comments are what a model reads about each field.
+//! Settings that only the command line offers (ranking experiments) are skipped in the
+//! schemas and cannot be set over the wire.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::fuse::Fusion;
+use crate::note::Link;
+use crate::related::Evidence;
+
+/// Which retrievers a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Keywords and meaning, merged (the default).
+    #[default]
+    Hybrid,
+    /// Keywords only (BM25).
+    Lexical,
+    /// Meaning only (embedding similarity).
+    Semantic,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
+        }
+    }
+}
+
+/// A search.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct SearchRequest {
+    /// The query, in recall's syntax: words (ranked, `rust async`), "quoted phrases",
+    /// `+required`, `-excluded`, `prefix*`, and filters `tag:NAME`, `path:FOLDER/`,
+    /// `strength:>0.7`, `updated:>2024-01-01`. Example: `"borrow checker" tag:rust -python`.
+    #[serde(alias = "q")]
+    pub query: String,
+    /// How many notes to return (default 10, at most 100).
+    pub limit: Option<usize>,
+    /// `hybrid` (default: keywords and meaning), `lexical` (exact words only) or
+    /// `semantic` (meaning only).
+    pub mode: Option<Mode>,
+    /// Only notes updated on or after this date (YYYY-MM-DD).
+    pub since: Option<String>,
+    /// Only notes updated before this date (YYYY-MM-DD).
+    pub before: Option<String>,
+    /// Favour recently updated notes: a half-life such as `30d`, `2w`, `6m` or `1y`.
+    pub recent: Option<String>,
+    /// Also report, per result, where it stood in the keyword and semantic rankings.
+    #[serde(default)]
+    pub explain: bool,
+    /// Weight of the strength prior (command line only).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub strength_weight: Option<f32>,
+    /// How hybrid mode merges its lists (command line only).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub fusion: Option<Fusion>,
+}
+
+/// Ranked notes for a query.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub mode: Mode,
+    pub took_ms: f64,
+    pub results: Vec<SearchHit>,
+    /// Things the caller should know (keyword-only index, stale index, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One ranked note.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub rank: usize,
+    /// Note id: its path in the vault without `.md`, what `[[links]]` name.
+    pub note: String,
+    pub title: String,
+    /// The file, relative to the vault.
+    pub path: String,
+    /// Heading path of the best-matching section.
+    pub section: String,
+    /// First line of that section (1-based).
+    pub line: usize,
+    pub score: f32,
+    /// How established the memory is, 0..1, when the note says.
+    pub strength: Option<f32>,
+    pub tags: Vec<String>,
+    /// The part of the section that matched, matches marked `**like this**`.
+    pub snippet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+    /// The snippet as spans, for faces that mark matches their own way.
+    #[serde(skip)]
+    pub spans: Vec<crate::snippet::Span>,
+}
+
+/// Where a result stood in each ranking before they were merged.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Explain {
+    pub lexical: Option<ExplainLexical>,
+    pub semantic: Option<ExplainSemantic>,
+    /// The merged score before the strength and recency priors.
+    pub fused: f32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExplainLexical {
+    pub rank: usize,
+    /// BM25.
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExplainSemantic {
+    pub rank: usize,
+    /// Cosine similarity of the best chunk.
+    pub similarity: f32,
+}
+
+/// Notes related to a note, or to a piece of text.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct RelatedRequest {
+    /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
+    pub note: Option<String>,
+    /// Instead of a note: text to find related notes for.
+    pub text: Option<String>,
+    /// How many notes to return (default 10, at most 100).
+    pub limit: Option<usize>,
+    /// Only notes not already linked to or from the note: discovery of missing links.
+    #[serde(default)]
+    pub unlinked: bool,
+    /// Also report each result's evidence scores.
+    #[serde(default)]
+    pub explain: bool,
+    /// Weight of the strength prior (command line only).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub strength_weight: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedResponse {
+    /// The note asked about (or `--text "..."`).
+    pub note: String,
+    pub results: Vec<RelatedHit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedHit {
+    pub rank: usize,
+    pub note: String,
+    pub title: String,
+    pub score: f32,
+    pub strength: Option<f32>,
+    /// Why, in words: `links to it`, `shared tags: a, b`, `similar section: "X" ~ "Y"`...
+    pub reasons: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// A note, as indexed, optionally with its markdown.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct NoteRequest {
+    /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
+    pub note: String,
+    /// Only this part of the note: a heading path as `recall` shows it
+    /// (`Python Development > Technical Stack`), the last heading alone when it is unique,
+    /// or a line range `START-END`.
+    pub section: Option<String>,
+    /// Include the markdown (default true over the wire).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub without_markdown: bool,
+    /// Include each section's plain text (the command line's `show --json`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub section_text: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteResponse {
+    pub note: String,
+    pub title: String,
+    pub path: String,
+    pub tags: Vec<String>,
+    pub strength: Option<f32>,
+    pub established: Option<chrono::NaiveDate>,
+    pub updated: Option<chrono::NaiveDate>,
+    pub sections: Vec<SectionInfo>,
+    pub links: Vec<Link>,
+    /// Notes that link here.
+    pub backlinks: Vec<String>,
+    pub front_matter: BTreeMap<String, serde_json::Value>,
+    pub footer: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+    /// The note's markdown (or the asked section's), cut at a size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
+    /// Whether `markdown` was cut; it then ends with a line saying so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+    /// The lines `markdown` holds (1-based, inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionInfo {
+    /// Heading path, `A > B > C` ("" before the first heading).
+    pub heading: String,
+    pub line_start: usize,
+    pub line_end: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// The most recently updated memories.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct RecentRequest {
+    /// How many notes (default 10, at most 100).
+    pub limit: Option<usize>,
+    /// Only notes with this tag.
+    pub tag: Option<String>,
+    /// Only notes whose id starts with this (a folder such as `people/`).
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentResponse {
+    pub results: Vec<RecentHit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentHit {
+    pub rank: usize,
+    pub note: String,
+    pub title: String,
+    pub path: String,
+    /// Last updated (footer or front matter), else established, else the file's date.
+    pub updated: Option<chrono::NaiveDate>,
+    pub strength: Option<f32>,
+    pub tags: Vec<String>,
+}
+
+/// Whether the index is fresh, and what it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusResponse {
+    pub vault: std::path::PathBuf,
+    pub index: std::path::PathBuf,
+    pub notes: usize,
+    pub sections: usize,
+    /// No note changed since the index was built (or a watcher keeps it current).
+    pub fresh: bool,
+    /// About how many notes changed since the index was built.
+    pub changed: usize,
+    pub check_ms: f64,
+    /// Note files the freshness check looks at.
+    pub files: usize,
+    pub built_at: String,
+    /// The embedding model, or none for a keyword-only index.
+    pub model: Option<String>,
+    pub language: String,
+    /// A `watch` or `serve` process keeps this index up to date.
+    pub watched: bool,
+}
+
+/// Facts about the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsResponse {
+    pub notes: usize,
+    pub sections: usize,
+    pub tags: usize,
+    pub links_resolved: usize,
+    pub links_unresolved: usize,
+    pub skipped: usize,
+    pub index_bytes: u64,
+    pub index: std::path::PathBuf,
+    pub vault: std::path::PathBuf,
+    pub built_at: String,
+    pub model: Option<String>,
+    pub language: String,
+}
+
+/// An error as the HTTP API and MCP report it: a stable code and the message the command
+/// line prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDetail {
+    /// `bad_request`, `not_found`, `unauthorized`, `forbidden`, `too_large`, `timeout`,
+    /// `unavailable` or `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: message.into(),
+            },
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! `index`, `update`, `watch`, `status`, `stats`: building the index and facts about it.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::{default_max_file_bytes, parse_language, print_json};
+use crate::analysis::Analysis;
+use crate::embed::ModelPaths;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::indexer::{self, BuildKind, IndexOptions, IndexReport, Stage};
+use crate::store::IndexDir;
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// The vault folder (default: the vault the index was built from).
+    pub vault: Option<PathBuf>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = default_max_file_bytes())]
+    pub max_file_size: u64,
+    /// Keyword index only: no embeddings (faster; semantic and hybrid search unavailable).
+    #[arg(long)]
+    pub no_embed: bool,
+    /// Rebuild from scratch, embedding everything again (default: update incrementally when
+    /// the index already holds this vault).
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Stemming language of the keyword index: en (default), ar, da, de, el, es, fi, fr,
+    /// hu, it, nl, no, pt, ro, ru, sv, ta, tr, or none (no stemming). Kept by later runs.
+    #[arg(long, value_parser = parse_language)]
+    pub language: Option<Analysis>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Indexes `vault` into `dir` with a progress bar on a terminal.
+pub(super) fn build_index(
+    dir: &IndexDir,
+    vault: &Path,
+    options: &IndexOptions,
+) -> anyhow::Result<IndexReport> {
+    let bar = progress_bar();
+    let report = indexer::index(dir, vault, options, &|stage, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(match stage {
+            Stage::Reading => "reading",
+            Stage::Indexing => "indexing",
+            Stage::Embedding => "embedding",
+        });
+    })
+    .with_context(|| format!("indexing {} into {}", vault.display(), dir.root.display()))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+pub(super) fn index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Result<()> {
+    let vault = match &args.vault {
+        Some(v) => v.clone(),
+        None => dir.open().map(|g| g.manifest.vault).map_err(|_| {
+            Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into())
+        })?,
+    };
+    // Without --language, an index keeps the language it was built with.
+    let analysis = match &args.language {
+        Some(a) => a.clone(),
+        None => dir
+            .open()
+            .ok()
+            .and_then(|g| Analysis::new(&g.manifest.language).ok())
+            .unwrap_or_default(),
+    };
+    let options = IndexOptions {
+        max_file_bytes: args.max_file_size,
+        model: (!args.no_embed).then(|| model.clone()),
+        reuse: !args.rebuild,
+        analysis,
+    };
+    let r = build_index(dir, &vault, &options)?;
+    print_report(dir, &r, args.json, args.no_embed)
+}
+
+pub(super) fn update(dir: &IndexDir, model: &ModelPaths, json_out: bool) -> anyhow::Result<()> {
+    let g = dir.open()?;
+    let options = IndexOptions::to_update(&g, model);
+    let bar = progress_bar();
+    let r = indexer::update(dir, &options, &|_, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    print_report(dir, &r, json_out, g.manifest.model.is_none())
+}
+
+fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool) -> anyhow::Result<()> {
+    let e = &r.embedding;
+    let c = &r.changes;
+    if json_out {
+        return print_json(&json!({
+            "vault": r.vault, "index": dir.root, "notes": r.notes, "sections": r.sections,
+            "links_resolved": r.links_resolved, "links_unresolved": r.links_unresolved,
+            "skipped": r.skipped, "took_ms": r.elapsed_ms,
+            "embedded": e.embedded, "reused": e.reused, "embed_ms": e.elapsed_ms,
+            "embeddings_disabled": e.disabled, "kind": r.kind.name(),
+            "added": c.added, "changed": c.changed, "deleted": c.deleted,
+        }));
+    }
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    match r.kind {
+        BuildKind::Full => println!(
+            "indexed {} notes ({} sections) from {} in {secs:.2}s",
+            r.notes,
+            r.sections,
+            r.vault.display()
+        ),
+        BuildKind::Incremental => println!(
+            "updated {}: {} added, {} changed, {} deleted in {secs:.2}s; {} notes ({} sections)",
+            r.vault.display(),
+            c.added,
+            c.changed,
+            c.deleted,
+            r.notes,
+            r.sections
+        ),
+        BuildKind::UpToDate => println!("index of {} is up to date ({} notes)", r.vault.display(), r.notes),
+    }
+    println!(
+        "links: {} resolved, {} unresolved",
+        r.links_resolved, r.links_unresolved
+    );
+    match &e.disabled {
+        Some(why) if !no_embed && why != "--no-embed" => {
+            eprintln!("recall: warning: no embeddings, keyword search only: {why}")
+        }
+        Some(_) => println!("embeddings: none (--no-embed)"),
+        None if r.kind == BuildKind::UpToDate => {}
+        None => println!(
+            "embeddings: {} chunks embedded ({:.0}/s), {} reused from the previous index",
+            e.embedded,
+            e.embedded as f64 / (e.elapsed_ms.max(1) as f64 / 1000.0),
+            e.reused
+        ),
+    }
+    if !r.skipped.is_empty() {
+        println!("skipped {} files:", r.skipped.len());
+        for s in &r.skipped {
+            println!("  {}: {}", s.path.display(), s.reason);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn watch(engine: Engine, debounce_ms: u64) -> anyhow::Result<()> {
+    let vault = engine.snapshot().generation.manifest.vault.clone();
+    println!("watching {} (Ctrl-C to stop)", vault.display());
+    crate::watch::run(&engine, Duration::from_millis(debounce_ms), &mut |event| {
+        if let Some(line) = event.describe() {
+            println!("{} {line}", chrono::Local::now().format("%H:%M:%S"));
+        }
+    })?;
+    Ok(())
+}
+
+pub(super) fn status(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
+    let s = engine.status()?;
+    if json_out {
+        return print_json(&s);
+    }
+    if s.changed == 0 {
+        println!(
+            "fresh: {} files unchanged since {} (checked in {:.1} ms)",
+            s.files, s.built_at, s.check_ms
+        );
+    } else {
+        println!(
+            "stale: about {} notes changed since {}; run `recall update` (checked in {:.1} ms)",
+            s.changed, s.built_at, s.check_ms
+        );
+    }
+    if s.watched {
+        println!("a `recall watch`, `serve` or `mcp` process keeps this index up to date");
+    }
+    Ok(())
+}
+
+pub(super) fn stats(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
+    let s = engine.stats()?;
+    if json_out {
+        return print_json(&s);
+    }
+    println!("vault:     {}", s.vault.display());
+    println!(
+        "index:     {} ({:.1} MiB)",
+        s.index.display(),
+        s.index_bytes as f64 / 1048576.0
+    );
+    println!("built:     {}", s.built_at);
+    println!("notes:     {}", s.notes);
+    println!("sections:  {}", s.sections);
+    println!("tags:      {}", s.tags);
+    println!(
+        "links:     {} resolved, {} unresolved",
+        s.links_resolved, s.links_unresolved
+    );
+    println!("skipped:   {}", s.skipped);
+    println!(
+        "model:     {}",
+        s.model.as_deref().unwrap_or("none (keyword search only)")
+    );
+    println!("language:  {}", s.language);
+    Ok(())
+}

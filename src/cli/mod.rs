@@ -1,0 +1,248 @@
+//! The command line: argument parsing (clap derive), output formatting, exit codes.
+//!
+//! Everything here is presentation over the library's [`Engine`]: each command builds an
+//! API request from its flags, and prints the typed response for people (colour, progress
+//! bars, only when stdout/stderr are terminals and `NO_COLOR` is unset) or, with `--json`,
+//! as the same JSON the HTTP and MCP servers return. One file per group of commands.
+//! Exit codes: 0 success (zero results included), 2 usage errors (bad flags, bad query,
+//! unknown note), 1 anything else.
+
+mod build;
+mod eval;
+mod notes;
+mod search;
+mod serve;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::analysis::Analysis;
+use crate::api::Mode;
+use crate::embed::{ModelPaths, QueryModel};
+use crate::engine::{Engine, Limits, Refresh};
+use crate::error::{Error, ErrorKind};
+use crate::fuse::{Fusion, DEFAULT_FUSION};
+use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+use crate::store::IndexDir;
+use crate::vault::DEFAULT_MAX_FILE_BYTES;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "recall",
+    version,
+    about = "Search a vault of markdown notes: keywords, meaning, related memories."
+)]
+pub struct Cli {
+    /// Index folder.
+    #[arg(long, global = true, env = "RECALL_INDEX", default_value = "index")]
+    pub index: PathBuf,
+    /// Embedding model folder (model.onnx + tokenizer files); default: the model cache.
+    #[arg(long, global = true)]
+    pub model_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build (or rebuild) the index of a vault.
+    Index(build::IndexArgs),
+    /// Bring the index up to date with its vault: re-read only what changed.
+    Update {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep the index up to date while notes change (file-system notifications).
+    Watch {
+        /// Quiet time after the last change before updating, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        debounce_ms: u64,
+    },
+    /// Search the index.
+    Search(search::SearchArgs),
+    /// Show a note as recall parsed it (add --section to print part of its markdown).
+    Show(notes::ShowArgs),
+    /// The most recently updated notes.
+    Recent(notes::RecentArgs),
+    /// Facts about the index.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whether the index is fresh: how many notes changed since it was built (stat only).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure ranking quality on judged queries.
+    Eval(eval::EvalArgs),
+    /// Notes related to a note (or to --text): by meaning, wording, tags and links.
+    Related(notes::RelatedArgs),
+    /// Measure "related" on a vault: can content alone find each note's link targets?
+    EvalRelated {
+        /// Vault to index into a temporary folder (unless --index names an existing index).
+        #[arg(long)]
+        vault: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the embedding runtime and model: load them, embed a probe, report timings.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the index over HTTP (JSON API, and MCP at /mcp), keeping it fresh.
+    Serve(serve::ServeArgs),
+    /// Serve the index to an MCP client over stdio, keeping it fresh.
+    Mcp(serve::McpArgs),
+}
+
+/// Ranking settings shared by `search` and `eval`.
+#[derive(Args, Debug, Clone)]
+pub struct RankArgs {
+    /// Retrieval mode.
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    pub mode: Mode,
+    /// Weight of the strength prior (0 disables it).
+    #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
+    pub strength_weight: f32,
+    /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K[:W].
+    #[arg(long, default_value_t = DEFAULT_FUSION)]
+    pub fusion: Fusion,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FreshArgs {
+    /// Answer from the index as it is, without checking the vault for changes first.
+    #[arg(long)]
+    pub no_refresh: bool,
+}
+
+fn parse_weight(s: &str) -> Result<f32, String> {
+    let w: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=2.0).contains(&w) {
+        Ok(w)
+    } else {
+        Err("the weight must be between 0 and 2".into())
+    }
+}
+
+fn parse_language(s: &str) -> Result<Analysis, String> {
+    Analysis::new(s)
+}
+
+/// Parses arguments, runs the command, maps errors to exit codes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let usage = e.downcast_ref::<Error>().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    ErrorKind::BadRequest | ErrorKind::NotFound | ErrorKind::TooLarge
+                )
+            });
+            eprintln!("recall: error: {}", error_chain(&e));
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+/// The error and its causes, each said once: a cause whose text the message before it
+/// already contains is not repeated.
+pub(crate) fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !out.contains(&msg) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&msg);
+        }
+    }
+    out
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<()> {
+    let dir = IndexDir::new(&cli.index);
+    let model = ModelPaths::locate(cli.model_dir.as_deref());
+    match &cli.command {
+        Command::Index(args) => build::index(&dir, &model, args),
+        Command::Update { json } => build::update(&dir, &model, *json),
+        Command::Watch { debounce_ms } => build::watch(open(dir, model)?, *debounce_ms),
+        Command::Search(args) => search::run(&open_fresh(dir, model, &args.fresh)?, args),
+        Command::Show(args) => notes::show(&open(dir, model)?, args),
+        Command::Recent(args) => notes::recent(&open(dir, model)?, args),
+        Command::Stats { json } => build::stats(&open(dir, model)?, *json),
+        Command::Status { json } => build::status(&open(dir, model)?, *json),
+        Command::Eval(args) => eval::eval(&dir, &model, args),
+        Command::Doctor { json } => eval::doctor(model, *json),
+        Command::Related(args) => notes::related(&open_fresh(dir, model, &args.fresh)?, args),
+        Command::EvalRelated { vault, json } => eval::eval_related(&dir, &model, vault.as_deref(), *json),
+        Command::Serve(args) => serve::serve(dir, model, args),
+        Command::Mcp(args) => serve::mcp(dir, model, args),
+    }
+}
+
+/// The engine of a command that answers one request.
+fn open(dir: IndexDir, model: ModelPaths) -> anyhow::Result<Engine> {
+    Ok(Engine::open(
+        dir,
+        QueryModel::single(model),
+        Limits::command_line(),
+    )?)
+}
+
+/// How many changed files a query brings in itself before answering; beyond, it warns.
+const REFRESH_LIMIT: usize = 10;
+
+/// The engine of a query, brought up to date with a few changed notes first (unless
+/// `--no-refresh`); what happened is said on stderr.
+fn open_fresh(dir: IndexDir, model: ModelPaths, fresh: &FreshArgs) -> anyhow::Result<Engine> {
+    let engine = open(dir, model)?;
+    if fresh.no_refresh {
+        return Ok(engine);
+    }
+    match engine.refresh(REFRESH_LIMIT) {
+        Refresh::Fresh | Refresh::Watched => {}
+        Refresh::Updated(r) => eprintln!(
+            "recall: index refreshed: {} added, {} changed, {} deleted",
+            r.changes.added, r.changes.changed, r.changes.deleted
+        ),
+        Refresh::Stale(n) => eprintln!(
+            "recall: warning: index is stale: {n} files or folders changed since it was built; run `recall update`"
+        ),
+        Refresh::Failed(e) => {
+            eprintln!("recall: warning: could not refresh the index ({e}); answering from it as it is")
+        }
+    }
+    Ok(engine)
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Bold, dim, highlight and reset escapes, or nothing when output is not a colour terminal.
+fn styles() -> (&'static str, &'static str, &'static str, &'static str) {
+    if color() {
+        ("\x1b[1m", "\x1b[2m", "\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    }
+}
+
+/// Prints one JSON value on a line.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
+}

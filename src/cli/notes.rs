@@ -1,0 +1,186 @@
+//! `show`, `related`, `recent`: notes themselves, the notes that belong with one, and the
+//! latest ones.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{parse_weight, print_json, styles, FreshArgs};
+use crate::api::{NoteRequest, RecentRequest, RelatedRequest};
+use crate::engine::Engine;
+use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Note id (path in the vault without .md).
+    pub note: String,
+    /// Print this part of the note's markdown: a heading path, a unique heading, or a line
+    /// range START-END.
+    #[arg(long)]
+    pub section: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RelatedArgs {
+    /// Note id (path in the vault without .md).
+    #[arg(required_unless_present = "text", conflicts_with = "text")]
+    pub note: Option<String>,
+    /// Find memories related to this text instead of a note.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Number of results.
+    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: u64,
+    /// Only notes not already linked to or from the note (discovery).
+    #[arg(long)]
+    pub unlinked: bool,
+    /// Show each result's evidence scores (meaning, wording, tags, links).
+    #[arg(long)]
+    pub explain: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// Weight of the strength prior (0 disables it).
+    #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
+    pub strength_weight: f32,
+    #[command(flatten)]
+    pub fresh: FreshArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RecentArgs {
+    /// Number of results.
+    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub limit: u64,
+    /// Only notes with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only notes whose id starts with this (a folder, like people/).
+    #[arg(long)]
+    pub path: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
+    let n = engine.note(&NoteRequest {
+        note: args.note.clone(),
+        section: args.section.clone(),
+        without_markdown: args.section.is_none(),
+        section_text: args.json && args.section.is_none(),
+    })?;
+    if args.json {
+        return print_json(&n);
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(markdown) = &n.markdown {
+        writeln!(out, "{markdown}")?;
+        return Ok(());
+    }
+    let vault = engine.snapshot().generation.manifest.vault.clone();
+    writeln!(out, "{}  ({})", n.title, n.note)?;
+    writeln!(out, "file: {}", vault.join(&n.path).display())?;
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "strength: {}  established: {}  updated: {}",
+        opt(n.strength.map(|s| format!("{s:.2}"))),
+        opt(n.established.map(|d| d.to_string())),
+        opt(n.updated.map(|d| d.to_string()))
+    )?;
+    writeln!(out, "tags: {}", n.tags.join(", "))?;
+    writeln!(out, "sections:")?;
+    for s in &n.sections {
+        let heading = if s.heading.is_empty() {
+            "(before first heading)"
+        } else {
+            &s.heading
+        };
+        writeln!(out, "  {:>4}-{:<4} {}", s.line_start, s.line_end, heading)?;
+    }
+    writeln!(out, "links:")?;
+    for l in &n.links {
+        let to = l
+            .resolved
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "(unresolved)".into());
+        writeln!(out, "  line {:<4} [[{}]] -> {}", l.line, l.raw, to)?;
+    }
+    let backlinks = if n.backlinks.is_empty() {
+        "-".to_string()
+    } else {
+        n.backlinks.join(", ")
+    };
+    writeln!(out, "backlinks: {backlinks}")?;
+    for (k, v) in &n.front_matter {
+        writeln!(out, "front matter {k}: {v}")?;
+    }
+    for w in &n.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+pub(super) fn related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()> {
+    let r = engine.related(&RelatedRequest {
+        note: args.note.clone(),
+        text: args.text.clone(),
+        limit: Some(args.limit as usize),
+        unlinked: args.unlinked,
+        explain: args.explain,
+        strength_weight: Some(args.strength_weight),
+    })?;
+    if args.json {
+        return print_json(&r);
+    }
+    if r.results.is_empty() {
+        println!("nothing related to {} found", r.note);
+    }
+    let (bold, dim, _, reset) = styles();
+    for h in &r.results {
+        let strength = h
+            .strength
+            .map(|s| format!("  strength {s:.2}"))
+            .unwrap_or_default();
+        println!(
+            "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}",
+            h.rank, h.note, h.title, h.score
+        );
+        if !h.reasons.is_empty() {
+            println!("    {}", h.reasons.join("; "));
+        }
+        if let Some(e) = &h.evidence {
+            println!(
+                "    {dim}meaning {:.3}  wording {:.3}  tags {:.3}  links {:.3}{reset}",
+                e.meaning, e.wording, e.tags, e.links
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn recent(engine: &Engine, args: &RecentArgs) -> anyhow::Result<()> {
+    let r = engine.recent(&RecentRequest {
+        limit: Some(args.limit as usize),
+        tag: args.tag.clone(),
+        path: args.path.clone(),
+    })?;
+    if args.json {
+        return print_json(&r);
+    }
+    let (bold, dim, _, reset) = styles();
+    for h in &r.results {
+        let updated = h.updated.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+        let strength = h
+            .strength
+            .map(|s| format!("  strength {s:.2}"))
+            .unwrap_or_default();
+        println!(
+            "{:>2}. {updated}  {bold}{}{reset}  {}{dim}{strength}{reset}",
+            h.rank, h.note, h.title
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,601 @@
+//! The one API every face calls: search, related, read a note, recent notes, status.
+//!
+//! An [`Engine`] owns an index folder, the embedding model (loaded once, on first use) and
+//! the current [`Snapshot`]. Each call takes the snapshot current when it starts and
+//! answers from it alone; [`Engine::reload`] swaps in a newly published generation without
+//! waiting for calls in flight, which finish on the one they started with. Calls take
+//! typed requests and return the serde types of [`crate::api`], so the command line, the
+//! HTTP server and the MCP server answer with the same JSON and the same errors.
+//!
+//! The engine also keeps its index fresh: [`Engine::refresh`] (a command-line query brings
+//! in a few changed notes first) and [`Engine::update`] (what the watcher of a server runs
+//! after the vault changed).
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::api::{
+    Explain, ExplainLexical, ExplainSemantic, NoteRequest, NoteResponse, RecentHit, RecentRequest,
+    RecentResponse, RelatedHit, RelatedRequest, RelatedResponse, SearchHit, SearchRequest, SearchResponse,
+    SectionInfo, StatsResponse, StatusResponse,
+};
+use crate::embed::{ModelPaths, QueryModel};
+use crate::error::{Error, Result};
+use crate::fuse::DEFAULT_FUSION;
+use crate::indexer::{self, BuildKind, IndexOptions, IndexReport};
+use crate::query::{Cmp, Filter, Query};
+use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+use crate::related::{self, RelatedOptions, Source};
+use crate::search::{self, Hit, SearchOptions};
+use crate::snapshot::Snapshot;
+use crate::snippet;
+use crate::store::IndexDir;
+
+/// Longest query accepted, in bytes: a longer one is not a query.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// Limits of an engine.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most results one call returns (larger `limit`s are capped).
+    pub max_results: usize,
+    /// Most bytes of markdown `note` returns; longer notes are cut with a marker.
+    pub note_bytes: usize,
+}
+
+impl Limits {
+    /// For a person at a terminal: large lists and whole notes.
+    pub fn command_line() -> Limits {
+        Limits {
+            max_results: 10_000,
+            note_bytes: usize::MAX,
+        }
+    }
+
+    /// For agents and other programs: lists and notes that fit a model's context.
+    pub fn service() -> Limits {
+        Limits {
+            max_results: 100,
+            note_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What [`Engine::refresh`] did before a query.
+#[derive(Debug)]
+pub enum Refresh {
+    /// Nothing had changed.
+    Fresh,
+    /// A `watch` or `serve` process keeps the index current; nothing was checked.
+    Watched,
+    /// A few notes had changed and were brought in.
+    Updated(IndexReport),
+    /// Too many notes changed to bring in before answering.
+    Stale(usize),
+    /// The update failed; the query is answered from the index as it is.
+    Failed(String),
+}
+
+/// An index, open for answering.
+pub struct Engine {
+    dir: IndexDir,
+    model: Arc<QueryModel>,
+    limits: Limits,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Engine {
+    /// Opens the index in `dir`; the model is loaded when a query first needs it.
+    pub fn open(dir: IndexDir, model: QueryModel, limits: Limits) -> Result<Engine> {
+        let model = Arc::new(model);
+        let snapshot = Arc::new(Snapshot::open(&dir, Arc::clone(&model))?);
+        Ok(Engine {
+            dir,
+            model,
+            limits,
+            current: RwLock::new(snapshot),
+        })
+    }
+
+    pub fn dir(&self) -> &IndexDir {
+        &self.dir
+    }
+
+    pub fn model_paths(&self) -> &ModelPaths {
+        self.model.paths()
+    }
+
+    /// The snapshot calls starting now answer from.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Opens the generation `CURRENT` names if it is not the one being served, loads what
+    /// its queries need, then swaps it in. Returns whether it changed.
+    pub fn reload(&self) -> Result<bool> {
+        let name = self.dir.current_name()?;
+        if self.snapshot().generation.dir.file_name() == Some(name.as_ref()) {
+            return Ok(false);
+        }
+        let next = Snapshot::open(&self.dir, Arc::clone(&self.model))?;
+        next.warm()?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(true)
+    }
+
+    /// Options for updating the index as it was built.
+    pub fn update_options(&self) -> IndexOptions {
+        IndexOptions::to_update(&self.snapshot().generation, self.model.paths())
+    }
+
+    /// Brings the index up to date with its vault and serves the result.
+    pub fn update(&self) -> Result<IndexReport> {
+        let report = indexer::update(&self.dir, &self.update_options(), &|_, _, _| {})?;
+        self.reload()?;
+        Ok(report)
+    }
+
+    /// Before a command-line query: if the vault changed a little since the index was built
+    /// (up to `limit` notes), update the index first; if it changed a lot, say so. Never
+    /// fails: a problem is reported and the query answered from the index as it is.
+    pub fn refresh(&self, limit: usize) -> Refresh {
+        if self.dir.is_watched() {
+            return Refresh::Watched;
+        }
+        let snap = self.snapshot();
+        let Ok(stamps) = snap.generation.stamps() else {
+            return Refresh::Fresh;
+        };
+        match stamps.changed(&snap.generation.manifest.vault) {
+            0 => Refresh::Fresh,
+            n if n > limit => Refresh::Stale(n),
+            _ => match self.update() {
+                Ok(r) if r.kind == BuildKind::UpToDate => Refresh::Fresh,
+                Ok(r) => Refresh::Updated(r),
+                Err(e) => Refresh::Failed(e.to_string()),
+            },
+        }
+    }
+
+    fn limit(&self, asked: Option<usize>) -> usize {
+        asked.unwrap_or(10).clamp(1, self.limits.max_results)
+    }
+
+    /// Ranked notes for a query.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
+        let started = Instant::now();
+        if req.query.len() > MAX_QUERY_BYTES {
+            return Err(Error::TooLarge(format!(
+                "the query is {} bytes; the limit is {MAX_QUERY_BYTES}",
+                req.query.len()
+            )));
+        }
+        let mut query = Query::parse(&req.query)?;
+        if let Some(d) = &req.since {
+            query
+                .filters
+                .push(Filter::Updated(Cmp::Ge, parse_date("since", d)?));
+        }
+        if let Some(d) = &req.before {
+            query
+                .filters
+                .push(Filter::Updated(Cmp::Lt, parse_date("before", d)?));
+        }
+        let recency = match &req.recent {
+            Some(h) => Some((
+                chrono::Local::now().date_naive(),
+                crate::rank::parse_half_life(h).map_err(Error::Usage)?,
+            )),
+            None => None,
+        };
+        let snap = self.snapshot();
+        let (mode, warning) = snap.effective_mode(req.mode.unwrap_or_default())?;
+        let options = SearchOptions {
+            mode,
+            fusion: req.fusion.unwrap_or(DEFAULT_FUSION),
+            limit: self.limit(req.limit),
+            strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
+            recency,
+            render: true,
+        };
+        let hits = search::search(&snap, &query, &options)?;
+        Ok(SearchResponse {
+            query: req.query.clone(),
+            mode,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            results: hits.into_iter().map(|h| search_hit(h, req.explain)).collect(),
+            warnings: warning.into_iter().collect(),
+        })
+    }
+
+    /// The notes that belong with a note, or with a piece of text.
+    pub fn related(&self, req: &RelatedRequest) -> Result<RelatedResponse> {
+        let snap = self.snapshot();
+        let (source, subject) = match (&req.note, &req.text) {
+            (Some(note), None) => {
+                check_note_id(note)?;
+                let (ord, _) = snap.notes()?.find(note)?;
+                (Source::note(&snap, ord)?, note.clone())
+            }
+            (None, Some(text)) => {
+                if text.len() > MAX_QUERY_BYTES * 4 {
+                    return Err(Error::TooLarge(format!(
+                        "the text is {} bytes; the limit is {}",
+                        text.len(),
+                        MAX_QUERY_BYTES * 4
+                    )));
+                }
+                (Source::text(&snap, text)?, format!("--text {text:?}"))
+            }
+            (Some(_), Some(_)) => return Err(Error::Usage("give a note or a text, not both".into())),
+            (None, None) => return Err(Error::Usage("give a note or a text".into())),
+        };
+        let options = RelatedOptions {
+            limit: self.limit(req.limit),
+            unlinked: req.unlinked,
+            content_only: false,
+            wording_only: false,
+            strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
+        };
+        let results = related::related(&snap, &source, &options)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| RelatedHit {
+                rank: i + 1,
+                note: r.note,
+                title: r.title,
+                score: r.score,
+                strength: r.strength,
+                reasons: r.reasons.iter().map(ToString::to_string).collect(),
+                evidence: req.explain.then_some(r.evidence),
+            })
+            .collect();
+        Ok(RelatedResponse {
+            note: subject,
+            results,
+        })
+    }
+
+    /// A note as indexed (sections, tags, links, backlinks, metadata), with its markdown
+    /// or one section's, read from the vault now.
+    pub fn note(&self, req: &NoteRequest) -> Result<NoteResponse> {
+        check_note_id(&req.note)?;
+        let snap = self.snapshot();
+        let notes = snap.notes()?;
+        let (_, n) = notes.find(&req.note)?;
+        let note = &n.note;
+        let backlinks: Vec<String> = notes
+            .iter()
+            .filter(|(_, o)| o.note.links.iter().any(|l| l.resolved.as_ref() == Some(&note.id)))
+            .map(|(_, o)| o.note.id.to_string())
+            .collect();
+        let mut warnings = note.warnings.clone();
+        let (mut markdown, mut truncated, mut lines) = (None, None, None);
+        if !req.without_markdown {
+            let path = snap.generation.manifest.vault.join(&n.relative);
+            let text = read_text(&path)?;
+            if crate::vault::content_hash(text.as_bytes()) != n.hash {
+                warnings.push("the note changed since it was indexed; its sections may have moved".into());
+            }
+            let all: Vec<&str> = text.lines().collect();
+            let (from, to) = match &req.section {
+                Some(wanted) => section_lines(note, wanted, all.len())?,
+                None => (1, all.len().max(1)),
+            };
+            let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
+            let (body, cut) = cap(body, self.limits.note_bytes);
+            markdown = Some(body);
+            truncated = Some(cut);
+            lines = Some((from, to));
+        }
+        Ok(NoteResponse {
+            note: note.id.to_string(),
+            title: note.title.clone(),
+            path: n.relative.to_string_lossy().into_owned(),
+            tags: note.tags.clone(),
+            strength: note.meta.strength,
+            established: note.meta.established,
+            updated: note.meta.updated,
+            sections: note
+                .sections
+                .iter()
+                .map(|s| SectionInfo {
+                    heading: s.heading_display(),
+                    line_start: s.line_start,
+                    line_end: s.line_end,
+                    text: req.section_text.then(|| s.text.clone()),
+                })
+                .collect(),
+            links: note.links.clone(),
+            backlinks,
+            front_matter: note.meta.front_matter.clone(),
+            footer: note.meta.footer.clone(),
+            warnings,
+            markdown,
+            truncated,
+            lines,
+        })
+    }
+
+    /// The most recently updated notes (last updated, else established, else the file's
+    /// date), the stronger first on the same day.
+    pub fn recent(&self, req: &RecentRequest) -> Result<RecentResponse> {
+        let snap = self.snapshot();
+        let mut query = Query::default();
+        if let Some(tag) = &req.tag {
+            query
+                .filters
+                .push(Filter::Tag(tag.trim_start_matches('#').to_lowercase()));
+        }
+        if let Some(path) = &req.path {
+            query.filters.push(Filter::Path(path.clone()));
+        }
+        let allowed = (!query.filters.is_empty())
+            .then(|| snap.lexical().allowed_notes(&query))
+            .transpose()?;
+        let notes = snap.notes()?;
+        let priors = snap.priors()?;
+        let vault = &snap.generation.manifest.vault;
+        let mut candidates: Vec<(u32, &crate::vault::LoadedNote)> = notes
+            .iter()
+            .filter(|(ord, _)| allowed.as_ref().is_none_or(|a| a.contains(ord)))
+            .collect();
+        let prior = |ord: u32| priors.get(ord as usize).copied().unwrap_or_default();
+        candidates.sort_by(|a, b| {
+            let (pa, pb) = (prior(a.0), prior(b.0));
+            pb.updated
+                .cmp(&pa.updated)
+                .then(
+                    pb.strength
+                        .unwrap_or(-1.0)
+                        .total_cmp(&pa.strength.unwrap_or(-1.0)),
+                )
+                .then(a.1.note.id.cmp(&b.1.note.id))
+        });
+        let limit = self.limit(req.limit);
+        let results = candidates
+            .into_iter()
+            // A stale index must not offer a deleted note.
+            .filter(|(_, n)| vault.join(&n.relative).is_file())
+            .take(limit)
+            .enumerate()
+            .map(|(i, (ord, n))| RecentHit {
+                rank: i + 1,
+                note: n.note.id.to_string(),
+                title: n.note.title.clone(),
+                path: n.relative.to_string_lossy().into_owned(),
+                updated: prior(ord).updated,
+                strength: n.note.meta.strength,
+                tags: n.note.tags.clone(),
+            })
+            .collect();
+        Ok(RecentResponse { results })
+    }
+
+    /// Whether the index is fresh (one `stat` per note file), and what it holds.
+    pub fn status(&self) -> Result<StatusResponse> {
+        let snap = self.snapshot();
+        let g = &snap.generation;
+        let stamps = g.stamps()?;
+        let started = Instant::now();
+        let changed = stamps.changed(&g.manifest.vault);
+        let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(StatusResponse {
+            vault: g.manifest.vault.clone(),
+            index: self.dir.root.clone(),
+            notes: g.manifest.notes,
+            sections: g.manifest.sections,
+            fresh: changed == 0,
+            changed,
+            check_ms,
+            files: stamps.files.len(),
+            built_at: g.manifest.built_at.clone(),
+            model: g.manifest.model.clone(),
+            language: g.manifest.language.clone(),
+            watched: self.dir.is_watched(),
+        })
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> Result<StatsResponse> {
+        let snap = self.snapshot();
+        let notes = snap.notes()?;
+        let m = &snap.generation.manifest;
+        let tags: BTreeSet<&str> = notes
+            .iter()
+            .flat_map(|(_, n)| n.note.tags.iter().map(String::as_str))
+            .collect();
+        let links = notes.iter().flat_map(|(_, n)| &n.note.links);
+        let resolved = links.clone().filter(|l| l.resolved.is_some()).count();
+        Ok(StatsResponse {
+            notes: m.notes,
+            sections: m.sections,
+            tags: tags.len(),
+            links_resolved: resolved,
+            links_unresolved: links.count() - resolved,
+            skipped: m.skipped.len(),
+            index_bytes: snap.generation.size_bytes(),
+            index: self.dir.root.clone(),
+            vault: m.vault.clone(),
+            built_at: m.built_at.clone(),
+            model: m.model.clone(),
+            language: m.language.clone(),
+        })
+    }
+}
+
+fn search_hit(h: Hit, explain: bool) -> SearchHit {
+    let s = h.signals;
+    SearchHit {
+        rank: h.rank,
+        note: h.note,
+        title: h.title,
+        path: h.path,
+        section: h.section,
+        line: h.line,
+        score: h.score,
+        strength: h.strength,
+        tags: h.tags,
+        snippet: snippet::marked(&h.snippet),
+        explain: explain.then_some(Explain {
+            lexical: s.lexical.map(|(rank, score)| ExplainLexical { rank, score }),
+            semantic: s
+                .semantic
+                .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
+            fused: s.fused,
+        }),
+        spans: h.snippet,
+    }
+}
+
+fn parse_date(what: &str, s: &str) -> Result<chrono::NaiveDate> {
+    crate::note::parse_date(s).ok_or_else(|| Error::Usage(format!("bad {what} date `{s}`: write YYYY-MM-DD")))
+}
+
+/// A note id names a note of the index, never a file: one that could climb out of the
+/// vault (`..`, an absolute path) is refused before anything is looked up.
+fn check_note_id(id: &str) -> Result<()> {
+    let path = Path::new(id);
+    let escapes = id.is_empty()
+        || id.contains('\0')
+        || id.starts_with('/')
+        || id.starts_with('\\')
+        || path.components().any(|c| !matches!(c, Component::Normal(_)))
+        || id.split(['/', '\\']).any(|part| part == ".." || part == ".");
+    if escapes {
+        return Err(Error::Usage(format!(
+            "bad note id `{}`: a note id is a path inside the vault without `.md`, like topics/python",
+            id.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// A note file, read now (bounded: the index never holds notes over the size limit).
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The lines (1-based, inclusive) of the section `wanted` names: a line range `A-B`, a
+/// heading path, or a heading that is unique in the note.
+fn section_lines(note: &crate::note::Note, wanted: &str, total: usize) -> Result<(usize, usize)> {
+    let w = wanted.trim();
+    if let Some((a, b)) = w.split_once('-') {
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+            if a == 0 || b < a || a > total.max(1) {
+                return Err(Error::Usage(format!(
+                    "bad line range `{w}`: the note has lines 1-{total}"
+                )));
+            }
+            return Ok((a, b.min(total.max(1))));
+        }
+    }
+    let norm = |s: &str| {
+        s.split('>')
+            .map(|p| p.trim().to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" > ")
+    };
+    let want = norm(w);
+    let sections = &note.sections;
+    let exact: Vec<_> = sections
+        .iter()
+        .filter(|s| norm(&s.heading_display()) == want)
+        .collect();
+    let by_tail: Vec<_> = sections
+        .iter()
+        .filter(|s| {
+            let h = norm(&s.heading_display());
+            h.ends_with(&format!("> {want}")) || norm(s.heading()) == want
+        })
+        .collect();
+    match (exact.as_slice(), by_tail.as_slice()) {
+        ([s, ..], _) | ([], [s]) => Ok((s.line_start, s.line_end)),
+        _ => {
+            let headings: Vec<String> = sections
+                .iter()
+                .filter(|s| !s.heading_path.is_empty())
+                .map(|s| s.heading_display())
+                .collect();
+            let why = if by_tail.len() > 1 {
+                "is ambiguous"
+            } else {
+                "is not in the note"
+            };
+            Err(Error::Usage(format!(
+                "section `{w}` {why}; its sections: {}",
+                headings.join(" | ")
+            )))
+        }
+    }
+}
+
+/// `text` cut to at most `limit` bytes at a line boundary, with a last line saying so.
+fn cap(text: String, limit: usize) -> (String, bool) {
+    if text.len() <= limit {
+        return (text, false);
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind('\n').unwrap_or(end);
+    let rest = text.len() - end;
+    let mut out = text[..end].to_string();
+    out.push_str(&format!(
+        "\n\n[… cut here: {rest} more bytes; ask for one section (a heading or a line range) to read the rest]"
+    ));
+    (out, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_ids_cannot_leave_the_vault() {
+        for bad in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "a/../../b",
+            "..",
+            "a/./b",
+            "",
+            "x\0y",
+            "..\\x",
+        ] {
+            assert!(check_note_id(bad).is_err(), "{bad:?}");
+        }
+        for good in ["topics/python", "a b/ç", "notes/v1.2"] {
+            assert!(check_note_id(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn cap_cuts_at_a_line_and_says_so() {
+        let (t, cut) = cap("aaaa\nbbbb\ncccc".into(), 8);
+        assert!(cut);
+        assert!(t.starts_with("aaaa\n\n[… cut here: 10 more bytes"), "{t}");
+        assert_eq!(cap("short".into(), 8), ("short".to_string(), false));
+    }
+
+    #[test]
+    fn sections_by_path_tail_or_lines() {
+        let note = crate::note::Note::parse(
+            crate::note::NoteId("n".into()),
+            "# T\n\n## A\n\n### B\nx\n\n## C\ny\n",
+        );
+        assert_eq!(section_lines(&note, "T > A > B", 9).unwrap(), (5, 7));
+        assert_eq!(section_lines(&note, "b", 9).unwrap(), (5, 7));
+        assert_eq!(section_lines(&note, "2-3", 9).unwrap(), (2, 3));
+        let err = section_lines(&note, "Z", 9).unwrap_err().to_string();
+        assert!(err.contains("T > A > B"), "{err}");
+        assert!(section_lines(&note, "9-2", 9).is_err());
+    }
+}

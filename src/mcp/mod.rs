@@ -1,0 +1,150 @@
+//! The MCP face: recall's tools for AI agents, over stdio (`recall mcp`) or streamable
+//! HTTP (`/mcp` of `recall serve`), built on the official Rust SDK (rmcp).
+//!
+//! Each tool is a thin adapter: its arguments are an API request type (whose schema rmcp
+//! derives from the Rust type), the [`Engine`] answers on a blocking thread, and the
+//! result carries the API response as structured content plus a compact text rendering
+//! ([`text`]) a model reads easily. A failure the caller can fix (unknown note, malformed
+//! query) is a tool result marked as an error with the command line's message, never a
+//! crash of the server.
+
+mod text;
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler, ServiceExt};
+use serde::Serialize;
+
+use crate::api::{NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
+use crate::engine::Engine;
+use crate::error::Result;
+
+/// What the server tells a client about itself and how to use its tools.
+const INSTRUCTIONS: &str = "recall searches a vault of markdown notes (memories). \
+Use `search` to find notes about a topic (keywords and meaning), `related` to find the notes \
+that belong with a note you already have (by meaning, wording, tags and links), `read_note` \
+to read a note or one of its sections, `recent` for the latest memories, `status` to check \
+that the index is fresh. Note ids are paths in the vault without `.md`. Each result's \
+`strength` (0..1, when the note has one) says how established the memory is; results are \
+ranked by relevance with strength as a tie-breaker.";
+
+/// The recall tools, over one engine.
+#[derive(Clone)]
+pub struct RecallMcp {
+    engine: Arc<Engine>,
+    tool_router: ToolRouter<Self>,
+}
+
+/// A tool call answered on a blocking thread: the engine's work is CPU-bound.
+async fn answer<T, F>(
+    engine: &Arc<Engine>,
+    call: F,
+    render: fn(&T) -> String,
+) -> Result<CallToolResult, McpError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Engine) -> Result<T> + Send + 'static,
+{
+    let engine = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || call(&engine)).await {
+        Ok(Ok(value)) => {
+            let structured = serde_json::to_value(&value)
+                .map_err(|e| McpError::internal_error(format!("cannot encode the result: {e}"), None))?;
+            let mut result = CallToolResult::success(vec![ContentBlock::text(render(&value))]);
+            result.structured_content = Some(structured);
+            Ok(result)
+        }
+        Ok(Err(e)) => Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())])),
+        Err(e) => Err(McpError::internal_error(format!("the tool failed: {e}"), None)),
+    }
+}
+
+#[tool_router]
+impl RecallMcp {
+    pub fn new(engine: Arc<Engine>) -> RecallMcp {
+        RecallMcp {
+            engine,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "Search the notes for a topic: ranked notes with the best-matching section, a snippet \
+(matches in **bold**), a relevance score, the memory's strength (0..1) and tags. Query syntax: plain words \
+are ranked (`rust async`), \"quoted phrases\" must match in order, `+word` is required, `-word` excludes, \
+`prefix*` matches word starts; filters `tag:python`, `path:people/`, `strength:>0.7`, `updated:>2024-01-01`. \
+Example: `\"borrow checker\" tag:rust -python`. Modes: hybrid (default, words and meaning), lexical (exact \
+words), semantic (meaning). Use `recent` (a half-life like 30d) to favour fresh memories. To find notes \
+that belong with a note you already have, use `related` instead.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn search(&self, Parameters(req): Parameters<SearchRequest>) -> Result<CallToolResult, McpError> {
+        answer(&self.engine, move |e| e.search(&req), text::search).await
+    }
+
+    #[tool(
+        description = "Notes related to a note (give `note`, its id) or to a piece of text (give `text`): \
+the memories that belong with it, each with its reasons (links to it, linked from it, 2 hops via another \
+note, shared tags, a similar section, shared distinctive words). `unlinked: true` keeps only notes not yet \
+linked either way, to discover missing links. Use this rather than `search` when you start from a note.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn related(&self, Parameters(req): Parameters<RelatedRequest>) -> Result<CallToolResult, McpError> {
+        answer(&self.engine, move |e| e.related(&req), text::related).await
+    }
+
+    #[tool(
+        description = "Read a note: its markdown (or one section: a heading path such as \
+`Python Development > Technical Stack`, a heading that is unique in the note, or a line range `12-40`), \
+with its title, tags, strength, dates, sections and line ranges, resolved links and backlinks. Long notes \
+are cut at 64 KiB with a marker line; then read them a section at a time.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn read_note(&self, Parameters(req): Parameters<NoteRequest>) -> Result<CallToolResult, McpError> {
+        answer(&self.engine, move |e| e.note(&req), text::note).await
+    }
+
+    #[tool(
+        description = "The most recently updated memories (their `Last updated` date, else established, \
+else the file's date), strongest first on the same day; optionally only those with a tag or under a \
+folder (`path: people/`).",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn recent(&self, Parameters(req): Parameters<RecentRequest>) -> Result<CallToolResult, McpError> {
+        answer(&self.engine, move |e| e.recent(&req), text::recent).await
+    }
+
+    #[tool(
+        description = "The index: how many notes and sections, whether it is fresh (notes changed since it \
+was built), the embedding model, the vault and index paths.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn status(&self) -> Result<CallToolResult, McpError> {
+        answer(&self.engine, |e| e.status(), text::status).await
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for RecallMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("recall", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// Serves `engine` over stdin/stdout until the client closes stdin. Nothing else may
+/// write to stdout meanwhile.
+pub async fn serve_stdio(engine: Arc<Engine>) -> anyhow::Result<()> {
+    let running = match RecallMcp::new(engine).serve(rmcp::transport::stdio()).await {
+        Ok(running) => running,
+        // The client went away before initializing: nothing to serve.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    running.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Compact text renderings of tool results, for a model to read: one line per result with
+//! what it needs to decide what to do next (ids to pass on, scores, reasons), no layout.
+
+use std::fmt::Write;
+
+use crate::api::{NoteResponse, RecentResponse, RelatedResponse, SearchResponse, StatusResponse};
+
+fn strength(s: Option<f32>) -> String {
+    s.map(|s| format!(" strength {s:.2}")).unwrap_or_default()
+}
+
+pub fn search(r: &SearchResponse) -> String {
+    let mut out = String::new();
+    if r.results.is_empty() {
+        let _ = writeln!(out, "no results for {:?} ({})", r.query, r.mode.name());
+    }
+    for h in &r.results {
+        let tags = if h.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", h.tags.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{}. {} — {} (score {:.3}{}){tags}\n   {} (line {}): {}",
+            h.rank,
+            h.note,
+            h.title,
+            h.score,
+            strength(h.strength),
+            h.section,
+            h.line,
+            h.snippet
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+pub fn related(r: &RelatedResponse) -> String {
+    let mut out = String::new();
+    if r.results.is_empty() {
+        let _ = writeln!(out, "nothing related to {} found", r.note);
+    }
+    for h in &r.results {
+        let _ = writeln!(
+            out,
+            "{}. {} — {} (score {:.3}{}): {}",
+            h.rank,
+            h.note,
+            h.title,
+            h.score,
+            strength(h.strength),
+            h.reasons.join("; ")
+        );
+    }
+    out
+}
+
+pub fn note(n: &NoteResponse) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}){}", n.title, n.note, strength(n.strength));
+    let dates = [("established", n.established), ("updated", n.updated)]
+        .iter()
+        .filter_map(|(k, d)| d.map(|d| format!("{k} {d}")))
+        .collect::<Vec<_>>();
+    if !dates.is_empty() {
+        let _ = writeln!(out, "{}", dates.join(", "));
+    }
+    if !n.tags.is_empty() {
+        let _ = writeln!(out, "tags: {}", n.tags.join(", "));
+    }
+    let links: Vec<&str> = n
+        .links
+        .iter()
+        .filter_map(|l| l.resolved.as_ref().map(|r| r.as_str()))
+        .collect();
+    if !links.is_empty() {
+        let _ = writeln!(out, "links to: {}", links.join(", "));
+    }
+    if !n.backlinks.is_empty() {
+        let _ = writeln!(out, "linked from: {}", n.backlinks.join(", "));
+    }
+    for w in &n.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    if let (Some(md), Some((from, to))) = (&n.markdown, n.lines) {
+        let _ = writeln!(out, "--- lines {from}-{to} ---\n{md}");
+    }
+    out
+}
+
+pub fn recent(r: &RecentResponse) -> String {
+    let mut out = String::new();
+    for h in &r.results {
+        let updated = h.updated.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{}. {updated} {} — {}{}",
+            h.rank,
+            h.note,
+            h.title,
+            strength(h.strength)
+        );
+    }
+    if r.results.is_empty() {
+        out.push_str("no notes\n");
+    }
+    out
+}
+
+pub fn status(s: &StatusResponse) -> String {
+    format!(
+        "{} notes, {} sections; {}; model {}; vault {}; index {}\n",
+        s.notes,
+        s.sections,
+        if s.fresh {
+            "fresh".to_string()
+        } else {
+            format!("about {} notes changed since {}", s.changed, s.built_at)
+        },
+        s.model.as_deref().unwrap_or("none (keyword search only)"),
+        s.vault.display(),
+        s.index.display()
+    )
+}
