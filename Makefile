@@ -5,9 +5,11 @@ RECALL := ./target/release/recall
 
 .PHONY: setup build demo test lint ci bench quality fuzz
 
-## setup: fetch ONNX Runtime and the embedding model into the model cache (no-op when present)
+## setup: fetch ONNX Runtime and the embedding model into the model cache, and make the
+## venv of the MCP test client (.venv); each a no-op when already there
 setup:
 	bash scripts/fetch-model.sh
+	bash scripts/setup-python.sh >/dev/null
 
 build:
 	$(CARGO) build --release

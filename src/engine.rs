@@ -17,9 +17,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::api::{
-    Explain, ExplainLexical, ExplainSemantic, NoteRequest, NoteResponse, RecentHit, RecentRequest,
-    RecentResponse, RelatedHit, RelatedRequest, RelatedResponse, SearchHit, SearchRequest, SearchResponse,
-    SectionInfo, StatsResponse, StatusResponse,
+    NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
+    RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse, StatusResponse,
 };
 use crate::embed::{ModelPaths, QueryModel};
 use crate::error::{Error, Result};
@@ -28,9 +27,8 @@ use crate::indexer::{self, BuildKind, IndexOptions, IndexReport};
 use crate::query::{Cmp, Filter, Query};
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
 use crate::related::{self, RelatedOptions, Source};
-use crate::search::{self, Hit, SearchOptions};
+use crate::search::{self, SearchOptions};
 use crate::snapshot::Snapshot;
-use crate::snippet;
 use crate::store::IndexDir;
 
 /// Longest query accepted, in bytes: a longer one is not a query.
@@ -205,7 +203,13 @@ impl Engine {
             query: req.query.clone(),
             mode,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
-            results: hits.into_iter().map(|h| search_hit(h, req.explain)).collect(),
+            results: hits
+                .into_iter()
+                .map(|h| SearchHit {
+                    explain: h.explain.filter(|_| req.explain),
+                    ..h
+                })
+                .collect(),
             warnings: warning.into_iter().collect(),
         })
     }
@@ -423,30 +427,6 @@ impl Engine {
             model: m.model.clone(),
             language: m.language.clone(),
         })
-    }
-}
-
-fn search_hit(h: Hit, explain: bool) -> SearchHit {
-    let s = h.signals;
-    SearchHit {
-        rank: h.rank,
-        note: h.note,
-        title: h.title,
-        path: h.path,
-        section: h.section,
-        line: h.line,
-        score: h.score,
-        strength: h.strength,
-        tags: h.tags,
-        snippet: snippet::marked(&h.snippet),
-        explain: explain.then_some(Explain {
-            lexical: s.lexical.map(|(rank, score)| ExplainLexical { rank, score }),
-            semantic: s
-                .semantic
-                .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
-            fused: s.fused,
-        }),
-        spans: h.snippet,
     }
 }
 

@@ -2,13 +2,18 @@
 //!
 //! Data flows one way through the modules, each a stage of the pipeline:
 //! [`vault`] walks the folder and reads files → [`note`] parses each into sections and
-//! metadata → [`indexer`] feeds them into the keyword index ([`lexical`]) and, through
-//! [`embed`], the vector index ([`vector`]), and publishes a generation ([`store`]) →
-//! [`search`] parses a [`query`], retrieves from both, merges the lists ([`fuse`]) and
-//! applies the ranking rules of [`rank`] → [`snippet`] shows why a note matched.
-//! [`related`] finds the notes that belong with a note, from the same indexes plus the
-//! link graph and tags. [`eval`] measures the
-//! result against judged queries; [`cli`] is the command line on top.
+//! metadata → [`indexer`] feeds them into the keyword index ([`lexical`], text analyzed by
+//! [`analysis`]) and, through [`embed`], the vector index ([`vector`]), and publishes a
+//! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] parses a
+//! [`query`], retrieves from both indexes, merges the lists ([`fuse`]) and applies the
+//! ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`related`] finds the
+//! notes that belong with a note, from the same indexes plus the link graph and tags.
+//!
+//! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
+//! ([`watch`] keeps it current) and answers typed requests with the serde types of
+//! [`api`]. The faces are thin adapters over it: [`cli`] (the command line), [`serve`]
+//! (HTTP) and [`mcp`] (the Model Context Protocol). [`eval`] measures ranking quality
+//! against judged queries.
 
 pub mod analysis;
 pub mod api;

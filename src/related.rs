@@ -47,8 +47,13 @@ pub enum Reason {
     LinkedFrom,
     TwoHops(String),
     SharedTags(Vec<String>),
-    SimilarSection { from: String, to: String },
+    SimilarSection {
+        from: String,
+        to: String,
+    },
     SimilarWording(Vec<String>),
+    /// The notes are close as wholes, though no one pair of sections stands out.
+    SimilarMeaning(f32),
 }
 
 impl fmt::Display for Reason {
@@ -60,6 +65,7 @@ impl fmt::Display for Reason {
             Reason::SharedTags(tags) => write!(f, "shared tags: {}", tags.join(", ")),
             Reason::SimilarSection { from, to } => write!(f, "similar section: {from:?} ~ {to:?}"),
             Reason::SimilarWording(terms) => write!(f, "shared distinctive words: {}", terms.join(", ")),
+            Reason::SimilarMeaning(sim) => write!(f, "similar in meaning overall ({sim:.2})"),
         }
     }
 }
@@ -335,6 +341,7 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
         };
         let mut reasons = Vec::new();
         let mut ev = Evidence::default();
+        let mut weak_wording = None;
         // Meaning.
         if let (Some(vectors), Some(ranges), false) = (vectors, &ranges, options.wording_only) {
             // The best pair overall is the evidence; the best pair of sections that can be
@@ -380,8 +387,8 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
                 .take(5)
                 .map(|(_, s)| s.clone())
                 .collect();
-            if ev.wording >= 0.3 && !shared.is_empty() {
-                reasons.push(Reason::SimilarWording(shared));
+            if !shared.is_empty() {
+                weak_wording = Some(shared);
             }
         }
         // Tags.
@@ -429,6 +436,14 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
                     reasons.push(Reason::TwoHops(hub));
                 }
             }
+        }
+        // Every result says why: the weaker evidence when nothing stronger did.
+        match weak_wording {
+            Some(shared) if ev.wording >= 0.3 || reasons.is_empty() => {
+                reasons.push(Reason::SimilarWording(shared))
+            }
+            _ if reasons.is_empty() && ev.meaning > 0.0 => reasons.push(Reason::SimilarMeaning(ev.meaning)),
+            _ => {}
         }
         let score = if options.wording_only {
             ev.wording

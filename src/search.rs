@@ -3,14 +3,14 @@
 use std::collections::HashSet;
 
 use crate::analysis::Analysis;
-use crate::api::Mode;
+use crate::api::{Explain, ExplainLexical, ExplainSemantic, Mode, SearchHit};
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
 use crate::lexical::StoredSection;
 use crate::query::{Clause, Query};
 use crate::rank::{self, NoteScore, Signals};
 use crate::snapshot::Snapshot;
-use crate::snippet::{self, Span};
+use crate::snippet;
 use crate::vector::Entry;
 
 /// How to search.
@@ -26,38 +26,21 @@ pub struct SearchOptions {
     pub render: bool,
 }
 
-/// A ranked note, ready to show.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub rank: usize,
-    pub note: String,
-    pub title: String,
-    /// The file, relative to the vault.
-    pub path: String,
-    /// Heading path of the best section.
-    pub section: String,
-    pub line: usize,
-    pub score: f32,
-    pub strength: Option<f32>,
-    pub tags: Vec<String>,
-    pub snippet: Vec<Span>,
-    pub signals: Signals,
-}
-
 /// How many candidates each retriever contributes for `limit` notes: deep enough that
 /// fusion and the priors can promote notes from well below the cut.
 fn depth(limit: usize) -> usize {
     (limit * 10).max(300)
 }
 
-/// Ranks notes for `query`.
-pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<Hit>> {
+/// Ranks notes for `query`: each hit explains where it stood in each ranking.
+pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<SearchHit>> {
     let ranked = rank(snap, query, options)?;
     let analysis = snap.lexical().analysis();
     let terms = highlight_terms(query, analysis);
     let mut hits = Vec::with_capacity(ranked.len());
     for n in &ranked {
-        let mut hit = Hit {
+        let signals = n.signals;
+        let mut hit = SearchHit {
             rank: hits.len() + 1,
             note: String::new(),
             title: String::new(),
@@ -67,8 +50,17 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
             score: n.score,
             strength: None,
             tags: Vec::new(),
-            snippet: Vec::new(),
-            signals: n.signals,
+            snippet: String::new(),
+            explain: Some(Explain {
+                lexical: signals
+                    .lexical
+                    .map(|(rank, score)| ExplainLexical { rank, score }),
+                semantic: signals
+                    .semantic
+                    .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
+                fused: signals.fused,
+            }),
+            spans: Vec::new(),
         };
         if options.render {
             let Some(stored) = shown_section(snap, n)? else {
@@ -78,7 +70,8 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
             if !snap.generation.manifest.vault.join(&stored.file).is_file() {
                 continue;
             }
-            hit.snippet = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS, analysis);
+            hit.spans = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS, analysis);
+            hit.snippet = snippet::marked(&hit.spans);
             hit.note = stored.note;
             hit.title = stored.title;
             hit.path = stored.file;

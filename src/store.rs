@@ -139,33 +139,25 @@ impl IndexDir {
 
     /// Takes the writer lock, or says who holds it.
     pub fn lock(&self) -> Result<WriteLock, StoreError> {
-        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
-        let path = self.root.join(LOCK);
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let pid = fs::read_to_string(&path).unwrap_or_default().trim().to_string();
-                return Err(StoreError::Locked {
-                    pid: if pid.is_empty() { "?".into() } else { pid },
-                });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        match self.hold(LOCK)? {
+            Ok(file) => Ok(WriteLock { _file: file }),
+            Err(pid) => Err(StoreError::Locked { pid }),
         }
-        file.set_len(0).map_err(io(&path))?;
-        write!(file, "{}", std::process::id()).map_err(io(&path))?;
-        Ok(WriteLock { _file: file })
     }
 
     /// Declares that this process keeps the index current, or says who already does.
     pub fn watch_lock(&self) -> Result<WatchLock, StoreError> {
-        let path = self.root.join(WATCH);
+        match self.hold(WATCH)? {
+            Ok(file) => Ok(WatchLock { _file: file }),
+            Err(pid) => Err(StoreError::Watched { pid }),
+        }
+    }
+
+    /// Takes an exclusive OS lock on the file `name` and writes this process's pid into
+    /// it; or, when another process holds it, that process's pid.
+    fn hold(&self, name: &str) -> Result<Result<File, String>, StoreError> {
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let path = self.root.join(name);
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -177,15 +169,13 @@ impl IndexDir {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let pid = fs::read_to_string(&path).unwrap_or_default().trim().to_string();
-                return Err(StoreError::Watched {
-                    pid: if pid.is_empty() { "?".into() } else { pid },
-                });
+                return Ok(Err(if pid.is_empty() { "?".into() } else { pid }));
             }
             Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
         file.set_len(0).map_err(io(&path))?;
         write!(file, "{}", std::process::id()).map_err(io(&path))?;
-        Ok(WatchLock { _file: file })
+        Ok(Ok(file))
     }
 
     /// Whether a live process holds the watch lock (one `open` and a lock probe).

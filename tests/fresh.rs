@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{example_vault, note_ids, run_with_index, Out};
+use common::{example_vault, indexed_copy, note_ids, run_with_index, Out};
 use serde_json::Value;
 
 fn recall(index: &Path, args: &[&str]) -> Out {
@@ -25,31 +25,6 @@ fn spawn(index: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawning recall")
-}
-
-/// A private copy of the example vault that a test may change, and its index (built with
-/// `flags`): (the folder holding both, the vault, the index, the build report).
-fn indexed_copy(flags: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = dir.path().join("vault");
-    copy_dir(&example_vault(), &vault);
-    let index = dir.path().join("index");
-    let mut args = vec!["index", vault.to_str().unwrap(), "--json"];
-    args.extend_from_slice(flags);
-    let report = recall(&index, &args).ok().json();
-    (dir, vault, index, report)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 fn ids(index: &Path, extra: &[&str], query: &str) -> (Vec<String>, String) {

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{FromRequestParts, Path, Query, State as AxState};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{State, CALL_TIMEOUT};
@@ -32,8 +33,22 @@ fn engine_error(e: &Error) -> Response {
     error_response(status, code, e.to_string())
 }
 
-fn bad_query(rejection: QueryRejection) -> Response {
-    error_response(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
+/// A query string as an API request; one that does not parse is a 400 in our format.
+pub struct ApiQuery<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                rejection.body_text(),
+            )),
+        }
+    }
 }
 
 /// Runs `call` on a blocking thread, within the limits on calls at once and on time.
@@ -75,11 +90,7 @@ pub async fn not_found() -> Response {
     )
 }
 
-pub async fn search(state: Shared, query: Result<Query<SearchRequest>, QueryRejection>) -> Response {
-    let Query(req) = match query {
-        Ok(q) => q,
-        Err(r) => return bad_query(r),
-    };
+pub async fn search(state: Shared, ApiQuery(req): ApiQuery<SearchRequest>) -> Response {
     answer(&state.0, move |e| e.search(&req)).await
 }
 
@@ -96,12 +107,8 @@ pub struct RelatedParams {
 pub async fn related_note(
     state: Shared,
     Path(note): Path<String>,
-    params: Result<Query<RelatedParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<RelatedParams>,
 ) -> Response {
-    let Query(p) = match params {
-        Ok(q) => q,
-        Err(r) => return bad_query(r),
-    };
     let req = RelatedRequest {
         note: Some(note),
         limit: p.limit,
@@ -112,11 +119,7 @@ pub async fn related_note(
     answer(&state.0, move |e| e.related(&req)).await
 }
 
-pub async fn related_text(state: Shared, query: Result<Query<RelatedRequest>, QueryRejection>) -> Response {
-    let Query(req) = match query {
-        Ok(q) => q,
-        Err(r) => return bad_query(r),
-    };
+pub async fn related_text(state: Shared, ApiQuery(req): ApiQuery<RelatedRequest>) -> Response {
     answer(&state.0, move |e| e.related(&req)).await
 }
 
@@ -125,15 +128,7 @@ pub struct NoteParams {
     section: Option<String>,
 }
 
-pub async fn note(
-    state: Shared,
-    Path(note): Path<String>,
-    params: Result<Query<NoteParams>, QueryRejection>,
-) -> Response {
-    let Query(p) = match params {
-        Ok(q) => q,
-        Err(r) => return bad_query(r),
-    };
+pub async fn note(state: Shared, Path(note): Path<String>, ApiQuery(p): ApiQuery<NoteParams>) -> Response {
     let req = NoteRequest {
         note,
         section: p.section,
@@ -142,11 +137,7 @@ pub async fn note(
     answer(&state.0, move |e| e.note(&req)).await
 }
 
-pub async fn recent(state: Shared, query: Result<Query<RecentRequest>, QueryRejection>) -> Response {
-    let Query(req) = match query {
-        Ok(q) => q,
-        Err(r) => return bad_query(r),
-    };
+pub async fn recent(state: Shared, ApiQuery(req): ApiQuery<RecentRequest>) -> Response {
     answer(&state.0, move |e| e.recent(&req)).await
 }
 

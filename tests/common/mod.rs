@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -312,4 +315,112 @@ pub fn example_note_ids() -> Vec<String> {
     walk(&root, &root, &mut out);
     out.sort();
     out
+}
+
+/// A private copy of the example vault that a test may change, and its index (built with
+/// `flags`): (the folder holding both, the vault, the index, the build report).
+pub fn indexed_copy(flags: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    copy_dir(&example_vault(), &vault);
+    let index = dir.path().join("index");
+    let mut args = vec!["index", vault.to_str().unwrap(), "--json"];
+    args.extend_from_slice(flags);
+    let out = run_with_index(&index, &args);
+    out.assert_no_panic();
+    let report = out.ok().json();
+    (dir, vault, index, report)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A running `recall serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// `recall --index INDEX serve --listen 127.0.0.1:0 EXTRA...`, once it says where.
+    pub fn start(index: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_recall"))
+            .arg("--index")
+            .arg(index)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning recall serve");
+        let mut stdout = child.stdout.take().unwrap();
+        // The first line says where: `listening on http://127.0.0.1:PORT`.
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8_lossy(&line).into_owned();
+        let port = line
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        Server { child, port }
+    }
+
+    /// GET `target` with extra header lines; (status, body as JSON).
+    pub fn get_with(&self, target: &str, headers: &[&str]) -> (u16, Value) {
+        let host = format!("Host: 127.0.0.1:{}", self.port);
+        let mut lines = vec![format!("GET {target} HTTP/1.1")];
+        if !headers.iter().any(|h| h.to_lowercase().starts_with("host:")) {
+            lines.push(host);
+        }
+        lines.extend(headers.iter().map(|h| h.to_string()));
+        lines.push("Connection: close".into());
+        let request = lines.join("\r\n") + "\r\n\r\n";
+        let (status, body) = self.raw(request.as_bytes());
+        let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{target}: not JSON ({e}): {body}"));
+        (status, json)
+    }
+
+    pub fn get(&self, target: &str) -> (u16, Value) {
+        self.get_with(target, &[])
+    }
+
+    /// Sends raw bytes; (status, body).
+    pub fn raw(&self, request: &[u8]) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connecting");
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.write_all(request).unwrap();
+        let mut response = Vec::new();
+        s.read_to_end(&mut response).unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        assert!(
+            !head.to_lowercase().contains("access-control-"),
+            "no CORS headers: {head}"
+        );
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head:?}"));
+        (status, body.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
