@@ -12,6 +12,9 @@
 #            <!-- latency:end --> in BENCHMARKS.md (created if missing).
 # Builds nothing: ./target/release/recall must exist (cargo build --release).
 # Env: RUNS (default 30) cold runs per tool, QUERIES (default 200) warm queries.
+#      BASELINE  another recall binary (e.g. an older build) to compare warm keyword latency
+#                with: both index the vault, then their warm runs alternate, 3 rounds each,
+#                and the report gives both medians and their ratio.
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
@@ -97,8 +100,18 @@ with open(os.path.join(out, "words.txt"), "w") as fh:
 PY
 
 echo "latency.sh: warm queries (recall eval)" >&2
-"$RECALL" --index "$INDEX" eval --queries "$TMP/queries.jsonl" --qrels "$TMP/qrels.tsv" --mode lexical --json \
-  >"$TMP/eval.json"
+warm() { # warm BINARY INDEX OUT
+  "$1" --index "$2" eval --queries "$TMP/queries.jsonl" --qrels "$TMP/qrels.tsv" --mode lexical --json >"$3"
+}
+warm "$RECALL" "$INDEX" "$TMP/eval.json"
+if [[ -n ${BASELINE:-} ]]; then
+  echo "latency.sh: baseline $BASELINE: indexing, then 3 warm rounds alternating with this build" >&2
+  "$BASELINE" --index "$TMP/base-index" index "$VAULT" --json "${INDEX_FLAGS[@]}" >/dev/null
+  for round in 1 2 3; do
+    warm "$RECALL" "$INDEX" "$TMP/warm-new-$round.json"
+    warm "$BASELINE" "$TMP/base-index" "$TMP/warm-base-$round.json"
+  done
+fi
 
 echo "latency.sh: cold processes ($RUNS runs each of recall and rg)" >&2
 python3 - "$RECALL" "$INDEX" "$VAULT" "$TMP" <<'PY' >"$TMP/cold.json"
@@ -131,11 +144,11 @@ print(json.dumps({
 PY
 
 # The markdown section.
-python3 -B - "$TMP" "$RECALL" "$VAULT" "$WRITE" <<'PY' >"$TMP/section.md"
-import json, os, platform, sys
+python3 -B - "$TMP" "$RECALL" "$VAULT" "$WRITE" "${BASELINE:-}" <<'PY' >"$TMP/section.md"
+import json, os, platform, statistics, sys
 sys.path.insert(0, "benches")
 from benchinfo import facts, sh
-tmp, recall, vault, write = sys.argv[1:5]
+tmp, recall, vault, write, baseline = sys.argv[1:6]
 idx = json.load(open(f"{tmp}/index.json"))
 ev = json.load(open(f"{tmp}/eval.json"))
 cold = json.load(open(f"{tmp}/cold.json"))
@@ -145,6 +158,18 @@ dirty = " (+ uncommitted changes)" if src_changed else ""
 rg_version = sh("rg", "--version").splitlines()[0] if sh("rg", "--version") else "?"
 ratio = cold["recall_median_ms"] / cold["rg_median_ms"] if cold["rg_median_ms"] else float("nan")
 cmd = "bash benches/latency.sh" + (" --write" if write == "1" else "")
+if baseline:
+    cmd = f"BASELINE={baseline} {cmd}"
+    p50 = lambda who: statistics.median(
+        json.load(open(f"{tmp}/warm-{who}-{r}.json"))["p50_ms"] for r in (1, 2, 3))
+    new, base = p50("new"), p50("base")
+    base_version = sh(baseline, "--version") or "?"
+    baseline_rows = (
+        f"| warm keyword query, baseline `{baseline}` ({base_version}), median of 3 alternating rounds | {base:.2f} ms | |\n"
+        f"| warm keyword query, this build, median of the same 3 rounds | {new:.2f} ms | |\n"
+        f"| ratio this build / baseline (warm p50) | {new / base:.2f}x | |\n")
+else:
+    baseline_rows = ""
 print(f"""<!-- latency:begin -->
 ## Latency
 
@@ -159,7 +184,7 @@ Vault: `{vault}`: {idx['notes']} notes, {idx['sections']} sections, {len(idx['sk
 | cold process: `recall --index DIR search --mode lexical -n 10 WORD` | {cold['recall_median_ms']:.1f} ms | {cold['recall_p95_ms']:.1f} ms |
 | cold process: `rg -il WORD {vault}` | {cold['rg_median_ms']:.1f} ms | {cold['rg_p95_ms']:.1f} ms |
 | ratio recall / rg (medians) | {ratio:.2f}x | |
-
+{baseline_rows}
 Warm queries are a page's title words plus up to three words of its description line,
 judged against that page (nDCG@10 {ev['ndcg@10']:.3f}, MRR@10 {ev['mrr@10']:.3f}: a sanity check, not a quality
 benchmark). Cold runs use one description word per page ({', '.join(cold['words'][:8])}, ...), recall and rg
