@@ -53,10 +53,34 @@ pub const DEFAULT_LANGUAGE: &str = "en";
 
 /// How an index analyzes text: the one setting is the stemming language, recorded in the
 /// index so that queries are analyzed as the notes were.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Analysis {
     code: String,
-    stemmer: Option<Language>,
+    /// The analyzers, made once (each use clones one: a few small allocations, where
+    /// building one anew, stop-word set included, costs much more).
+    built: std::sync::Arc<Analyzers>,
+}
+
+struct Analyzers {
+    index: TextAnalyzer,
+    raw: TextAnalyzer,
+    query: TextAnalyzer,
+    fold: TextAnalyzer,
+    content: TextAnalyzer,
+}
+
+impl PartialEq for Analysis {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+    }
+}
+
+impl Eq for Analysis {}
+
+impl std::fmt::Debug for Analysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analysis").field("code", &self.code).finish()
+    }
 }
 
 impl Default for Analysis {
@@ -74,19 +98,27 @@ impl Analysis {
     /// the codes.
     pub fn new(code: &str) -> Result<Analysis, String> {
         let code = code.trim().to_lowercase();
-        if code == NO_STEMMING {
-            return Ok(Analysis { code, stemmer: None });
-        }
-        match LANGUAGES.iter().find(|(c, _)| *c == code) {
-            Some((_, lang)) => Ok(Analysis {
-                code,
-                stemmer: Some(*lang),
-            }),
-            None => Err(format!(
-                "unknown language `{code}`: use one of {} or {NO_STEMMING}",
-                Self::codes().join(", ")
-            )),
-        }
+        let stemmer = if code == NO_STEMMING {
+            None
+        } else {
+            match LANGUAGES.iter().find(|(c, _)| *c == code) {
+                Some((_, lang)) => Some(*lang),
+                None => {
+                    return Err(format!(
+                        "unknown language `{code}`: use one of {} or {NO_STEMMING}",
+                        Self::codes().join(", ")
+                    ))
+                }
+            }
+        };
+        let built = std::sync::Arc::new(Analyzers {
+            index: analyzer(stemmer, true, true),
+            raw: analyzer(stemmer, true, false),
+            query: analyzer(stemmer, false, true),
+            fold: analyzer(stemmer, false, false),
+            content: content_analyzer(stemmer),
+        });
+        Ok(Analysis { code, built })
     }
 
     /// The language codes with a stemmer.
@@ -101,39 +133,41 @@ impl Analysis {
 
     /// The analyzer of indexed prose: words, CJK bigrams and unigrams, folded and stemmed.
     pub fn index_analyzer(&self) -> TextAnalyzer {
-        self.analyzer(true, true)
+        self.built.index.clone()
     }
 
     /// Like the index analyzer but unstemmed: the words as written (folded), for `prefix*`.
     pub fn raw_analyzer(&self) -> TextAnalyzer {
-        self.analyzer(true, false)
-    }
-
-    fn analyzer(&self, unigrams: bool, stem: bool) -> TextAnalyzer {
-        let base = TextAnalyzer::builder(ScriptTokenizer::new(unigrams))
-            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter);
-        match (self.stemmer, stem) {
-            (Some(lang), true) => base.filter(Stemmer::new(lang)).build(),
-            _ => base.build(),
-        }
+        self.built.raw.clone()
     }
 
     /// The terms of a query's text, in order, as the index has them (no unigrams inside
     /// CJK spans: their bigrams say more).
     pub fn analyze(&self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for_each_token(&mut self.analyzer(false, true), text, |t| {
-            out.push(t.text.clone())
-        });
+        for_each_token(&mut self.built.query.clone(), text, |t| out.push(t.text.clone()));
         out
+    }
+
+    /// A function from one folded word (a token of [`Analysis::raw_analyzer`]) to the term
+    /// the index has for it.
+    pub fn stemmer(&self) -> impl FnMut(&str) -> String {
+        let mut analyzer = self.built.query.clone();
+        move |word| {
+            let mut out = String::new();
+            for_each_token(&mut analyzer, word, |t| {
+                if out.is_empty() {
+                    out.push_str(&t.text)
+                }
+            });
+            out
+        }
     }
 
     /// `text` lower-cased and folded but not stemmed, as the `prefix*` field has it.
     pub fn fold(&self, text: &str) -> String {
         let mut out = String::new();
-        for_each_token(&mut self.analyzer(false, false), text, |t| out.push_str(&t.text));
+        for_each_token(&mut self.built.fold.clone(), text, |t| out.push_str(&t.text));
         out
     }
 
@@ -141,7 +175,7 @@ impl Analysis {
     /// holding its bigrams with their positions.
     pub fn term_groups(&self, text: &str) -> TermGroups {
         let mut groups: TermGroups = Vec::new();
-        let mut analyzer = self.analyzer(false, true);
+        let mut analyzer = self.built.query.clone();
         let mut last_cjk_end: Option<usize> = None;
         for_each_token(&mut analyzer, text, |t| {
             let cjk = text
@@ -158,22 +192,16 @@ impl Analysis {
         groups
     }
 
+    /// Whether `word` is a stop word of the index's language ("the", "of"; English for
+    /// `none`): it analyzes to a term, but not to a content term.
+    pub fn is_stop_word(&self, word: &str) -> bool {
+        self.content_terms(word).is_empty() && !self.analyze(word).is_empty()
+    }
+
     /// Content words of `text` as (index term, word as written, lower-cased), stop words
     /// removed: what "more like this" picks its terms from and shows to people.
     pub fn content_terms(&self, text: &str) -> Vec<(String, String)> {
-        let stop_lang = self.stemmer.unwrap_or(Language::English);
-        let stop = StopWordFilter::new(stop_lang)
-            .or_else(|| StopWordFilter::new(Language::English))
-            .expect("English stop words");
-        let builder = TextAnalyzer::builder(ScriptTokenizer::new(false))
-            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-            .filter(LowerCaser)
-            .filter(stop)
-            .filter(AsciiFoldingFilter);
-        let mut analyzer = match self.stemmer {
-            Some(lang) => builder.filter(Stemmer::new(lang)).build(),
-            None => builder.build(),
-        };
+        let mut analyzer = self.built.content.clone();
         let mut out = Vec::new();
         for_each_token(&mut analyzer, text, |t| {
             let surface = text
@@ -200,6 +228,35 @@ pub fn fold_keyword(s: &str) -> String {
         }
     });
     out.to_lowercase()
+}
+
+/// Words (and CJK bigrams; unigrams too with `unigrams`), lower-cased, folded, and stemmed
+/// in `stemmer`'s language with `stem`.
+fn analyzer(stemmer: Option<Language>, unigrams: bool, stem: bool) -> TextAnalyzer {
+    let base = TextAnalyzer::builder(ScriptTokenizer::new(unigrams))
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter);
+    match (stemmer, stem) {
+        (Some(lang), true) => base.filter(Stemmer::new(lang)).build(),
+        _ => base.build(),
+    }
+}
+
+/// The query analyzer with the language's stop words removed (English where it has none).
+fn content_analyzer(stemmer: Option<Language>) -> TextAnalyzer {
+    let stop = StopWordFilter::new(stemmer.unwrap_or(Language::English))
+        .or_else(|| StopWordFilter::new(Language::English))
+        .expect("English stop words");
+    let builder = TextAnalyzer::builder(ScriptTokenizer::new(false))
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(stop)
+        .filter(AsciiFoldingFilter);
+    match stemmer {
+        Some(lang) => builder.filter(Stemmer::new(lang)).build(),
+        None => builder.build(),
+    }
 }
 
 fn for_each_token(analyzer: &mut TextAnalyzer, text: &str, mut f: impl FnMut(&Token)) {
@@ -294,8 +351,13 @@ impl Tokenizer for ScriptTokenizer {
 impl ScriptTokenStream<'_> {
     fn set(&mut self, from: usize, to: usize, position: usize) {
         self.token.text.clear();
-        for c in self.text[from..to].chars() {
-            fold_width(c, &mut self.token.text);
+        let slice = &self.text[from..to];
+        if slice.is_ascii() {
+            self.token.text.push_str(slice);
+        } else {
+            for c in slice.chars() {
+                fold_width(c, &mut self.token.text);
+            }
         }
         self.token.offset_from = from;
         self.token.offset_to = to;
@@ -429,6 +491,7 @@ mod tests {
             Analysis::new("de").unwrap().analyze("hauser")
         );
         assert!(Analysis::new("xx").unwrap_err().contains("unknown language"));
+        assert!(a.is_stop_word("The") && !a.is_stop_word("theory") && !a.is_stop_word("学习"));
         assert_eq!(fold_keyword("Café/Crème-Ｘ"), "cafe/creme-x");
         assert_eq!(fold_keyword("中文"), "中文");
     }

@@ -454,29 +454,23 @@ impl LexicalIndex {
         &self,
         query: &Query,
         candidates: &[u32],
-    ) -> Result<std::collections::HashMap<u32, f32>, LexicalError> {
-        let word = |c: &Clause| -> Option<Box<dyn TQuery>> {
-            let Clause::Word(w) = c else { return None };
-            let terms: Vec<(Occur, Box<dyn TQuery>)> = self
-                .analysis
-                .analyze(w)
-                .iter()
-                .map(|t| {
-                    let q: Box<dyn TQuery> = Box::new(TermQuery::new(
-                        Term::from_field_text(self.w.text, t),
-                        IndexRecordOption::WithFreqs,
-                    ));
-                    (Occur::Should, q)
-                })
-                .collect();
-            (!terms.is_empty()).then(|| Box::new(BooleanQuery::new(terms)) as Box<dyn TQuery>)
-        };
-        let words: Vec<(Occur, Box<dyn TQuery>)> = query
-            .should
-            .iter()
+    ) -> Result<rustc_hash::FxHashMap<u32, f32>, LexicalError> {
+        let words: Vec<(Occur, Box<dyn TQuery>)> = self
+            .optional_clauses(query)
+            .into_iter()
             .chain(&query.must)
-            .filter_map(word)
-            .map(|q| (Occur::Should, q))
+            .filter_map(|c| match c {
+                Clause::Word(w) => Some(self.analysis.analyze(w)),
+                _ => None,
+            })
+            .flatten()
+            .map(|t| {
+                let q: Box<dyn TQuery> = Box::new(TermQuery::new(
+                    Term::from_field_text(self.w.text, &t),
+                    IndexRecordOption::WithFreqs,
+                ));
+                (Occur::Should, q)
+            })
             .collect();
         if words.is_empty() || candidates.is_empty() {
             return Ok(Default::default());
@@ -495,7 +489,7 @@ impl LexicalIndex {
             .search(&BooleanQuery::new(words), &only)
             .map_err(self.err())?;
         let mut ords = FastU64::new(&searcher, "note_ord");
-        let mut out = std::collections::HashMap::with_capacity(top.len());
+        let mut out = rustc_hash::FxHashMap::default();
         for (score, address) in top {
             if let Some(ord) = ords.get(address).map_err(self.err())? {
                 out.insert(ord as u32, score);
@@ -677,12 +671,20 @@ impl LexicalIndex {
     }
 
     fn tantivy_query(&self, query: &Query, excluded: &HashSet<u32>) -> Box<dyn TQuery> {
-        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        let words: Vec<(Occur, Box<dyn TQuery>)> = query
-            .should
+        let optional = self.optional_clauses(query);
+        // Each optional word adds its own term queries to one flat union: the sum is the
+        // same as a nested query's, and a union of term queries lets tantivy skip whole
+        // blocks of documents that cannot reach the top (block-max WAND).
+        let words: Vec<(Occur, Box<dyn TQuery>)> = optional
             .iter()
-            .map(|c| (Occur::Should, self.clause_query(c, true)))
+            .flat_map(|c| self.clause_parts(c, true))
+            .map(|q| (Occur::Should, q))
             .collect();
+        let plain = query.must.is_empty() && query.filters.is_empty() && excluded.is_empty();
+        if plain && !words.is_empty() {
+            return Box::new(BooleanQuery::new(words));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
         if query.must.is_empty() && !words.is_empty() {
             // Beside required filters, tantivy would treat lone optional words as optional
             // altogether; at least one word must match.
@@ -714,30 +716,58 @@ impl LexicalIndex {
         Box::new(BooleanQuery::new(clauses))
     }
 
-    /// One clause as a tantivy query. `boost_fields` adds the title/heading/tag boosts.
+    /// The optional clauses that count: stop words ("the", "of") are left out when the
+    /// query has other words, since they match nearly every section and rank nothing; a
+    /// query of stop words alone keeps them.
+    fn optional_clauses<'q>(&self, query: &'q Query) -> Vec<&'q Clause> {
+        let content = |c: &&Clause| !matches!(c, Clause::Word(w) if self.analysis.is_stop_word(w));
+        let optional: Vec<&Clause> = query.should.iter().filter(content).collect();
+        if optional.is_empty() && query.must.is_empty() {
+            query.should.iter().collect()
+        } else {
+            optional
+        }
+    }
+
+    /// One clause as one tantivy query (it matches when any of its parts does).
     fn clause_query(&self, clause: &Clause, boost_fields: bool) -> Box<dyn TQuery> {
+        let mut parts = self.clause_parts(clause, boost_fields);
+        match parts.len() {
+            1 => parts.remove(0),
+            _ => Box::new(BooleanQuery::new(
+                parts.into_iter().map(|q| (Occur::Should, q)).collect(),
+            )),
+        }
+    }
+
+    /// The queries whose scores add up to a clause's: a term query per word and field
+    /// (with the title/heading/tag boosts when `boost_fields`), a phrase query per CJK span
+    /// or quoted phrase, a prefix query.
+    fn clause_parts(&self, clause: &Clause, boost_fields: bool) -> Vec<Box<dyn TQuery>> {
         let term_query = |field: Field, t: &str| -> Box<dyn TQuery> {
             Box::new(TermQuery::new(
                 Term::from_field_text(field, t),
                 IndexRecordOption::WithFreqs,
             ))
         };
-        let word = |t: &str| -> Box<dyn TQuery> {
-            if !boost_fields {
-                return term_query(self.f.all, t);
+        let searcher = self.reader.searcher();
+        let word = |t: &str| -> Vec<Box<dyn TQuery>> {
+            let mut per_field = vec![term_query(self.f.all, t)];
+            if boost_fields {
+                for (field, boost) in [
+                    (self.f.title, TITLE_BOOST),
+                    (self.f.heading, HEADING_BOOST),
+                    (self.f.tags_text, TAGS_BOOST),
+                ] {
+                    // A term no title (heading, tag) has adds nothing but work: each term
+                    // query is one more list for the top-k pruning to juggle.
+                    let term = Term::from_field_text(field, t);
+                    if searcher.doc_freq(&term).unwrap_or(1) > 0 {
+                        per_field.push(Box::new(BoostQuery::new(term_query(field, t), boost)));
+                    }
+                }
             }
-            let mut per_field = vec![(Occur::Should, term_query(self.f.all, t))];
-            for (field, boost) in [
-                (self.f.title, TITLE_BOOST),
-                (self.f.heading, HEADING_BOOST),
-                (self.f.tags_text, TAGS_BOOST),
-            ] {
-                per_field.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(term_query(field, t), boost)),
-                ));
-            }
-            Box::new(BooleanQuery::new(per_field))
+            per_field
         };
         match clause {
             Clause::Word(w) | Clause::Phrase(w) => {
@@ -755,24 +785,22 @@ impl LexicalIndex {
                 };
                 let group = |g: &[(usize, String)]| match g {
                     [(_, t)] => word(t),
-                    _ => phrase(g),
+                    _ => vec![phrase(g)],
                 };
                 match (clause, groups.as_slice()) {
-                    (_, []) => Box::new(BooleanQuery::new(Vec::new())),
+                    (_, []) => vec![Box::new(BooleanQuery::new(Vec::new()))],
                     (_, [g]) => group(g),
-                    (Clause::Word(_), _) => Box::new(BooleanQuery::new(
-                        groups.iter().map(|g| (Occur::Should, group(g))).collect(),
-                    )),
-                    _ => phrase(&groups.concat()),
+                    (Clause::Word(_), _) => groups.iter().flat_map(|g| group(g)).collect(),
+                    _ => vec![phrase(&groups.concat())],
                 }
             }
             Clause::Prefix(p) => {
                 let folded = self.analysis.fold(p);
                 let pattern = format!("{}.*", regex_escape(&folded));
-                match RegexQuery::from_pattern(&pattern, self.f.raw) {
+                vec![match RegexQuery::from_pattern(&pattern, self.f.raw) {
                     Ok(q) => Box::new(ConstScoreQuery::new(Box::new(q), 1.0)),
                     Err(_) => Box::new(BooleanQuery::new(Vec::new())),
-                }
+                }]
             }
         }
     }

@@ -10,7 +10,7 @@
 //! **Recency.** With a half-life `h`, the score is multiplied by `1 + 0.5 · 2^(−age/h)`:
 //! a note updated today gains 50 %, one updated `h` ago 25 %, an old one nothing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -66,7 +66,7 @@ pub struct Signals {
 /// Rolls section hits up to notes: a note scores as its best section, and keeps its best
 /// few sections. The result is sorted by score, best first.
 pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore> {
-    let mut by_note: HashMap<u32, NoteScore> = HashMap::new();
+    let mut by_note: FxHashMap<u32, NoteScore> = FxHashMap::default();
     for (note_ord, section, score) in hits {
         let entry = by_note
             .entry(note_ord)
@@ -77,7 +77,8 @@ pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore>
     let mut notes: Vec<NoteScore> = by_note
         .into_values()
         .map(|mut n| {
-            n.sections.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            n.sections
+                .sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             n.sections.truncate(SECTIONS_KEPT);
             n
         })
@@ -90,7 +91,7 @@ pub fn rollup(hits: impl IntoIterator<Item = (u32, u32, f32)>) -> Vec<NoteScore>
 /// index): `(1 − λ) · section + λ · whole`, then re-sorts. The best section alone misses
 /// notes whose query words are spread over several sections; the whole note alone blurs
 /// long notes. Notes without a whole-note score keep their section score's share only.
-pub fn blend_whole(notes: &mut [NoteScore], whole: &HashMap<u32, f32>, lambda: f32) {
+pub fn blend_whole(notes: &mut [NoteScore], whole: &FxHashMap<u32, f32>, lambda: f32) {
     for n in notes.iter_mut() {
         n.score = (1.0 - lambda) * n.score + lambda * whole.get(&n.note_ord).copied().unwrap_or(0.0);
     }
@@ -99,7 +100,7 @@ pub fn blend_whole(notes: &mut [NoteScore], whole: &HashMap<u32, f32>, lambda: f
 
 /// Best first; ties by note order so results are deterministic.
 pub fn sort(notes: &mut [NoteScore]) {
-    notes.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.note_ord.cmp(&b.note_ord)));
+    notes.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.note_ord.cmp(&b.note_ord)));
 }
 
 /// The strength prior's factor.

@@ -5,7 +5,7 @@
 //! list of spans so that each front end marks them its own way (colour on a terminal,
 //! `**bold**` in JSON).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tantivy::tokenizer::TokenStream;
 
@@ -25,29 +25,51 @@ pub const SNIPPET_CHARS: usize = 180;
 /// (already analyzed by `analysis`).
 pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize, analysis: &Analysis) -> Vec<Span> {
     let text = text.trim();
-    let mut analyzer = analysis.index_analyzer();
+    // Stemming every word of a section is most of a snippet's cost. Stemmers rewrite
+    // endings, so a word can only stem to a query term that begins with the same two
+    // letters (English turns a second `y` into `i`: dying → die, hence the fold below);
+    // other words are not stemmed. A word seen before in the section reuses its answer.
+    let heads: HashSet<String> = terms.iter().map(|t| head(t)).collect();
+    let mut seen: HashMap<String, Option<String>> = HashMap::new();
+    let mut stem = analysis.stemmer();
+    let mut analyzer = analysis.raw_analyzer();
     let mut stream = analyzer.token_stream(text);
-    let mut matches: Vec<(usize, usize, String)> = Vec::new();
+    let mut matches: Vec<(usize, usize, u32)> = Vec::new();
+    let mut ids: HashMap<String, u32> = HashMap::new();
     while let Some(t) = stream.next() {
-        if terms.contains(&t.text) {
-            // CJK bigrams overlap their neighbours: one marked span for the run they cover.
-            match matches.last_mut() {
-                Some(last) if t.offset_from < last.1 => last.1 = last.1.max(t.offset_to),
-                _ => matches.push((t.offset_from, t.offset_to, t.text.clone())),
+        let term = match seen.get(&t.text) {
+            Some(known) => known.clone(),
+            None => {
+                let term = Some(&t.text)
+                    .filter(|w| heads.contains(&head(w)))
+                    .map(|w| stem(w))
+                    .filter(|term| terms.contains(term));
+                seen.insert(t.text.clone(), term.clone());
+                term
             }
+        };
+        let Some(term) = term else { continue };
+        let next = ids.len() as u32;
+        let id = *ids.entry(term).or_insert(next);
+        // CJK bigrams overlap their neighbours: one marked span for the run they cover.
+        match matches.last_mut() {
+            Some(last) if t.offset_from < last.1 => last.1 = last.1.max(t.offset_to),
+            _ => matches.push((t.offset_from, t.offset_to, id)),
         }
     }
     // Best window: the start (at a match) whose next max_chars hold the most distinct terms.
     let mut start = 0;
     let mut best = 0;
     for (i, m) in matches.iter().enumerate() {
-        let distinct: HashSet<&str> = matches[i..]
-            .iter()
-            .take_while(|x| x.1 <= m.0 + max_chars)
-            .map(|x| x.2.as_str())
-            .collect();
-        if distinct.len() > best {
-            best = distinct.len();
+        // Terms are numbered in order of appearance; a bit set counts the distinct ones.
+        let mut distinct = [0u64; 4];
+        for x in matches[i..].iter().take_while(|x| x.1 <= m.0 + max_chars) {
+            let id = (x.2 as usize).min(255);
+            distinct[id / 64] |= 1 << (id % 64);
+        }
+        let count = distinct.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        if count > best {
+            best = count;
             start = m.0;
         }
     }
@@ -90,6 +112,14 @@ pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize, analysis: 
         push("…", false);
     }
     spans
+}
+
+/// The first two characters of a word or term, a second `y` read as `i`.
+fn head(term: &str) -> String {
+    let mut chars = term.chars();
+    let first = chars.next().into_iter();
+    let second = chars.next().map(|c| if c == 'y' { 'i' } else { c });
+    first.chain(second).collect()
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -140,6 +170,14 @@ mod tests {
         assert_eq!(m, "我喜欢机器**学习**和**深度学习**。");
         let terms: HashSet<String> = a.analyze("ＣＡＦＥ").into_iter().collect();
         assert_eq!(marked(&snippet("the Café", &terms, 80, &a)), "the **Café**");
+    }
+
+    #[test]
+    fn words_that_stem_oddly_still_match() {
+        let a = Analysis::default();
+        let terms: HashSet<String> = a.analyze("die ladies").into_iter().collect();
+        let m = marked(&snippet("The dying plant and the lady.", &terms, 80, &a));
+        assert_eq!(m, "The **dying** plant and the **lady**.");
     }
 
     #[test]
