@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use recall::store::IndexDir;
-use recall::vector::{VectorIndex, Vectors};
+use recall::vector::{VectorIndex, VectorStore, VectorTable};
 
 fn main() {
     let Ok(dir) = std::env::var("RECALL_BENCH_INDEX") else {
@@ -17,14 +17,18 @@ fn main() {
         return;
     };
     let generation = IndexDir::new(&dir).open().expect("an index");
-    let vectors = Vectors::load(&generation.dir)
+    let store = VectorStore::open(&generation.dir)
         .expect("readable vectors")
         .expect("an index with embeddings");
+    let mut vectors = VectorTable::new(store.dim(), store.fingerprint());
+    for id in 0..store.len() {
+        vectors.push_row(store.entry(id), store.row(id));
+    }
     let n = vectors.len();
     let queries: Vec<usize> = (0..1000).map(|i| i * n / 1000).collect();
     println!(
         "{n} vectors of dimension {}, {} queries, k = 10\n",
-        vectors.dim,
+        store.dim(),
         queries.len()
     );
     println!("| M | ef_construction | build s | ef_search | recall@10 | HNSW µs/query | exact µs/query |");
@@ -40,7 +44,7 @@ fn main() {
             .iter()
             .map(|&q| {
                 index
-                    .exact(vectors.vector(q), 10, 0..n)
+                    .exact(&index.vector(q), 10, 0..n)
                     .into_iter()
                     .map(|(i, _)| i)
                     .collect()
@@ -51,7 +55,7 @@ fn main() {
             let started = Instant::now();
             let mut found = 0;
             for (q, truth) in queries.iter().zip(&exact) {
-                let hits = index.graph_search_ef(vectors.vector(*q), 10, ef, None);
+                let hits = index.graph_search_ef(&index.vector(*q), 10, ef, None);
                 found += hits.iter().filter(|(i, _)| truth.contains(i)).count();
             }
             let us = started.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;

@@ -11,7 +11,6 @@
 //! in a few changed notes first) and [`Engine::update`] (what the watcher of a server runs
 //! after the vault changed).
 
-use std::collections::BTreeSet;
 use std::path::{Component, Path};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -143,10 +142,10 @@ impl Engine {
             return Refresh::Watched;
         }
         let snap = self.snapshot();
-        let Ok(stamps) = snap.generation.stamps() else {
+        let Ok(files) = snap.generation.file_table() else {
             return Refresh::Fresh;
         };
-        match stamps.changed(&snap.generation.manifest.vault) {
+        match crate::vault::changed_since(&snap.generation.manifest.vault, &files) {
             0 => Refresh::Fresh,
             n if n > limit => Refresh::Stale(n),
             _ => match self.update() {
@@ -220,7 +219,7 @@ impl Engine {
         let (source, subject) = match (&req.note, &req.text) {
             (Some(note), None) => {
                 check_note_id(note)?;
-                let (ord, _) = snap.notes()?.find(note)?;
+                let (ord, _) = snap.find(note)?;
                 (Source::note(&snap, ord)?, note.clone())
             }
             (None, Some(text)) => {
@@ -267,32 +266,43 @@ impl Engine {
     pub fn note(&self, req: &NoteRequest) -> Result<NoteResponse> {
         check_note_id(&req.note)?;
         let snap = self.snapshot();
-        let notes = snap.notes()?;
-        let (_, n) = notes.find(&req.note)?;
+        let (ord, n) = snap.find(&req.note)?;
         let note = &n.note;
-        let backlinks: Vec<String> = notes
-            .iter()
-            .filter(|(_, o)| o.note.links.iter().any(|l| l.resolved.as_ref() == Some(&note.id)))
-            .map(|(_, o)| o.note.id.to_string())
-            .collect();
+        let mut backlinks = Vec::new();
+        for from in snap.notes().backlinks(ord)? {
+            backlinks.extend(snap.notes().id(from)?);
+        }
+        backlinks.sort();
         let mut warnings = note.warnings.clone();
         let (mut markdown, mut truncated, mut lines) = (None, None, None);
-        if !req.without_markdown {
+        // The index keeps no note text: sections' text and the markdown come from the file.
+        let mut texts: Vec<Option<String>> = vec![None; note.sections.len()];
+        if !req.without_markdown || req.section_text {
             let path = snap.generation.manifest.vault.join(&n.relative);
             let text = read_text(&path)?;
             if crate::vault::content_hash(text.as_bytes()) != n.hash {
                 warnings.push("the note changed since it was indexed; its sections may have moved".into());
             }
-            let all: Vec<&str> = text.lines().collect();
-            let (from, to) = match &req.section {
-                Some(wanted) => section_lines(note, wanted, all.len())?,
-                None => (1, all.len().max(1)),
-            };
-            let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
-            let (body, cut) = cap(body, self.limits.note_bytes);
-            markdown = Some(body);
-            truncated = Some(cut);
-            lines = Some((from, to));
+            if req.section_text {
+                let fresh = crate::note::Note::parse(note.id.clone(), &text);
+                for (slot, s) in texts.iter_mut().zip(fresh.sections) {
+                    *slot = Some(s.text);
+                }
+            }
+            if req.without_markdown {
+                texts.truncate(note.sections.len());
+            } else {
+                let all: Vec<&str> = text.lines().collect();
+                let (from, to) = match &req.section {
+                    Some(wanted) => section_lines(note, wanted, all.len())?,
+                    None => (1, all.len().max(1)),
+                };
+                let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
+                let (body, cut) = cap(body, self.limits.note_bytes);
+                markdown = Some(body);
+                truncated = Some(cut);
+                lines = Some((from, to));
+            }
         }
         Ok(NoteResponse {
             note: note.id.to_string(),
@@ -305,11 +315,12 @@ impl Engine {
             sections: note
                 .sections
                 .iter()
-                .map(|s| SectionInfo {
+                .zip(texts)
+                .map(|(s, text)| SectionInfo {
                     heading: s.heading_display(),
                     line_start: s.line_start,
                     line_end: s.line_end,
-                    text: req.section_text.then(|| s.text.clone()),
+                    text: text.or_else(|| req.section_text.then(String::new)),
                 })
                 .collect(),
             links: note.links.clone(),
@@ -339,16 +350,17 @@ impl Engine {
         let allowed = (!query.filters.is_empty())
             .then(|| snap.lexical().allowed_notes(&query))
             .transpose()?;
-        let notes = snap.notes()?;
         let priors = snap.priors()?;
         let vault = &snap.generation.manifest.vault;
-        let mut candidates: Vec<(u32, &crate::vault::LoadedNote)> = notes
-            .iter()
-            .filter(|(ord, _)| allowed.as_ref().is_none_or(|a| a.contains(ord)))
+        let mut candidates: Vec<u32> = snap
+            .notes()
+            .ords()?
+            .into_iter()
+            .filter(|ord| allowed.as_ref().is_none_or(|a| a.contains(ord)))
             .collect();
-        let prior = |ord: u32| priors.get(ord as usize).copied().unwrap_or_default();
+        // Newest first, stronger first on the same day, then by ordinal (stable).
         candidates.sort_by(|a, b| {
-            let (pa, pb) = (prior(a.0), prior(b.0));
+            let (pa, pb) = (priors.get(*a), priors.get(*b));
             pb.updated
                 .cmp(&pa.updated)
                 .then(
@@ -356,25 +368,31 @@ impl Engine {
                         .unwrap_or(-1.0)
                         .total_cmp(&pa.strength.unwrap_or(-1.0)),
                 )
-                .then(a.1.note.id.cmp(&b.1.note.id))
+                .then(a.cmp(b))
         });
         let limit = self.limit(req.limit);
-        let results = candidates
-            .into_iter()
+        let mut results = Vec::with_capacity(limit);
+        for ord in candidates {
+            if results.len() == limit {
+                break;
+            }
+            let Some(n) = snap.notes().record(ord)? else {
+                continue;
+            };
             // A stale index must not offer a deleted note.
-            .filter(|(_, n)| vault.join(&n.relative).is_file())
-            .take(limit)
-            .enumerate()
-            .map(|(i, (ord, n))| RecentHit {
-                rank: i + 1,
+            if !vault.join(&n.relative).is_file() {
+                continue;
+            }
+            results.push(RecentHit {
+                rank: results.len() + 1,
                 note: n.note.id.to_string(),
                 title: n.note.title.clone(),
                 path: n.relative.to_string_lossy().into_owned(),
-                updated: prior(ord).updated,
+                updated: priors.get(ord).updated,
                 strength: n.note.meta.strength,
                 tags: n.note.tags.clone(),
-            })
-            .collect();
+            });
+        }
         Ok(RecentResponse { results })
     }
 
@@ -382,9 +400,9 @@ impl Engine {
     pub fn status(&self) -> Result<StatusResponse> {
         let snap = self.snapshot();
         let g = &snap.generation;
-        let stamps = g.stamps()?;
+        let files = g.file_table()?;
         let started = Instant::now();
-        let changed = stamps.changed(&g.manifest.vault);
+        let changed = crate::vault::changed_since(&g.manifest.vault, &files);
         let check_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(StatusResponse {
             vault: g.manifest.vault.clone(),
@@ -394,7 +412,7 @@ impl Engine {
             fresh: changed == 0,
             changed,
             check_ms,
-            files: stamps.files.len(),
+            files: files.files(),
             built_at: g.manifest.built_at.clone(),
             model: g.manifest.model.clone(),
             language: g.manifest.language.clone(),
@@ -405,20 +423,13 @@ impl Engine {
     /// Counts and sizes.
     pub fn stats(&self) -> Result<StatsResponse> {
         let snap = self.snapshot();
-        let notes = snap.notes()?;
         let m = &snap.generation.manifest;
-        let tags: BTreeSet<&str> = notes
-            .iter()
-            .flat_map(|(_, n)| n.note.tags.iter().map(String::as_str))
-            .collect();
-        let links = notes.iter().flat_map(|(_, n)| &n.note.links);
-        let resolved = links.clone().filter(|l| l.resolved.is_some()).count();
         Ok(StatsResponse {
             notes: m.notes,
             sections: m.sections,
-            tags: tags.len(),
-            links_resolved: resolved,
-            links_unresolved: links.count() - resolved,
+            tags: snap.notes().tag_kinds()? as usize,
+            links_resolved: m.links_resolved,
+            links_unresolved: m.links_unresolved,
             skipped: m.skipped.len(),
             index_bytes: snap.generation.size_bytes(),
             index: self.dir.root.clone(),

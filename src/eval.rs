@@ -201,7 +201,6 @@ pub struct RelatedReport {
 /// in the note), rank related notes on content alone, and score the true link targets.
 /// `wording_only` measures the "more like this" baseline instead.
 pub fn evaluate_related(snap: &Snapshot, wording_only: bool) -> Result<RelatedReport> {
-    let notes = snap.notes()?;
     let options = RelatedOptions {
         limit: 100,
         unlinked: false,
@@ -211,7 +210,10 @@ pub fn evaluate_related(snap: &Snapshot, wording_only: bool) -> Result<RelatedRe
     };
     let (mut recall, mut ndcg, mut count) = (0.0, 0.0, 0usize);
     let mut latencies = Vec::new();
-    for (ord, n) in notes.iter() {
+    for ord in snap.notes().ords()? {
+        let Some(n) = snap.notes().record(ord)? else {
+            continue;
+        };
         let rel: HashMap<String, f64> = n
             .note
             .links

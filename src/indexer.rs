@@ -16,14 +16,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analysis::Analysis;
-use crate::embed::{Embedder, ModelPaths};
+use crate::embed::{Embedder, ModelPaths, QueryModel};
 use crate::error::{Error, Result};
-use crate::store::{Generation, IndexDir, Manifest, WriteLock, FORMAT_VERSION};
-use crate::vault::{note_files, read_all, LoadedNote, Notes, Skipped, Stamps, Vault, WalkOptions};
-use crate::vector::{text_hash, Entry, VectorIndex, VectorStore, Vectors};
+use crate::lexical::notes::keys_answered_by;
+use crate::lexical::{LexicalIndex, NoteDoc};
+use crate::note::Note;
+use crate::rank::Prior;
+use crate::store::{FileRow, Files, Generation, IndexDir, Manifest, WriteLock, FORMAT_VERSION, NO_NOTE};
+use crate::vault::{note_files, read_all, LoadedNote, Resolver, Skipped, Vault, WalkOptions};
+use crate::vector::{text_hash, Entry, VectorIndex, VectorStore, VectorTable};
 
 /// A stage of a build, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,8 @@ pub struct IndexOptions {
     pub reuse: bool,
     /// How the keyword index analyzes text (its stemming language).
     pub analysis: Analysis,
+    /// A model already loaded (a server's): updates embed with it instead of loading one.
+    pub shared_model: Option<Arc<QueryModel>>,
 }
 
 impl IndexOptions {
@@ -56,6 +63,7 @@ impl IndexOptions {
             model: g.manifest.model.is_some().then(|| model.clone()),
             reuse: true,
             analysis: Analysis::new(&g.manifest.language).unwrap_or_default(),
+            shared_model: None,
         }
     }
 }
@@ -166,65 +174,123 @@ fn walk_options(index: &IndexDir, options: &IndexOptions) -> WalkOptions {
     }
 }
 
-fn link_counts(notes: &Notes) -> (usize, usize) {
-    notes
+/// Counts the manifest keeps, so that nothing has to read every note to report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counts {
+    notes: i64,
+    sections: i64,
+    resolved: i64,
+    unresolved: i64,
+}
+
+impl Counts {
+    fn of(note: &Note) -> Counts {
+        let resolved = note.links.iter().filter(|l| l.resolved.is_some()).count() as i64;
+        Counts {
+            notes: 1,
+            sections: note.sections.len() as i64,
+            resolved,
+            unresolved: note.links.len() as i64 - resolved,
+        }
+    }
+
+    fn add(&mut self, other: Counts, sign: i64) {
+        self.notes += sign * other.notes;
+        self.sections += sign * other.sections;
+        self.resolved += sign * other.resolved;
+        self.unresolved += sign * other.unresolved;
+    }
+}
+
+/// The ordinals `note`'s links resolve to, given where each note id lives.
+fn link_ords(note: &Note, ord_of: &dyn Fn(&str) -> Option<u32>) -> Vec<u32> {
+    let mut out: Vec<u32> = note
+        .links
         .iter()
-        .flat_map(|(_, n)| &n.note.links)
-        .fold((0, 0), |(r, u), l| {
-            if l.resolved.is_some() {
-                (r + 1, u)
-            } else {
-                (r, u + 1)
-            }
-        })
+        .filter_map(|l| l.resolved.as_ref())
+        .filter(|id| **id != note.id)
+        .filter_map(|id| ord_of(id.as_str()))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
-fn section_count(notes: &Notes) -> usize {
-    notes.iter().map(|(_, n)| n.note.sections.len()).sum()
+fn prior_of(n: &LoadedNote) -> Prior {
+    Prior {
+        strength: n.note.meta.strength,
+        updated: n.effective_updated(),
+    }
 }
 
-/// Writes the manifest and publishes; fills the report from what was written.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    staging: crate::store::Staging,
+/// What a run publishes beside the indexes.
+struct Published {
     kind: BuildKind,
     vault: PathBuf,
-    notes: &Notes,
+    counts: Counts,
+    next_ord: u32,
+    priors: Vec<Prior>,
+    files: Files,
     skipped: Vec<Skipped>,
-    stamps: &Stamps,
-    options: &IndexOptions,
     model: Option<String>,
     changes: Changes,
     embedding: EmbedReport,
+}
+
+/// Writes the manifest and tables and publishes; fills the report from what was written.
+fn finish(
+    staging: crate::store::Staging,
+    p: Published,
+    options: &IndexOptions,
     started: Instant,
 ) -> Result<IndexReport> {
-    let (links_resolved, links_unresolved) = link_counts(notes);
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let manifest = Manifest {
         format: FORMAT_VERSION,
-        vault: vault.clone(),
+        vault: p.vault.clone(),
         built_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        notes: notes.len(),
-        sections: section_count(notes),
-        skipped: skipped.clone(),
+        notes: p.counts.notes.max(0) as usize,
+        sections: p.counts.sections.max(0) as usize,
+        links_resolved: p.counts.resolved.max(0) as usize,
+        links_unresolved: p.counts.unresolved.max(0) as usize,
+        next_ord: p.next_ord,
+        skipped: p.skipped.clone(),
         max_file_bytes: options.max_file_bytes,
         build_ms: elapsed_ms,
-        model,
+        model: p.model,
         language: options.analysis.code().to_string(),
     };
-    staging.publish(&manifest, notes, stamps)?;
-    Ok(IndexReport {
+    staging.publish(&manifest, &p.priors, &p.files)?;
+    Ok(report(
+        &manifest,
+        p.kind,
+        p.skipped,
+        p.changes,
+        elapsed_ms,
+        p.embedding,
+    ))
+}
+
+fn report(
+    m: &Manifest,
+    kind: BuildKind,
+    skipped: Vec<Skipped>,
+    changes: Changes,
+    elapsed_ms: u64,
+    embedding: EmbedReport,
+) -> IndexReport {
+    IndexReport {
         kind,
-        vault,
-        notes: manifest.notes,
-        sections: manifest.sections,
-        links_resolved,
-        links_unresolved,
+        vault: m.vault.clone(),
+        notes: m.notes,
+        sections: m.sections,
+        links_resolved: m.links_resolved,
+        links_unresolved: m.links_unresolved,
         skipped,
         changes,
         elapsed_ms,
         embedding,
-    })
+    }
 }
 
 /// Loads the model, or says why there will be no embeddings.
@@ -248,24 +314,38 @@ fn build_locked(
     let loaded = Vault::load(vault, &walk_options(index, options), &|d, t| {
         progress(Stage::Reading, d, t)
     })?;
-    let sections = section_count(&loaded.notes);
-    progress(Stage::Indexing, 0, sections);
-    crate::lexical::build(&staging.path().join("tantivy"), &loaded.notes, &options.analysis)?;
-    progress(Stage::Indexing, sections, sections);
+    let notes = &loaded.notes;
+    let mut counts = Counts::default();
+    let mut priors = vec![Prior::default(); notes.slots()];
+    for (ord, n) in notes.iter() {
+        counts.add(Counts::of(&n.note), 1);
+        priors[ord as usize] = prior_of(n);
+    }
+    progress(Stage::Indexing, 0, notes.len());
+    let ord_of_id: HashMap<&str, u32> = notes.iter().map(|(o, n)| (n.note.id.as_str(), o)).collect();
+    let ord_of = |id: &str| ord_of_id.get(id).copied();
+    let docs = notes.iter().map(|(ord, n)| NoteDoc {
+        ord,
+        note: n,
+        links: link_ords(&n.note, &ord_of),
+    });
+    crate::lexical::build(&staging.path().join("tantivy"), docs, &options.analysis)?;
+    progress(Stage::Indexing, notes.len(), notes.len());
     let mut embedding = EmbedReport::default();
     let mut model = None;
     match load_model(options) {
         Err(why) => embedding.disabled = Some(why),
         Ok(mut embedder) => {
             let cache = match (options.reuse, previous) {
-                (true, Some(g)) => Vectors::load(&g.dir).ok().flatten(),
+                (true, Some(g)) => VectorStore::open(&g.dir).ok().flatten(),
                 _ => None,
             };
-            let cache = cache.filter(|c| c.fingerprint == embedder.fingerprint() && c.dim == embedder.dim());
-            let mut vectors = Vectors::new(embedder.dim(), embedder.fingerprint());
+            let cache =
+                cache.filter(|c| c.fingerprint() == embedder.fingerprint() && c.dim() == embedder.dim());
+            let mut vectors = VectorTable::new(embedder.dim(), embedder.fingerprint());
             embedding = embed_into(
                 &mut embedder,
-                loaded.notes.iter(),
+                notes.iter(),
                 cache.as_ref(),
                 &mut vectors,
                 progress,
@@ -274,36 +354,35 @@ fn build_locked(
             model = Some(embedder.fingerprint().to_string());
         }
     }
-    let changes = Changes {
-        added: loaded.notes.len(),
-        ..Changes::default()
-    };
-    finish(
-        staging,
-        BuildKind::Full,
-        vault.to_path_buf(),
-        &loaded.notes,
-        loaded.skipped,
-        &loaded.stamps,
-        options,
+    let published = Published {
+        kind: BuildKind::Full,
+        vault: vault.to_path_buf(),
+        counts,
+        next_ord: notes.slots() as u32,
+        priors,
+        files: loaded.files,
+        skipped: loaded.skipped,
         model,
-        changes,
+        changes: Changes {
+            added: notes.len(),
+            ..Changes::default()
+        },
         embedding,
-        started,
-    )
+    };
+    finish(staging, published, options, started)
 }
 
 /// Embeds every chunk of `notes` into `out`, taking vectors of already-embedded text from
-/// `cache`.
+/// `store`.
 fn embed_into<'a>(
     embedder: &mut Embedder,
     notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
-    cache: Option<&Vectors>,
-    out: &mut Vectors,
+    store: Option<&VectorStore>,
+    out: &mut VectorTable,
     progress: Progress<'_>,
 ) -> Result<EmbedReport> {
     let started = Instant::now();
-    let cache: HashMap<[u8; 16], &[f32]> = cache.map(Vectors::cache).unwrap_or_default();
+    let cache = store.map(VectorStore::cache).unwrap_or_default();
     let mut entries = Vec::new();
     let mut todo: Vec<String> = Vec::new();
     let mut todo_hashes: HashSet<[u8; 16]> = HashSet::new();
@@ -335,12 +414,10 @@ fn embed_into<'a>(
         embedder.embed_with_progress(&todo, &mut |done| progress(Stage::Embedding, done, todo.len()))?;
     let fresh: HashMap<[u8; 16], Vec<f32>> = todo.iter().map(|t| text_hash(t)).zip(embedded).collect();
     for e in &entries {
-        if let Some(v) = fresh
-            .get(&e.hash)
-            .map(Vec::as_slice)
-            .or_else(|| cache.get(&e.hash).copied())
-        {
-            out.push(*e, v);
+        match (fresh.get(&e.hash), cache.get(&e.hash), store) {
+            (Some(v), _, _) => out.push(*e, v),
+            (None, Some(&id), Some(store)) => out.push_row(*e, store.row(id)),
+            _ => {}
         }
     }
     Ok(EmbedReport {
@@ -353,89 +430,203 @@ fn embed_into<'a>(
 
 /// What changed in the vault since generation `g`.
 struct Plan {
-    /// The new note set (old ordinals kept, new notes appended, deleted ones emptied).
-    notes: Notes,
-    /// Ordinals whose documents and vectors must go (changed and deleted notes).
+    /// Notes to write, under their ordinals, text included: changed and new notes, and
+    /// notes whose links resolve differently now that notes came or went.
+    write: Vec<(u32, LoadedNote)>,
+    /// Ordinals whose documents and vectors must go (changed, deleted and relinked notes).
     remove: Vec<u32>,
-    /// Ordinals whose documents and vectors must be written (changed and new notes).
-    write: Vec<u32>,
     changes: Changes,
     skipped: Vec<Skipped>,
-    stamps: Stamps,
+    files: Files,
+    next_ord: u32,
 }
 
-fn plan(g: &Generation, options: &IndexOptions, index: &IndexDir, progress: Progress<'_>) -> Result<Plan> {
+fn plan(
+    g: &Generation,
+    old: &LexicalIndex,
+    options: &IndexOptions,
+    index: &IndexDir,
+    progress: Progress<'_>,
+) -> Result<Plan> {
     let vault = &g.manifest.vault;
-    let mut notes = g.notes()?;
+    let before = g.files()?;
+    let by_path: HashMap<&Path, &FileRow> = before.rows.iter().map(|r| (r.path.as_path(), r)).collect();
     let listing = note_files(vault, &walk_options(index, options));
-    let by_path: HashMap<PathBuf, u32> = notes.iter().map(|(ord, n)| (n.relative.clone(), ord)).collect();
-    let mut seen = HashSet::new();
-    let mut to_read = Vec::new();
-    for (abs, rel, stamp) in &listing.files {
-        match by_path.get(rel) {
-            Some(&ord) => {
-                seen.insert(ord);
-                if notes.get(ord).is_some_and(|n| n.stamp != *stamp) {
-                    to_read.push((abs.clone(), rel.clone()));
-                }
-            }
-            None => to_read.push((abs.clone(), rel.clone())),
-        }
-    }
-    // Files skipped last time are read again: they may have been fixed.
+    let listed: HashSet<&Path> = listing.files.iter().map(|(_, rel, _)| rel.as_path()).collect();
+    // Files skipped last time (no note) are read again: they may have been fixed.
+    let to_read: Vec<(PathBuf, PathBuf)> = listing
+        .files
+        .iter()
+        .filter(|(_, rel, stamp)| {
+            by_path
+                .get(rel.as_path())
+                .is_none_or(|row| row.ord == NO_NOTE || row.stamp != *stamp)
+        })
+        .map(|(abs, rel, _)| (abs.clone(), rel.clone()))
+        .collect();
+    let mut next_ord = g.manifest.next_ord;
     let mut skipped = listing.errors.clone();
     let mut changes = Changes::default();
-    let (mut remove, mut write) = (Vec::new(), Vec::new());
+    let mut write: Vec<(u32, LoadedNote)> = Vec::new();
+    let mut remove: Vec<u32> = Vec::new();
+    // path → (ord, hash) of every note after the change, for the new files table.
+    let mut now: HashMap<PathBuf, (u32, [u8; 16])> = before
+        .rows
+        .iter()
+        .filter(|r| r.ord != NO_NOTE && listed.contains(r.path.as_path()))
+        .map(|r| (r.path.clone(), (r.ord, r.hash)))
+        .collect();
     for r in read_all(&to_read, options.max_file_bytes, &|d, t| {
         progress(Stage::Reading, d, t)
     }) {
         match r {
-            Ok(loaded) => match by_path.get(&loaded.relative) {
-                Some(&ord) if notes.get(ord).is_some_and(|n| n.hash == loaded.hash) => {
-                    // Touched, not changed: only the stamp moves.
-                    if let Some(n) = notes.get_mut(ord) {
-                        n.stamp = loaded.stamp;
-                    }
-                }
-                Some(&ord) => {
-                    notes.replace(ord, loaded);
-                    remove.push(ord);
-                    write.push(ord);
+            Ok(loaded) => match by_path
+                .get(loaded.relative.as_path())
+                .filter(|row| row.ord != NO_NOTE)
+            {
+                // Touched, not changed: only the stamp moves.
+                Some(row) if row.hash == loaded.hash => {}
+                Some(row) => {
+                    remove.push(row.ord);
+                    now.insert(loaded.relative.clone(), (row.ord, loaded.hash));
+                    write.push((row.ord, loaded));
                     changes.changed += 1;
                 }
                 None => {
-                    write.push(notes.push(loaded));
+                    now.insert(loaded.relative.clone(), (next_ord, loaded.hash));
+                    write.push((next_ord, loaded));
+                    next_ord += 1;
                     changes.added += 1;
                 }
             },
             Err(skip) => {
-                if let Some(&ord) = by_path.get(&skip.path) {
-                    seen.remove(&ord);
+                if let Some(row) = by_path.get(skip.path.as_path()).filter(|row| row.ord != NO_NOTE) {
+                    now.remove(&row.path);
+                    remove.push(row.ord);
+                    changes.deleted += 1;
                 }
                 skipped.push(skip);
             }
         }
     }
-    let gone: Vec<u32> = notes
+    let mut gone_ids: Vec<String> = Vec::new();
+    for row in before
+        .rows
         .iter()
-        .map(|(ord, _)| ord)
-        .filter(|ord| !seen.contains(ord) && !write.contains(ord))
-        .collect();
-    for ord in gone {
-        notes.remove(ord);
-        remove.push(ord);
+        .filter(|r| r.ord != NO_NOTE && !listed.contains(r.path.as_path()))
+    {
+        remove.push(row.ord);
         changes.deleted += 1;
+        gone_ids.push(crate::note::NoteId::from_relative_path(&row.path).0);
     }
-    if changes != Changes::default() {
-        notes.resolve_links();
+    // `Note.md` and `note.MD` in one folder would share an id: a new note whose id is
+    // taken is skipped, as a full build does.
+    let mut ids: HashMap<String, u32> = now
+        .iter()
+        .map(|(path, (ord, _))| (crate::note::NoteId::from_relative_path(path).0, *ord))
+        .collect();
+    write.retain(|(ord, n)| {
+        let taken = ids.get(n.note.id.as_str()).is_some_and(|o| o != ord);
+        if taken {
+            skipped.push(Skipped {
+                path: n.relative.clone(),
+                reason: format!("duplicate note id {}", n.note.id),
+            });
+            now.remove(&n.relative);
+            changes.added -= 1;
+        }
+        !taken
+    });
+    ids.retain(|_, ord| now.values().any(|(o, _)| o == ord));
+    // Links resolve against every note there is now.
+    let resolver = Resolver::new(
+        ids.keys()
+            .map(|id| crate::note::NoteId(id.clone()))
+            .collect::<Vec<_>>()
+            .iter(),
+    );
+    for (_, n) in &mut write {
+        for link in &mut n.note.links {
+            link.resolved = resolver.resolve(&link.target);
+        }
     }
+    // Notes that came or went can change what other notes' links resolve to: those notes
+    // are read again and rewritten (only when a link of theirs really changed).
+    let added_ids: Vec<&str> = write
+        .iter()
+        .filter(|(ord, _)| !remove.contains(ord))
+        .map(|(_, n)| n.note.id.as_str())
+        .collect();
+    if !added_ids.is_empty() || !gone_ids.is_empty() {
+        let keys: Vec<String> = added_ids
+            .iter()
+            .copied()
+            .chain(gone_ids.iter().map(String::as_str))
+            .flat_map(keys_answered_by)
+            .collect();
+        let mut affected: HashSet<u32> = old.notes().linking_by_key(&keys)?.into_iter().collect();
+        for &ord in &remove {
+            affected.extend(old.notes().backlinks(ord)?);
+        }
+        let written: HashSet<u32> = write
+            .iter()
+            .map(|(o, _)| *o)
+            .chain(remove.iter().copied())
+            .collect();
+        for ord in affected.into_iter().filter(|o| !written.contains(o)) {
+            let Some(record) = old.notes().record(ord)? else {
+                continue;
+            };
+            let moved = record
+                .note
+                .links
+                .iter()
+                .any(|l| resolver.resolve(&l.target) != l.resolved);
+            if !moved {
+                continue;
+            }
+            let abs = vault.join(&record.relative);
+            match crate::vault::read_note(&abs, &record.relative, options.max_file_bytes) {
+                Ok(mut loaded) => {
+                    for link in &mut loaded.note.links {
+                        link.resolved = resolver.resolve(&link.target);
+                    }
+                    now.insert(loaded.relative.clone(), (ord, loaded.hash));
+                    remove.push(ord);
+                    write.push((ord, loaded));
+                }
+                Err(reason) => skipped.push(Skipped {
+                    path: record.relative.clone(),
+                    reason,
+                }),
+            }
+        }
+    }
+    remove.sort_unstable();
+    remove.dedup();
+    let files = Files {
+        rows: listing
+            .files
+            .iter()
+            .map(|(_, rel, stamp)| {
+                let (ord, hash) = now.get(rel).copied().unwrap_or((NO_NOTE, [0; 16]));
+                FileRow {
+                    path: rel.clone(),
+                    stamp: stamp.clone(),
+                    ord,
+                    hash,
+                }
+            })
+            .collect(),
+        dirs: listing.dirs.clone(),
+    };
     Ok(Plan {
-        notes,
-        remove,
         write,
+        remove,
         changes,
         skipped,
-        stamps: Stamps::of(&listing),
+        files,
+        next_ord,
     })
 }
 
@@ -447,82 +638,108 @@ fn update_locked(
     progress: Progress<'_>,
 ) -> Result<IndexReport> {
     let started = Instant::now();
-    let plan = plan(g, options, index, progress)?;
+    let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;
+    let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
+    let plan = plan(g, &old, options, index, progress)?;
     let vault = g.manifest.vault.clone();
-    if plan.changes == Changes::default() {
+    if plan.write.is_empty() && plan.remove.is_empty() {
         // Nothing to re-index; remember the new stamps so the next check is quiet.
-        g.save_stamps(&plan.stamps)?;
-        let (links_resolved, links_unresolved) = link_counts(&plan.notes);
-        return Ok(IndexReport {
-            kind: BuildKind::UpToDate,
-            vault,
-            notes: plan.notes.len(),
-            sections: section_count(&plan.notes),
-            links_resolved,
-            links_unresolved,
-            skipped: plan.skipped,
-            changes: plan.changes,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-            embedding: EmbedReport {
-                disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
-                ..EmbedReport::default()
-            },
-        });
+        g.save_files(&plan.files)?;
+        let embedding = EmbedReport {
+            disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
+            ..EmbedReport::default()
+        };
+        return Ok(report(
+            &g.manifest,
+            BuildKind::UpToDate,
+            plan.skipped,
+            plan.changes,
+            started.elapsed().as_millis() as u64,
+            embedding,
+        ));
     }
-    let mut embedder = None;
-    let old_vectors = match g.manifest.model {
-        None => None,
-        Some(_) => {
-            let e = load_model(options)
-                .map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
-            let vectors = VectorStore::open(&g.dir)?;
-            if Some(e.fingerprint()) != g.manifest.model.as_deref() {
-                // Another model: every vector must be redone.
-                return build_locked(index, lock, &vault, Some(g), options, progress);
-            }
-            embedder = Some(e);
-            vectors
-        }
+    // The counts and priors move by what goes and what comes.
+    let mut counts = Counts {
+        notes: g.manifest.notes as i64,
+        sections: g.manifest.sections as i64,
+        resolved: g.manifest.links_resolved as i64,
+        unresolved: g.manifest.links_unresolved as i64,
     };
-    let staging = index.stage(lock)?;
-    let writes: Vec<(u32, &LoadedNote)> = plan
+    let old_priors = g.priors()?;
+    let mut priors: Vec<Prior> = (0..plan.next_ord).map(|o| old_priors.get(o)).collect();
+    for &ord in &plan.remove {
+        if let Some(record) = old.notes().record(ord)? {
+            counts.add(Counts::of(&record.note), -1);
+        }
+        priors[ord as usize] = Prior::default();
+    }
+    for (ord, n) in &plan.write {
+        counts.add(Counts::of(&n.note), 1);
+        priors[*ord as usize] = prior_of(n);
+    }
+    let written: HashMap<&str, u32> = plan.write.iter().map(|(o, n)| (n.note.id.as_str(), *o)).collect();
+    let removed: HashSet<u32> = plan.remove.iter().copied().collect();
+    let ord_of = |id: &str| -> Option<u32> {
+        written.get(id).copied().or_else(|| {
+            old.notes()
+                .find(id)
+                .ok()
+                .flatten()
+                .filter(|o| !removed.contains(o))
+        })
+    };
+    let docs: Vec<NoteDoc<'_>> = plan
         .write
         .iter()
-        .filter_map(|&o| plan.notes.get(o).map(|n| (o, n)))
+        .map(|(ord, n)| NoteDoc {
+            ord: *ord,
+            note: n,
+            links: link_ords(&n.note, &ord_of),
+        })
         .collect();
-    progress(Stage::Indexing, 0, writes.len());
-    crate::lexical::update(
-        &g.tantivy_dir(),
-        &staging.path().join("tantivy"),
-        &plan.remove,
-        &writes,
-        &options.analysis,
-    )?;
-    progress(Stage::Indexing, writes.len(), writes.len());
     let mut embedding = EmbedReport {
         disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
         ..EmbedReport::default()
     };
-    if let (Some(embedder), Some(old)) = (embedder.as_mut(), old_vectors.as_ref()) {
-        let removed: HashSet<u32> = plan.remove.iter().copied().collect();
-        let mut dead = old.dead().clone();
-        dead.extend(
-            old.vectors
-                .entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| removed.contains(&e.note_ord))
-                .map(|(i, _)| i),
-        );
-        let mut delta = old.delta();
-        embedding = embed_into(
-            embedder,
-            writes.iter().copied(),
-            Some(&old.vectors),
-            &mut delta,
-            progress,
-        )?;
-        let total = old.vectors.len() + embedding.embedded + embedding.reused;
+    let old_vectors = match g.manifest.model {
+        None => None,
+        Some(_) => VectorStore::open(&g.dir)?,
+    };
+    let staging = index.stage(lock)?;
+    progress(Stage::Indexing, 0, docs.len());
+    crate::lexical::update(
+        &g.tantivy_dir(),
+        &staging.path().join("tantivy"),
+        &plan.remove,
+        &docs,
+        &options.analysis,
+    )?;
+    progress(Stage::Indexing, docs.len(), docs.len());
+    if let Some(old_vectors) = &old_vectors {
+        let mut dead = old_vectors.dead().to_vec();
+        for &ord in &plan.remove {
+            dead.extend_from_slice(old_vectors.of_note(ord));
+        }
+        let mut delta = old_vectors.delta_table();
+        let writes = plan.write.iter().map(|(o, n)| (*o, n));
+        let embedded = match &options.shared_model {
+            Some(shared) => shared.with(|e: &mut Embedder| {
+                check_model(e, g)?;
+                embed_into(e, writes, Some(old_vectors), &mut delta, progress)
+            }),
+            None => {
+                let mut e = load_model(options)
+                    .map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
+                if check_model(&e, g).is_err() {
+                    // Another model: every vector must be redone.
+                    drop(staging);
+                    return build_locked(index, lock, &vault, Some(g), options, progress);
+                }
+                embed_into(&mut e, writes, Some(old_vectors), &mut delta, progress)
+            }
+        };
+        embedding = embedded?;
+        let total = old_vectors.len() + embedding.embedded + embedding.reused;
         let churn = dead.len() + delta.len();
         if churn > COMPACT_MIN && churn as f32 > COMPACT_SHARE * total as f32 {
             drop(staging);
@@ -530,17 +747,28 @@ fn update_locked(
         }
         VectorIndex::write_update(&g.dir, staging.path(), &delta, &dead)?;
     }
-    finish(
-        staging,
-        BuildKind::Incremental,
+    let published = Published {
+        kind: BuildKind::Incremental,
         vault,
-        &plan.notes,
-        plan.skipped,
-        &plan.stamps,
-        options,
-        g.manifest.model.clone(),
-        plan.changes,
+        counts,
+        next_ord: plan.next_ord,
+        priors,
+        files: plan.files,
+        skipped: plan.skipped,
+        model: g.manifest.model.clone(),
+        changes: plan.changes,
         embedding,
-        started,
-    )
+    };
+    finish(staging, published, options, started)
+}
+
+/// Whether `e` is the model `g` was built with.
+fn check_model(e: &Embedder, g: &Generation) -> Result<()> {
+    match g.manifest.model.as_deref() {
+        Some(m) if m != e.fingerprint() => Err(Error::Usage(format!(
+            "the index was built with model {m} but {} is loaded; rebuild with `recall index --rebuild`",
+            e.fingerprint()
+        ))),
+        _ => Ok(()),
+    }
 }

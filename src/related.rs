@@ -26,7 +26,7 @@ use crate::embed::dot;
 use crate::error::{Error, Result};
 use crate::rank::{self, NoteScore};
 use crate::snapshot::Snapshot;
-use crate::vault::Notes;
+use crate::vector::quant;
 
 /// Weights of the evidence kinds. Meaning and wording were balanced on dendron-site's
 /// links (see BENCHMARKS.md); a direct link is strong evidence by itself.
@@ -121,36 +121,39 @@ pub struct RelatedOptions {
     pub strength_weight: f32,
 }
 
-/// The link graph by note ordinal.
-pub struct Graph {
-    pub out: Vec<HashSet<u32>>,
-    pub inc: Vec<HashSet<u32>>,
+/// The part of the link graph "related" looks at: the source's links both ways, and the
+/// neighbours of each of its neighbours (for two hops), read from the note store.
+struct Links {
+    out: HashSet<u32>,
+    inc: HashSet<u32>,
+    /// Neighbour → its own neighbours (either way).
+    around: HashMap<u32, HashSet<u32>>,
 }
 
-impl Graph {
-    pub fn new(notes: &Notes) -> Graph {
-        let ords: HashMap<&str, u32> = notes.iter().map(|(i, n)| (n.note.id.as_str(), i)).collect();
-        let mut out = vec![HashSet::new(); notes.slots()];
-        let mut inc = vec![HashSet::new(); notes.slots()];
-        for (i, n) in notes.iter() {
-            for l in &n.note.links {
-                if let Some(&t) = l.resolved.as_ref().and_then(|r| ords.get(r.as_str())) {
-                    if t != i {
-                        out[i as usize].insert(t);
-                        inc[t as usize].insert(i);
-                    }
-                }
-            }
+impl Links {
+    fn of(snap: &Snapshot, src: u32) -> Result<Links> {
+        let notes = snap.notes();
+        let neighbours = |n: u32| -> Result<HashSet<u32>> {
+            let mut all: HashSet<u32> = notes.links(n)?.into_iter().collect();
+            all.extend(notes.backlinks(n)?);
+            all.remove(&n);
+            Ok(all)
+        };
+        let out: HashSet<u32> = notes.links(src)?.into_iter().filter(|&n| n != src).collect();
+        let inc: HashSet<u32> = notes.backlinks(src)?.into_iter().filter(|&n| n != src).collect();
+        let mut around = HashMap::new();
+        for &n in out.union(&inc) {
+            around.insert(n, neighbours(n)?);
         }
-        Graph { out, inc }
+        Ok(Links { out, inc, around })
     }
 
-    fn neighbours(&self, n: u32) -> impl Iterator<Item = u32> + '_ {
-        self.out[n as usize].iter().chain(&self.inc[n as usize]).copied()
+    fn neighbours(&self) -> impl Iterator<Item = u32> + '_ {
+        self.out.union(&self.inc).copied()
     }
 
     fn degree(&self, n: u32) -> usize {
-        self.out[n as usize].len() + self.inc[n as usize].len()
+        self.around.get(&n).map_or(0, HashSet::len)
     }
 }
 
@@ -169,13 +172,12 @@ fn centroid(vectors: impl Iterator<Item = impl AsRef<[f32]>>, dim: usize) -> Vec
 impl Source {
     /// A note of the index, with its stored vectors.
     pub fn note(snap: &Snapshot, ord: u32) -> Result<Source> {
-        let notes = snap.notes()?;
-        let n = &note_at(notes, ord)?.note;
+        let n = &note_with_text(snap, ord)?;
         let mut chunks = Vec::new();
         if let Some(vectors) = snap.vectors()? {
-            for &i in &vectors.by_note(notes.slots())[ord as usize] {
-                let section = vectors.vectors.entries[i].section as usize;
-                chunks.push((reason_heading(n, section), vectors.vectors.vector(i).to_vec()));
+            for &i in vectors.of_note(ord) {
+                let section = vectors.entry(i as usize).section as usize;
+                chunks.push((reason_heading(n, section), vectors.vector(i as usize)));
             }
         }
         Ok(Source {
@@ -189,7 +191,7 @@ impl Source {
     /// A note as if it had no links: link text removed from its text and (with `embed`) its
     /// sections embedded again, so that neither wording nor meaning can see where it links.
     pub fn note_without_links(snap: &Snapshot, ord: u32, embed: bool) -> Result<Source> {
-        let n = &note_at(snap.notes()?, ord)?.note;
+        let n = &note_with_text(snap, ord)?;
         let mut stripped = n.clone();
         let link_words: Vec<String> = n
             .links
@@ -249,10 +251,13 @@ impl Source {
 
 /// The notes most related to `source`, best first.
 pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Result<Vec<Related>> {
-    let notes = snap.notes()?;
-    let graph = Graph::new(notes);
+    let notes = snap.notes();
     let vectors = snap.vectors()?;
     let use_links = !options.content_only && !options.wording_only;
+    let links = match (source.note, use_links || options.unlinked) {
+        (Some(src), true) => Some(Links::of(snap, src)?),
+        _ => None,
+    };
     let mut candidates: HashSet<u32> = HashSet::new();
 
     // Wording: more like this.
@@ -263,96 +268,87 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
     candidates.extend(mlt.keys());
 
     // Meaning: nearest sections and nearest centroids.
-    let ranges = vectors.map(|v| v.by_note(notes.slots()));
-    let mut centroids: Vec<Vec<f32>> = Vec::new();
+    let mut centroids: &[Option<Vec<f32>>] = &[];
     let source_centroid = centroid(
         source.chunks.iter().map(|(_, v)| v),
-        vectors.map(|v| v.vectors.dim).unwrap_or(0),
+        vectors.map(|v| v.dim()).unwrap_or(0),
     );
-    if let (Some(vectors), Some(ranges), false) = (vectors, &ranges, options.wording_only) {
+    if let (Some(vectors), false) = (vectors, options.wording_only) {
         for (_, v) in &source.chunks {
             for (id, _) in vectors.search(v, 20, None) {
-                candidates.insert(vectors.vectors.entries[id].note_ord);
+                candidates.insert(vectors.entry(id).note_ord);
             }
         }
-        centroids = ranges
-            .iter()
-            .map(|r| centroid(r.iter().map(|&i| vectors.vectors.vector(i)), vectors.vectors.dim))
-            .collect();
-        // Notes without vectors have an all-zero centroid: not candidates.
+        centroids = snap.centroids()?;
+        // Notes without vectors have no centroid: not candidates.
         let mut by_centroid: Vec<(u32, f32)> = centroids
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.iter().any(|x| *x != 0.0))
-            .map(|(i, c)| (i as u32, dot(c, &source_centroid)))
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i as u32, dot(c, &source_centroid))))
             .collect();
         by_centroid.sort_by(|a, b| b.1.total_cmp(&a.1));
         candidates.extend(by_centroid.iter().take(CANDIDATES).map(|(i, _)| *i));
     }
 
-    // Tags: sharers of the source's tags, weighted by rarity.
-    let tag_idf = tag_idf(notes);
-    let source_tag_weight: f32 = source
+    // Tags: sharers of the source's tags, weighted by rarity (idf over notes).
+    let total = notes.count().max(1) as f32;
+    let tag_idf: HashMap<&String, f32> = source
         .tags
         .iter()
-        .map(|t| tag_idf.get(t).copied().unwrap_or(0.0))
-        .sum();
+        .map(|t| (t, (1.0 + total / notes.tag_count(t).max(1) as f32).ln()))
+        .collect();
+    let source_tag_weight: f32 = tag_idf.values().sum();
     if !options.wording_only && source_tag_weight > 0.0 {
-        let mut sharers: Vec<(u32, f32)> = notes
-            .iter()
-            .map(|(i, n)| {
-                let w: f32 = n
-                    .note
-                    .tags
-                    .iter()
-                    .filter(|t| source.tags.contains(t))
-                    .map(|t| tag_idf[t])
-                    .sum();
-                (i, w)
-            })
-            .filter(|(_, w)| *w > 0.0)
-            .collect();
-        sharers.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut sharers: HashMap<u32, f32> = HashMap::new();
+        for (t, idf) in &tag_idf {
+            for ord in notes.with_tag(t)? {
+                *sharers.entry(ord).or_default() += idf;
+            }
+        }
+        let mut sharers: Vec<(u32, f32)> = sharers.into_iter().collect();
+        sharers.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         candidates.extend(sharers.iter().take(CANDIDATES).map(|(i, _)| *i));
     }
 
     // Links: one and two hops.
-    if let (Some(src), true) = (source.note, use_links) {
-        for n in graph.neighbours(src).collect::<Vec<_>>() {
+    if let (Some(links), true) = (&links, use_links) {
+        for n in links.neighbours() {
             candidates.insert(n);
-            candidates.extend(graph.neighbours(n));
+            candidates.extend(links.around.get(&n).into_iter().flatten());
         }
     }
     if let Some(src) = source.note {
         candidates.remove(&src);
     }
-    if options.unlinked {
-        if let Some(src) = source.note {
-            candidates
-                .retain(|c| !graph.out[src as usize].contains(c) && !graph.inc[src as usize].contains(c));
-        }
+    if let (Some(links), true) = (&links, options.unlinked) {
+        candidates.retain(|c| !links.out.contains(c) && !links.inc.contains(c));
     }
+    let records: HashMap<u32, crate::vault::LoadedNote> = candidates
+        .iter()
+        .filter_map(|&c| notes.record(c).transpose().map(|r| r.map(|r| (c, r))))
+        .collect::<Result<_, _>>()?;
+    let term_list: Vec<String> = mlt_terms.iter().map(|(t, _)| t.clone()).collect();
+    let candidate_set: rustc_hash::FxHashSet<u32> = records.keys().copied().collect();
+    let terms_in = notes.terms_in(&term_list, &candidate_set)?;
 
     let max_mlt = mlt.values().copied().fold(0.0f32, f32::max);
     let mut scored: Vec<(NoteScore, Evidence, Vec<Reason>)> = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        let Some(note) = notes.get(c).map(|n| &n.note) else {
-            continue;
-        };
+    for (&c, record) in &records {
+        let note = &record.note;
         let mut reasons = Vec::new();
         let mut ev = Evidence::default();
         let mut weak_wording = None;
         // Meaning.
-        if let (Some(vectors), Some(ranges), false) = (vectors, &ranges, options.wording_only) {
+        if let (Some(vectors), false) = (vectors, options.wording_only) {
             // The best pair overall is the evidence; the best pair of sections that can be
             // named (not link lists) is the reason.
             let mut best: Option<f32> = None;
             let mut named: Option<(f32, &str, String)> = None;
             for (heading, v) in &source.chunks {
-                for &i in &ranges[c as usize] {
-                    let sim = dot(v, vectors.vectors.vector(i));
+                for &i in vectors.of_note(c) {
+                    let sim = quant::dot_query(v, vectors.row(i as usize));
                     best = Some(best.map_or(sim, |b: f32| b.max(sim)));
-                    let to = reason_heading(note, vectors.vectors.entries[i].section as usize);
+                    let to = reason_heading(note, vectors.entry(i as usize).section as usize);
                     if !heading.is_empty() && !to.is_empty() && named.as_ref().is_none_or(|n| sim > n.0) {
                         named = Some((sim, heading, to));
                     }
@@ -361,6 +357,7 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
             if let Some(sim) = best {
                 let whole = centroids
                     .get(c as usize)
+                    .and_then(Option::as_ref)
                     .map(|cc| dot(cc, &source_centroid))
                     .unwrap_or(sim);
                 ev.meaning = (0.5 * (sim + whole)).clamp(0.0, 1.0);
@@ -375,17 +372,12 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
         // Wording.
         if let Some(s) = mlt.get(&c) {
             ev.wording = if max_mlt > 0.0 { s / max_mlt } else { 0.0 };
-            let own: HashSet<String> = snap
-                .lexical()
-                .analysis()
-                .analyze(&note.full_text())
+            let shared: Vec<String> = terms_in
+                .get(&c)
                 .into_iter()
-                .collect();
-            let shared: Vec<String> = mlt_terms
-                .iter()
-                .filter(|(t, _)| own.contains(t))
+                .flatten()
                 .take(5)
-                .map(|(_, s)| s.clone())
+                .map(|&i| mlt_terms[i].1.clone())
                 .collect();
             if !shared.is_empty() {
                 weak_wording = Some(shared);
@@ -400,40 +392,39 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
                 .cloned()
                 .collect();
             if !shared.is_empty() {
-                ev.tags = shared.iter().map(|t| tag_idf[t]).sum::<f32>() / source_tag_weight;
+                ev.tags = shared.iter().filter_map(|t| tag_idf.get(t)).sum::<f32>() / source_tag_weight;
                 reasons.push(Reason::SharedTags(shared));
             }
         }
         // Links.
-        if let (Some(src), true) = (source.note, use_links) {
-            let (s, cu) = (src as usize, c);
-            if graph.out[s].contains(&cu) {
+        if let (Some(links), true) = (&links, use_links) {
+            if links.out.contains(&c) {
                 ev.links = 1.0;
                 reasons.insert(0, Reason::LinksTo);
             }
-            if graph.inc[s].contains(&cu) {
+            if links.inc.contains(&c) {
                 ev.links = 1.0;
                 reasons.insert(0, Reason::LinkedFrom);
             }
             if ev.links == 0.0 {
-                let via: Vec<u32> = graph
-                    .neighbours(src)
-                    .filter(|n| graph.neighbours(*n).any(|x| x == c))
+                let mut via: Vec<u32> = links
+                    .neighbours()
+                    .filter(|n| links.around.get(n).is_some_and(|a| a.contains(&c)))
                     .collect();
+                via.sort_unstable();
                 if !via.is_empty() {
                     ev.links = via
                         .iter()
-                        .map(|v| 1.0 / (1.0 + (graph.degree(*v) as f32).ln()))
+                        .map(|v| 1.0 / (1.0 + (links.degree(*v) as f32).ln()))
                         .sum::<f32>()
                         .min(1.0)
                         * 0.5;
                     let hub = via
                         .iter()
-                        .min_by_key(|v| graph.degree(**v))
+                        .min_by_key(|v| links.degree(**v))
                         .copied()
                         .unwrap_or(via[0]);
-                    let hub = notes.get(hub).map(|n| n.note.id.to_string()).unwrap_or_default();
-                    reasons.push(Reason::TwoHops(hub));
+                    reasons.push(Reason::TwoHops(notes.id(hub)?.unwrap_or_default()));
                 }
             }
         }
@@ -462,7 +453,7 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
     rank::apply_priors(
         &mut ranked,
         |ord| rank::Prior {
-            strength: notes.get(ord).and_then(|n| n.note.meta.strength),
+            strength: records.get(&ord).and_then(|n| n.note.meta.strength),
             updated: None,
         },
         options.strength_weight,
@@ -471,15 +462,15 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
     // A stale index must not offer a deleted note.
     let vault = &snap.generation.manifest.vault;
     ranked.retain(|n| {
-        notes
-            .get(n.note_ord)
+        records
+            .get(&n.note_ord)
             .is_some_and(|l| vault.join(&l.relative).is_file())
     });
     ranked.truncate(options.limit);
     Ok(ranked
         .into_iter()
         .map(|n| {
-            let note = &notes.get(n.note_ord).expect("ranked notes are live").note;
+            let note = &records[&n.note_ord].note;
             let (evidence, reasons) = priors[&n.note_ord].clone();
             Related {
                 note: note.id.to_string(),
@@ -500,20 +491,6 @@ fn reason_heading(note: &crate::note::Note, section: usize) -> String {
         Some(s) if !note.is_link_list(s) => s.heading().to_string(),
         _ => String::new(),
     }
-}
-
-/// idf of each tag over notes: rare tags say more.
-fn tag_idf(notes: &Notes) -> HashMap<String, f32> {
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for (_, n) in notes.iter() {
-        for t in &n.note.tags {
-            *df.entry(t).or_default() += 1;
-        }
-    }
-    let total = notes.len().max(1) as f32;
-    df.into_iter()
-        .map(|(t, d)| (t.to_string(), (1.0 + total / d as f32).ln()))
-        .collect()
 }
 
 /// The result of "more like this".
@@ -566,9 +543,21 @@ fn more_like_this(snap: &Snapshot, text: &str) -> Result<MoreLikeThis> {
     })
 }
 
-/// The live note at `ord`.
-fn note_at(notes: &Notes, ord: u32) -> Result<&crate::vault::LoadedNote> {
-    notes
-        .get(ord)
-        .ok_or_else(|| Error::Usage(format!("no note with ordinal {ord}")))
+/// Note `ord` with the text of its sections, read from its file now (the index keeps
+/// no note text); as indexed, without text, if the file cannot be read.
+fn note_with_text(snap: &Snapshot, ord: u32) -> Result<crate::note::Note> {
+    let record = snap
+        .notes()
+        .record(ord)?
+        .ok_or_else(|| Error::Usage(format!("no note with ordinal {ord}")))?;
+    let path = snap.generation.manifest.vault.join(&record.relative);
+    Ok(match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut note = crate::note::Note::parse(record.note.id.clone(), &text);
+            // Links resolve as the index resolved them.
+            note.links = record.note.links;
+            note
+        }
+        Err(_) => record.note,
+    })
 }

@@ -80,11 +80,7 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
             hit.strength = stored.strength;
             hit.tags = stored.tags;
         } else {
-            hit.note = snap
-                .notes()?
-                .get(n.note_ord)
-                .map(|n| n.note.id.0.clone())
-                .unwrap_or_default();
+            hit.note = snap.notes().id(n.note_ord)?.unwrap_or_default();
         }
         hits.push(hit);
     }
@@ -154,7 +150,7 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<N
     let priors = snap.priors()?;
     rank::apply_priors(
         &mut notes,
-        |ord| priors.get(ord as usize).copied().unwrap_or_default(),
+        |ord| priors.get(ord),
         options.strength_weight,
         options.recency,
     );
@@ -180,7 +176,7 @@ fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<Vec<NoteScor
     // Several chunks of one note can fill the list; ask for more than `depth` vectors.
     let hits = vectors.search(&q, depth * 2, filter);
     Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
-        let e = vectors.vectors.entries[id];
+        let e = vectors.entry(id);
         (e.note_ord, e.section, sim)
     })))
 }

@@ -18,9 +18,10 @@ use crate::api::Mode;
 use crate::embed::{Embedder, QueryModel};
 use crate::error::{Error, Result};
 use crate::lexical::LexicalIndex;
-use crate::rank::Prior;
-use crate::store::{Generation, IndexDir};
-use crate::vault::Notes;
+use crate::lexical::NoteIndex;
+use crate::note::strip_md_suffix;
+use crate::store::{Generation, IndexDir, PriorTable};
+use crate::vault::LoadedNote;
 use crate::vector::VectorIndex;
 
 /// One generation, open for reading.
@@ -28,9 +29,11 @@ pub struct Snapshot {
     pub generation: Generation,
     lexical: LexicalIndex,
     model: Arc<QueryModel>,
-    notes: OnceLock<Notes>,
-    priors: OnceLock<Vec<Prior>>,
+    priors: OnceLock<PriorTable>,
     vectors: OnceLock<Option<VectorIndex>>,
+    /// Each note's centroid (the normalized sum of its vectors), by ordinal; made on first
+    /// use by "related", which compares a note with every other.
+    centroids: OnceLock<Vec<Option<Vec<f32>>>>,
 }
 
 impl Snapshot {
@@ -43,28 +46,69 @@ impl Snapshot {
             generation,
             lexical,
             model,
-            notes: OnceLock::new(),
             priors: OnceLock::new(),
             vectors: OnceLock::new(),
+            centroids: OnceLock::new(),
         })
     }
 
-    /// The indexed notes, loaded on first use.
-    pub fn notes(&self) -> Result<&Notes> {
-        if let Some(n) = self.notes.get() {
-            return Ok(n);
+    /// The note store (and whole-note index).
+    pub fn notes(&self) -> &NoteIndex {
+        self.lexical.notes()
+    }
+
+    /// Finds a note by id (exact, then ignoring case, then `.md` stripped), or an
+    /// unknown-note error that suggests close ids.
+    pub fn find(&self, wanted: &str) -> Result<(u32, LoadedNote)> {
+        let w = strip_md_suffix(wanted).unwrap_or(wanted);
+        if let Some(ord) = self.notes().find(w)? {
+            if let Some(record) = self.notes().record(ord)? {
+                return Ok((ord, record));
+            }
         }
-        let loaded = self.generation.notes()?;
-        Ok(self.notes.get_or_init(|| loaded))
+        let ids = self.notes().all_ids()?;
+        Err(Error::UnknownNote {
+            wanted: wanted.to_string(),
+            suggestions: crate::vault::suggestions(w, ids.iter().map(String::as_str)),
+        })
     }
 
     /// Strength and date of every note, by ordinal.
-    pub fn priors(&self) -> Result<&[Prior]> {
+    pub fn priors(&self) -> Result<&PriorTable> {
         if let Some(p) = self.priors.get() {
             return Ok(p);
         }
         let loaded = self.generation.priors()?;
         Ok(self.priors.get_or_init(|| loaded))
+    }
+
+    /// The centroid of every note with vectors, by ordinal (empty without vectors).
+    pub fn centroids(&self) -> Result<&[Option<Vec<f32>>]> {
+        if let Some(c) = self.centroids.get() {
+            return Ok(c);
+        }
+        let mut out: Vec<Option<Vec<f32>>> = Vec::new();
+        if let Some(vectors) = self.vectors()? {
+            let mut sums: Vec<Option<Vec<f32>>> = vec![None; self.generation.manifest.next_ord as usize];
+            for id in (0..vectors.len()).filter(|&i| vectors.is_live(i)) {
+                let ord = vectors.entry(id).note_ord as usize;
+                if ord >= sums.len() {
+                    sums.resize(ord + 1, None);
+                }
+                let sum = sums[ord].get_or_insert_with(|| vec![0.0; vectors.dim()]);
+                for (a, b) in sum.iter_mut().zip(vectors.vector(id)) {
+                    *a += b;
+                }
+            }
+            for c in sums.iter_mut().flatten() {
+                let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    c.iter_mut().for_each(|x| *x /= norm);
+                }
+            }
+            out = sums;
+        }
+        Ok(self.centroids.get_or_init(|| out))
     }
 
     pub fn lexical(&self) -> &LexicalIndex {
@@ -83,9 +127,9 @@ impl Snapshot {
     /// Loads everything a query may need now, so that the first query after a swap does
     /// not pay for it (servers call this before publishing a snapshot to requests).
     pub fn warm(&self) -> Result<()> {
-        self.notes()?;
         self.priors()?;
         self.vectors()?;
+        self.notes().ords()?;
         Ok(())
     }
 

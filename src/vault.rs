@@ -10,6 +10,7 @@
 //! with the target, then a unique note with that file name.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -17,6 +18,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::note::{strip_md_suffix, Note, NoteId};
+use crate::store::{FileRow, FileTable, Files, NO_NOTE};
 
 /// Files larger than this are skipped unless the caller says otherwise.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -54,7 +56,7 @@ pub struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(meta: &std::fs::Metadata) -> FileStamp {
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
         let mtime_ns = meta
             .modified()
             .ok()
@@ -76,7 +78,7 @@ pub struct LoadedNote {
     pub relative: PathBuf,
     pub stamp: FileStamp,
     /// Content hash: a file touched but not changed is not re-indexed.
-    pub hash: String,
+    pub hash: [u8; 16],
 }
 
 impl LoadedNote {
@@ -96,7 +98,8 @@ pub struct Vault {
     pub root: PathBuf,
     pub notes: Notes,
     pub skipped: Vec<Skipped>,
-    pub stamps: Stamps,
+    /// The files as walked, with the ordinal and hash of each note.
+    pub files: Files,
 }
 
 /// Errors that stop a whole walk (a single bad file never does).
@@ -184,74 +187,93 @@ pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
     listing
 }
 
-/// The stamps of an indexed vault: enough to tell cheaply, with one `stat` per file and
-/// folder and no reading, whether anything changed since.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Stamps {
-    pub files: Vec<(PathBuf, FileStamp)>,
-    pub dirs: Vec<(PathBuf, u128)>,
+/// The vault's files as walked, with the ordinal and content hash of each note `notes`
+/// holds (files that are not notes, having been skipped, keep their stamp so that the
+/// freshness check does not count them again, and are read again by the next update).
+pub fn files_of(listing: &Listing, notes: &Notes) -> Files {
+    let by_path: HashMap<&Path, (u32, [u8; 16])> = notes
+        .iter()
+        .map(|(ord, n)| (n.relative.as_path(), (ord, n.hash)))
+        .collect();
+    Files {
+        rows: listing
+            .files
+            .iter()
+            .map(|(_, rel, stamp)| {
+                let (ord, hash) = by_path.get(rel.as_path()).copied().unwrap_or((NO_NOTE, [0; 16]));
+                FileRow {
+                    path: rel.clone(),
+                    stamp: stamp.clone(),
+                    ord,
+                    hash,
+                }
+            })
+            .collect(),
+        dirs: listing.dirs.clone(),
+    }
 }
 
-impl Stamps {
-    pub fn of(listing: &Listing) -> Stamps {
-        Stamps {
-            files: listing
-                .files
-                .iter()
-                .map(|(_, r, s)| (r.clone(), s.clone()))
-                .collect(),
-            dirs: listing.dirs.clone(),
-        }
+/// About how many notes changed in `root` since `table` was written (0: nothing did):
+/// recorded files whose stamp differs or that are gone, plus new note files in folders
+/// whose time moved (new folders counted in full). Hidden and ignored files may be
+/// counted; the update that follows decides exactly. One `stat` per file and folder, on
+/// every core, with no allocation per file.
+pub fn changed_since(root: &Path, table: &FileTable) -> usize {
+    let mut files: Vec<(&OsStr, FileStamp)> = Vec::with_capacity(table.files());
+    let mut dirs: Vec<(&OsStr, u128)> = Vec::new();
+    if table
+        .visit(|r| files.push((r.path(), r.stamp())), |d, t| dirs.push((d, t)))
+        .is_err()
+    {
+        return usize::MAX / 2;
     }
-
-    /// About how many notes changed since (0: nothing did): recorded files whose stamp
-    /// differs or that are gone, plus new note files in folders whose time moved (new
-    /// folders counted in full). Hidden and ignored files may be counted; the update that
-    /// follows decides exactly.
-    pub fn changed(&self, root: &Path) -> usize {
-        let stamp = |rel: &Path| std::fs::metadata(root.join(rel)).map(|m| FileStamp::of(&m));
-        // One stat per file is the whole cost: spread it over the cores.
-        let threads = crate::cores().min(8);
-        let chunk = self.files.len().div_ceil(threads).max(1);
-        let mut changed: usize = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .files
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter(|(rel, s)| stamp(rel).map(|now| now != *s).unwrap_or(true))
-                            .count()
-                    })
+    // One path buffer per thread, reset to the root for each file (`clone_from` keeps
+    // its allocation).
+    let root_buf = root.to_path_buf();
+    let stat = |buf: &mut PathBuf, rel: &OsStr| {
+        buf.clone_from(&root_buf);
+        buf.push(rel);
+        std::fs::metadata(&*buf).map(|m| FileStamp::of(&m))
+    };
+    let threads = crate::cores().min(8);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let mut changed: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut buf = PathBuf::with_capacity(root.as_os_str().len() + 256);
+                    part.iter()
+                        .filter(|(rel, s)| stat(&mut buf, rel).map(|now| now != *s).unwrap_or(true))
+                        .count()
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(usize::MAX / 2))
-                .sum()
-        });
-        let moved: Vec<&PathBuf> = self
-            .dirs
-            .iter()
-            .filter_map(|(rel, mtime)| match stamp(rel) {
-                Ok(now) if now.mtime_ns == *mtime => None,
-                _ => Some(rel),
             })
             .collect();
-        if !moved.is_empty() {
-            let known: std::collections::HashSet<&Path> =
-                self.files.iter().map(|(r, _)| r.as_path()).collect();
-            let known_dirs: std::collections::HashSet<&Path> =
-                self.dirs.iter().map(|(r, _)| r.as_path()).collect();
-            for rel in moved {
-                changed += match root.join(rel).is_dir() {
-                    true => new_notes_in(root, rel, &known, &known_dirs),
-                    false => 1,
-                };
-            }
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(usize::MAX / 2))
+            .sum()
+    });
+    let mut buf = PathBuf::new();
+    let moved: Vec<&OsStr> = dirs
+        .iter()
+        .filter_map(|(rel, mtime)| match stat(&mut buf, rel) {
+            Ok(now) if now.mtime_ns == *mtime => None,
+            _ => Some(*rel),
+        })
+        .collect();
+    if !moved.is_empty() {
+        let known: std::collections::HashSet<&Path> = files.iter().map(|(r, _)| Path::new(r)).collect();
+        let known_dirs: std::collections::HashSet<&Path> = dirs.iter().map(|(r, _)| Path::new(r)).collect();
+        for rel in moved {
+            let rel = Path::new(rel);
+            changed += match root.join(rel).is_dir() {
+                true => new_notes_in(root, rel, &known, &known_dirs),
+                false => 1,
+            };
         }
-        changed
     }
+    changed
 }
 
 /// Note files under `root/rel` that are not in `known` (recursing into unknown folders).
@@ -343,9 +365,11 @@ pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedN
     })
 }
 
-/// Hex of a short content hash.
-pub fn content_hash(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex()[..32].to_string()
+/// A short content hash.
+pub fn content_hash(bytes: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&blake3::hash(bytes).as_bytes()[..16]);
+    out
 }
 
 /// Every indexed note by ordinal (its number in the indexes). A deleted note leaves an
@@ -417,22 +441,6 @@ impl Notes {
             }
         }
     }
-
-    /// Finds a note by id (exact, then case-insensitive, then `.md` stripped), or a usage
-    /// error that suggests close ids.
-    pub fn find(&self, wanted: &str) -> Result<(u32, &LoadedNote), crate::error::Error> {
-        let w = strip_md_suffix(wanted).unwrap_or(wanted);
-        self.iter()
-            .find(|(_, n)| n.note.id.as_str() == w)
-            .or_else(|| {
-                self.iter()
-                    .find(|(_, n)| n.note.id.as_str().eq_ignore_ascii_case(w))
-            })
-            .ok_or_else(|| crate::error::Error::UnknownNote {
-                wanted: wanted.to_string(),
-                suggestions: suggestions(w, self.iter().map(|(_, n)| n.note.id.as_str())),
-            })
-    }
 }
 
 /// Reads and parses `files` (absolute, relative) on every core; `progress` hears (done,
@@ -497,9 +505,9 @@ impl Vault {
         notes.resolve_links();
         Ok(Vault {
             root: root.to_path_buf(),
+            files: files_of(&listing, &notes),
             notes,
             skipped,
-            stamps: Stamps::of(&listing),
         })
     }
 }
@@ -569,7 +577,7 @@ impl Resolver {
 }
 
 /// Note ids close to `wanted`, for "did you mean".
-fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
     let w = wanted.to_lowercase();
     let mut scored: Vec<(usize, &str)> = ids
         .map(|id| {

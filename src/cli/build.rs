@@ -93,6 +93,7 @@ pub(super) fn index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> any
         model: (!args.no_embed).then(|| model.clone()),
         reuse: !args.rebuild,
         analysis,
+        shared_model: None,
     };
     let r = build_index(dir, &vault, &options)?;
     print_report(dir, &r, args.json, args.no_embed)

@@ -57,6 +57,7 @@ fn eval_index(
         model: embed.then(|| model.clone()),
         reuse: true,
         analysis: Analysis::default(),
+        shared_model: None,
     };
     let report = build_index(&d, vault, &options)?;
     if let (true, Some(why)) = (embed, &report.embedding.disabled) {

@@ -1,4 +1,5 @@
-//! The keyword index: one tantivy document per section, BM25 over stemmed English.
+//! The keyword index: one tantivy document per section, BM25 over analyzed text
+//! (`analysis`).
 //!
 //! Layout: `all` (title + heading path + text + tags) carries the main BM25 score; `title`,
 //! `heading` and `tags_text` are indexed again on their own so that a query word found there
@@ -9,17 +10,12 @@
 //! `note_ord` ties a section to its note in the note store.
 //!
 //! Beside the section index (`sections/`) lives a second, one document per note
-//! (`notes/`): the whole note as one bag of words. A note whose query words are spread
-//! over several sections (the problem in "Overview", the fix in "Details") has no single
-//! section that scores well, but scores well as a whole; [`LexicalIndex::note_scores`]
-//! gives that score for the notes the section search found, and the ranking blends the
-//! two (`rank::blend_whole`). It is a separate index so that its document count and
-//! lengths leave the sections' BM25 statistics alone.
+//! (`notes/`, see [`notes`]): the whole note as one bag of words, and the note store.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use tantivy::collector::{DocSetCollector, FilterCollector, TopDocs};
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
     RegexQuery, TermQuery, TermSetQuery,
@@ -33,7 +29,11 @@ use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDoc
 use crate::analysis::{fold_keyword, Analysis};
 use crate::note::Section;
 use crate::query::{Clause, Cmp, Filter, Query};
-use crate::vault::{LoadedNote, Notes};
+use crate::vault::LoadedNote;
+
+pub mod notes;
+
+pub use notes::NoteIndex;
 
 const EN: &str = "recall_text";
 const RAW: &str = "recall_raw";
@@ -128,29 +128,8 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// Field handles of the whole-note index.
-#[derive(Clone, Copy)]
-struct WholeFields {
-    text: Field,
-    note_ord: Field,
-}
-
-fn whole_schema() -> (Schema, WholeFields) {
-    let mut b = Schema::builder();
-    let text = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(EN)
-            .set_index_option(IndexRecordOption::WithFreqs),
-    );
-    let fields = WholeFields {
-        text: b.add_text_field("text", text),
-        note_ord: b.add_u64_field("note_ord", INDEXED | FAST),
-    };
-    (b.build(), fields)
-}
-
 const SECTIONS: &str = "sections";
-const WHOLE: &str = "notes";
+const NOTES: &str = "notes";
 
 fn register(index: &Index, analysis: &Analysis) {
     index.tokenizers().register(EN, analysis.index_analyzer());
@@ -172,20 +151,31 @@ fn err(path: &Path) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {
     }
 }
 
-/// Writes the keyword index of `notes` into the empty folder `dir`.
-pub fn build(dir: &Path, notes: &Notes, analysis: &Analysis) -> Result<(), LexicalError> {
+/// A note to write: its ordinal, the note, and the ordinals its links resolve to.
+pub struct NoteDoc<'a> {
+    pub ord: u32,
+    pub note: &'a LoadedNote,
+    pub links: Vec<u32>,
+}
+
+/// Writes the keyword index and note store of `notes` into the empty folder `dir`.
+pub fn build<'a>(
+    dir: &Path,
+    notes: impl Iterator<Item = NoteDoc<'a>>,
+    analysis: &Analysis,
+) -> Result<(), LexicalError> {
     let (schema, f) = schema();
-    let (whole_schema, w) = whole_schema();
+    let (notes_schema, w) = notes::schema();
     let threads = crate::cores().min(4);
-    let (sections_dir, whole_dir) = (dir.join(SECTIONS), dir.join(WHOLE));
+    let (sections_dir, notes_dir) = (dir.join(SECTIONS), dir.join(NOTES));
     let mut sections = create(&sections_dir, schema, threads, analysis)?;
-    let mut whole = create(&whole_dir, whole_schema, 1, analysis)?;
-    for (ord, loaded) in notes.iter() {
-        add_note(&mut sections, &f, ord, loaded).map_err(err(&sections_dir))?;
-        add_whole(&mut whole, &w, ord, loaded).map_err(err(&whole_dir))?;
+    let mut whole = create(&notes_dir, notes_schema, 1, analysis)?;
+    for d in notes {
+        add_note(&mut sections, &f, d.ord, d.note).map_err(err(&sections_dir))?;
+        notes::add(&mut whole, &w, d.ord, d.note, &d.links).map_err(err(&notes_dir))?;
     }
     finish(sections, &sections_dir)?;
-    finish(whole, &whole_dir)
+    finish(whole, &notes_dir)
 }
 
 /// A writer on a new, empty index in `dir`.
@@ -220,7 +210,7 @@ pub fn update(
     old: &Path,
     dir: &Path,
     remove: &[u32],
-    add: &[(u32, &LoadedNote)],
+    add: &[NoteDoc<'_>],
     analysis: &Analysis,
 ) -> Result<(), LexicalError> {
     let (_, f) = schema();
@@ -231,11 +221,11 @@ pub fn update(
         f.note_ord,
         analysis,
     )?;
-    let (_, w) = whole_schema();
-    let mut whole = reopen_copy(&old.join(WHOLE), &dir.join(WHOLE), remove, w.note_ord, analysis)?;
-    for (ord, loaded) in add {
-        add_note(&mut sections, &f, *ord, loaded).map_err(err(dir))?;
-        add_whole(&mut whole, &w, *ord, loaded).map_err(err(dir))?;
+    let (_, w) = notes::schema();
+    let mut whole = reopen_copy(&old.join(NOTES), &dir.join(NOTES), remove, w.note_ord, analysis)?;
+    for d in add {
+        add_note(&mut sections, &f, d.ord, d.note).map_err(err(dir))?;
+        notes::add(&mut whole, &w, d.ord, d.note, &d.links).map_err(err(dir))?;
     }
     for mut writer in [sections, whole] {
         writer.commit().map_err(err(dir))?;
@@ -274,30 +264,6 @@ fn reopen_copy(
         writer.delete_term(Term::from_field_u64(note_ord, u64::from(*ord)));
     }
     Ok(writer)
-}
-
-/// The note as one document: title, every section's headings and text, tags.
-fn add_whole(
-    writer: &mut tantivy::IndexWriter<TantivyDocument>,
-    w: &WholeFields,
-    ord: u32,
-    loaded: &LoadedNote,
-) -> tantivy::Result<()> {
-    let note = &loaded.note;
-    let mut text = note.title.clone();
-    for (_, s) in note.indexable_sections() {
-        text.push('\n');
-        text.push_str(&note.own_headings(s));
-        text.push('\n');
-        text.push_str(&s.text);
-    }
-    text.push('\n');
-    text.push_str(&note.tags.join(" "));
-    let mut doc = TantivyDocument::default();
-    doc.add_text(w.text, &text);
-    doc.add_u64(w.note_ord, u64::from(ord));
-    writer.add_document(doc)?;
-    Ok(())
 }
 
 /// Adds one document per section of a note.
@@ -418,8 +384,7 @@ impl<'s> FastU64<'s> {
 pub struct LexicalIndex {
     reader: IndexReader,
     f: Fields,
-    whole: IndexReader,
-    w: WholeFields,
+    notes: NoteIndex,
     path: std::path::PathBuf,
     analysis: Analysis,
 }
@@ -440,8 +405,7 @@ impl LexicalIndex {
         Ok(LexicalIndex {
             reader: open_reader(&sections, analysis)?,
             f: schema().1,
-            whole: open_reader(&dir.join(WHOLE), analysis)?,
-            w: whole_schema().1,
+            notes: NoteIndex::new(open_reader(&dir.join(NOTES), analysis)?, &dir.join(NOTES)),
             path: sections,
             analysis: analysis.clone(),
         })
@@ -455,7 +419,7 @@ impl LexicalIndex {
         query: &Query,
         candidates: &[u32],
     ) -> Result<rustc_hash::FxHashMap<u32, f32>, LexicalError> {
-        let words: Vec<(Occur, Box<dyn TQuery>)> = self
+        let terms: Vec<String> = self
             .optional_clauses(query)
             .into_iter()
             .chain(&query.must)
@@ -464,38 +428,13 @@ impl LexicalIndex {
                 _ => None,
             })
             .flatten()
-            .map(|t| {
-                let q: Box<dyn TQuery> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.w.text, &t),
-                    IndexRecordOption::WithFreqs,
-                ));
-                (Occur::Should, q)
-            })
             .collect();
-        if words.is_empty() || candidates.is_empty() {
-            return Ok(Default::default());
-        }
-        // Candidates are kept by a fast-field check while collecting: a term-set query on
-        // hundreds of ordinals cost more than the whole BM25 pass.
-        let wanted: std::sync::Arc<HashSet<u64>> =
-            std::sync::Arc::new(candidates.iter().map(|o| u64::from(*o)).collect());
-        let only = FilterCollector::new(
-            "note_ord".to_string(),
-            move |ord: u64| wanted.contains(&ord),
-            TopDocs::with_limit(candidates.len()).order_by_score(),
-        );
-        let searcher = self.whole.searcher();
-        let top = searcher
-            .search(&BooleanQuery::new(words), &only)
-            .map_err(self.err())?;
-        let mut ords = FastU64::new(&searcher, "note_ord");
-        let mut out = rustc_hash::FxHashMap::default();
-        for (score, address) in top {
-            if let Some(ord) = ords.get(address).map_err(self.err())? {
-                out.insert(ord as u32, score);
-            }
-        }
-        Ok(out)
+        self.notes.scores(&terms, candidates)
+    }
+
+    /// The note index: whole-note scores and the note store.
+    pub fn notes(&self) -> &NoteIndex {
+        &self.notes
     }
 
     fn err(&self) -> impl Fn(tantivy::TantivyError) -> LexicalError + '_ {

@@ -19,18 +19,21 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::rank::Prior;
-use crate::vault::{Notes, Skipped, Stamps};
+use crate::vault::Skipped;
+
+pub mod tables;
+
+pub use tables::{FileRow, FileTable, Files, PriorTable, NO_NOTE};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 const WATCH: &str = "WATCH";
 const MANIFEST: &str = "manifest.json";
-const NOTES: &str = "notes.json";
-const PRIORS: &str = "priors.json";
-const STAMPS: &str = "stamps.json";
+const PRIORS: &str = "priors.bin";
+const FILES: &str = "files.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +71,11 @@ pub struct Manifest {
     pub built_at: String,
     pub notes: usize,
     pub sections: usize,
+    /// Links that resolve to a note, and links that do not.
+    pub links_resolved: usize,
+    pub links_unresolved: usize,
+    /// The next note ordinal to give out (ordinals are never reused).
+    pub next_ord: u32,
     pub skipped: Vec<Skipped>,
     pub max_file_bytes: u64,
     pub build_ms: u64,
@@ -236,24 +244,16 @@ impl Staging {
         &self.dir
     }
 
-    /// Writes the manifest, the note store and the vault's stamps, then makes this
-    /// generation current.
+    /// Writes the manifest and the tables (priors by ordinal, the vault's files), then
+    /// makes this generation current.
     pub fn publish(
         mut self,
         manifest: &Manifest,
-        notes: &Notes,
-        stamps: &Stamps,
+        priors: &[Prior],
+        files: &Files,
     ) -> Result<PathBuf, StoreError> {
-        write_json(&self.dir.join(NOTES), notes)?;
-        let mut priors = vec![Prior::default(); notes.slots()];
-        for (ord, n) in notes.iter() {
-            priors[ord as usize] = Prior {
-                strength: n.note.meta.strength,
-                updated: n.effective_updated(),
-            };
-        }
-        write_json(&self.dir.join(PRIORS), &priors)?;
-        write_json(&self.dir.join(STAMPS), stamps)?;
+        tables::write_priors(&self.dir.join(PRIORS), priors)?;
+        files.write(&self.dir.join(FILES))?;
         write_json(&self.dir.join(MANIFEST), manifest)?;
         let index = IndexDir::new(&self.root);
         let generations = index.generations();
@@ -289,26 +289,26 @@ impl Generation {
         self.dir.join("tantivy")
     }
 
-    /// The parsed notes, as indexed.
-    pub fn notes(&self) -> Result<Notes, StoreError> {
-        read_json(&self.dir.join(NOTES))
+    /// Replaces the recorded files (after an update found nothing to re-index: only
+    /// stamps moved). The only file a published generation ever rewrites: a hint for the
+    /// freshness check, written atomically.
+    pub fn save_files(&self, files: &Files) -> Result<(), StoreError> {
+        files.write(&self.dir.join(FILES))
     }
 
-    /// Replaces the recorded stamps (after an update found nothing to re-index). The only
-    /// file a published generation ever rewrites: a hint for the freshness check, written
-    /// atomically.
-    pub fn save_stamps(&self, stamps: &Stamps) -> Result<(), StoreError> {
-        write_json(&self.dir.join(STAMPS), stamps)
+    /// The vault's files when this generation was built, mapped (for the freshness check).
+    pub fn file_table(&self) -> Result<FileTable, StoreError> {
+        FileTable::open(&self.dir.join(FILES))
     }
 
-    /// The vault's stamps when this generation was built.
-    pub fn stamps(&self) -> Result<Stamps, StoreError> {
-        read_json(&self.dir.join(STAMPS))
+    /// The vault's files when this generation was built.
+    pub fn files(&self) -> Result<Files, StoreError> {
+        Files::read(&self.dir.join(FILES))
     }
 
-    /// Strength and date of every note, by note ordinal.
-    pub fn priors(&self) -> Result<Vec<Prior>, StoreError> {
-        read_json(&self.dir.join(PRIORS))
+    /// Strength and date of every note, by ordinal, mapped.
+    pub fn priors(&self) -> Result<PriorTable, StoreError> {
+        PriorTable::open(&self.dir.join(PRIORS))
     }
 
     /// Bytes on disk of this generation.
