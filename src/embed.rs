@@ -106,6 +106,10 @@ pub struct Embedder {
     pub paths: ModelPaths,
 }
 
+/// Hears of each finished group of vectors: the index of its first text, its vectors, and
+/// how many texts are done in all.
+pub type GroupDone<'a> = dyn FnMut(usize, &[Vec<f32>], usize) + 'a;
+
 /// A piece of a section small enough for the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
@@ -196,20 +200,23 @@ impl Embedder {
 
     /// Unit-length vectors for `texts`, in order.
     pub fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.embed_with_progress(texts, &mut |_| {})
+        self.embed_with_progress(texts, &mut |_, _, _| {})
     }
 
-    /// Unit-length vectors for `texts`, in order; `progress` hears how many are done.
+    /// Unit-length vectors for `texts`, in order. `done` hears of each group of vectors as
+    /// it is finished (groups may finish out of order): the index of its first text, its
+    /// vectors, and how many texts are done in all.
     pub fn embed_with_progress(
         &mut self,
         texts: &[String],
-        progress: &mut dyn FnMut(usize),
+        done: &mut GroupDone<'_>,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.len() <= PROGRESS_EVERY || cores() == 1 {
             let mut out = Vec::with_capacity(texts.len());
             for group in texts.chunks(PROGRESS_EVERY) {
-                out.extend(embed_group(&mut self.model, group)?);
-                progress(out.len());
+                let vectors = embed_group(&mut self.model, group)?;
+                done(out.len(), &vectors, out.len() + vectors.len());
+                out.extend(vectors);
             }
             return Ok(out);
         }
@@ -241,12 +248,12 @@ impl Embedder {
                 });
             }
             drop(tx);
-            let mut done = 0;
+            let mut finished = 0;
             for (g, result) in rx {
                 let vectors = result?;
-                done += vectors.len();
+                finished += vectors.len();
+                done(g * PROGRESS_EVERY, &vectors, finished);
                 slots[g] = Some(vectors);
-                progress(done);
             }
             Ok::<(), EmbedError>(())
         })?;

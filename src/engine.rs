@@ -122,9 +122,13 @@ impl Engine {
         Ok(true)
     }
 
-    /// Options for updating the index as it was built.
+    /// Options for updating the index as it was built, embedding with this engine's
+    /// model (a server never loads a second one).
     pub fn update_options(&self) -> IndexOptions {
-        IndexOptions::to_update(&self.snapshot().generation, self.model.paths())
+        IndexOptions {
+            shared_model: Some(Arc::clone(&self.model)),
+            ..IndexOptions::to_update(&self.snapshot().generation, self.model.paths())
+        }
     }
 
     /// Brings the index up to date with its vault and serves the result.
@@ -142,6 +146,10 @@ impl Engine {
             return Refresh::Watched;
         }
         let snap = self.snapshot();
+        if snap.generation.manifest.embedding_pending {
+            // Bringing changes in would mean finishing the embedding: not inside a query.
+            return Refresh::Fresh;
+        }
         let Ok(files) = snap.generation.file_table() else {
             return Refresh::Fresh;
         };

@@ -35,6 +35,8 @@ use crate::vector::{text_hash, Entry, VectorIndex, VectorStore, VectorTable};
 pub enum Stage {
     Reading,
     Indexing,
+    /// The keyword index of a first build is published: searches work from now on.
+    KeywordsReady,
     Embedding,
 }
 
@@ -58,9 +60,11 @@ impl IndexOptions {
     /// Options for updating `g` as it was built: the same size cap and language, and
     /// embeddings only if it has them.
     pub fn to_update(g: &Generation, model: &ModelPaths) -> IndexOptions {
+        // An index whose embedding was interrupted gets it finished.
+        let embed = g.manifest.model.is_some() || g.manifest.embedding_pending;
         IndexOptions {
             max_file_bytes: g.manifest.max_file_bytes,
-            model: g.manifest.model.is_some().then(|| model.clone()),
+            model: embed.then(|| model.clone()),
             reuse: true,
             analysis: Analysis::new(&g.manifest.language).unwrap_or_default(),
             shared_model: None,
@@ -224,6 +228,7 @@ fn prior_of(n: &LoadedNote) -> Prior {
 }
 
 /// What a run publishes beside the indexes.
+#[derive(Clone)]
 struct Published {
     kind: BuildKind,
     vault: PathBuf,
@@ -244,6 +249,19 @@ fn finish(
     options: &IndexOptions,
     started: Instant,
 ) -> Result<IndexReport> {
+    let (report, _) = publish(staging, p, false, options, started)?;
+    Ok(report)
+}
+
+/// [`finish`], telling also where the generation went; `pending` marks a keyword index
+/// whose embeddings are still being made.
+fn publish(
+    staging: crate::store::Staging,
+    p: Published,
+    pending: bool,
+    options: &IndexOptions,
+    started: Instant,
+) -> Result<(IndexReport, PathBuf)> {
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let manifest = Manifest {
         format: FORMAT_VERSION,
@@ -259,16 +277,11 @@ fn finish(
         build_ms: elapsed_ms,
         model: p.model,
         language: options.analysis.code().to_string(),
+        embedding_pending: pending,
     };
-    staging.publish(&manifest, &p.priors, &p.files)?;
-    Ok(report(
-        &manifest,
-        p.kind,
-        p.skipped,
-        p.changes,
-        elapsed_ms,
-        p.embedding,
-    ))
+    let dir = staging.publish(&manifest, &p.priors, &p.files)?;
+    let report = report(&manifest, p.kind, p.skipped, p.changes, elapsed_ms, p.embedding);
+    Ok((report, dir))
 }
 
 fn report(
@@ -331,45 +344,82 @@ fn build_locked(
     });
     crate::lexical::build(&staging.path().join("tantivy"), docs, &options.analysis)?;
     progress(Stage::Indexing, notes.len(), notes.len());
-    let mut embedding = EmbedReport::default();
-    let mut model = None;
-    match load_model(options) {
-        Err(why) => embedding.disabled = Some(why),
-        Ok(mut embedder) => {
-            let cache = match (options.reuse, previous) {
-                (true, Some(g)) => VectorStore::open(&g.dir).ok().flatten(),
-                _ => None,
-            };
-            let cache =
-                cache.filter(|c| c.fingerprint() == embedder.fingerprint() && c.dim() == embedder.dim());
-            let mut vectors = VectorTable::new(embedder.dim(), embedder.fingerprint());
-            embedding = embed_into(
-                &mut embedder,
-                notes.iter(),
-                cache.as_ref(),
-                &mut vectors,
-                progress,
-            )?;
-            VectorIndex::build(&vectors, staging.path())?;
-            model = Some(embedder.fingerprint().to_string());
-        }
-    }
-    let published = Published {
+    let mut published = Published {
         kind: BuildKind::Full,
         vault: vault.to_path_buf(),
         counts,
         next_ord: notes.slots() as u32,
         priors,
-        files: loaded.files,
-        skipped: loaded.skipped,
-        model,
+        files: loaded.files.clone(),
+        skipped: loaded.skipped.clone(),
+        model: None,
         changes: Changes {
             added: notes.len(),
             ..Changes::default()
         },
-        embedding,
+        embedding: EmbedReport::default(),
     };
-    finish(staging, published, options, started)
+    let mut embedder = match load_model(options) {
+        Ok(e) => e,
+        Err(why) => {
+            published.embedding.disabled = Some(why);
+            return finish(staging, published, options, started);
+        }
+    };
+    // Vectors to reuse: the index being replaced, and what a killed build embedded.
+    let previous = match (options.reuse, previous) {
+        (true, Some(g)) => VectorStore::open(&g.dir).ok().flatten(),
+        _ => None,
+    };
+    let previous =
+        previous.filter(|c| c.fingerprint() == embedder.fingerprint() && c.dim() == embedder.dim());
+    let row_len = crate::vector::quant::row_len(embedder.dim());
+    let journaled = index.journal(embedder.fingerprint(), row_len);
+    let mut cached: HashMap<[u8; 16], &[u8]> = journaled.iter().map(|(h, r)| (*h, r.as_slice())).collect();
+    if let Some(store) = &previous {
+        cached.extend(store.cache().into_iter().map(|(h, id)| (h, store.row(id))));
+    }
+    // A first build (nothing with vectors is being served) publishes its keyword index
+    // now: it answers keyword queries, and says how far embedding has got, while the
+    // vectors are made. A rebuild keeps serving the old generation until the new is whole.
+    let serving_vectors = index.open().is_ok_and(|g| g.manifest.model.is_some());
+    let staging = if serving_vectors {
+        staging
+    } else {
+        let keyword = Published {
+            embedding: EmbedReport {
+                disabled: Some("embedding in progress".into()),
+                ..EmbedReport::default()
+            },
+            ..published.clone()
+        };
+        let (_, dir) = publish(staging, keyword, true, options, started)?;
+        progress(Stage::KeywordsReady, 0, 0);
+        let next = index.stage(lock)?;
+        crate::store::link_tree(&dir, next.path())?;
+        next
+    };
+    let mut journal = index.journal_writer(embedder.fingerprint(), row_len)?;
+    let mut vectors = VectorTable::new(embedder.dim(), embedder.fingerprint());
+    let sink = Sink {
+        index,
+        journal: &mut journal,
+        progress,
+    };
+    published.embedding = embed_into(&mut embedder, notes.iter(), &cached, &mut vectors, Some(sink))?;
+    VectorIndex::build(&vectors, staging.path())?;
+    published.model = Some(embedder.fingerprint().to_string());
+    let report = finish(staging, published, options, started)?;
+    index.clear_embedding();
+    Ok(report)
+}
+
+/// Where embedding reports to: the journal (so a killed build loses nothing) and the
+/// progress that searches and the progress bar show.
+struct Sink<'a> {
+    index: &'a IndexDir,
+    journal: &'a mut crate::store::JournalWriter,
+    progress: Progress<'a>,
 }
 
 /// Embeds every chunk of `notes` into `out`, taking vectors of already-embedded text from
@@ -377,12 +427,11 @@ fn build_locked(
 fn embed_into<'a>(
     embedder: &mut Embedder,
     notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
-    store: Option<&VectorStore>,
+    cache: &HashMap<[u8; 16], &[u8]>,
     out: &mut VectorTable,
-    progress: Progress<'_>,
+    mut sink: Option<Sink<'_>>,
 ) -> Result<EmbedReport> {
     let started = Instant::now();
-    let cache = store.map(VectorStore::cache).unwrap_or_default();
     let mut entries = Vec::new();
     let mut todo: Vec<String> = Vec::new();
     let mut todo_hashes: HashSet<[u8; 16]> = HashSet::new();
@@ -409,14 +458,43 @@ fn embed_into<'a>(
             }
         }
     }
-    progress(Stage::Embedding, 0, todo.len());
-    let embedded =
-        embedder.embed_with_progress(&todo, &mut |done| progress(Stage::Embedding, done, todo.len()))?;
-    let fresh: HashMap<[u8; 16], Vec<f32>> = todo.iter().map(|t| text_hash(t)).zip(embedded).collect();
+    let hashes: Vec<[u8; 16]> = todo.iter().map(|t| text_hash(t)).collect();
+    let total = todo.len();
+    let mut failed = None;
+    let mut last_report = Instant::now();
+    if let Some(sink) = &mut sink {
+        (sink.progress)(Stage::Embedding, 0, total);
+    }
+    let embedded = embedder.embed_with_progress(&todo, &mut |first, vectors, done| {
+        let Some(sink) = &mut sink else { return };
+        (sink.progress)(Stage::Embedding, done, total);
+        let mut row = Vec::new();
+        for (hash, v) in hashes[first..].iter().zip(vectors) {
+            row.clear();
+            crate::vector::quant::quantize_into(v, &mut row);
+            if let Err(e) = sink.journal.append(hash, &row) {
+                failed.get_or_insert(e);
+            }
+        }
+        if last_report.elapsed().as_millis() >= 500 || done == total {
+            last_report = Instant::now();
+            let r = sink
+                .journal
+                .flush()
+                .and_then(|_| sink.index.set_progress(done, total));
+            if let Err(e) = r {
+                failed.get_or_insert(e);
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let fresh: HashMap<[u8; 16], Vec<f32>> = hashes.into_iter().zip(embedded).collect();
     for e in &entries {
-        match (fresh.get(&e.hash), cache.get(&e.hash), store) {
-            (Some(v), _, _) => out.push(*e, v),
-            (None, Some(&id), Some(store)) => out.push_row(*e, store.row(id)),
+        match (fresh.get(&e.hash), cache.get(&e.hash)) {
+            (Some(v), _) => out.push(*e, v),
+            (None, Some(row)) => out.push_row(*e, row),
             _ => {}
         }
     }
@@ -722,10 +800,15 @@ fn update_locked(
         }
         let mut delta = old_vectors.delta_table();
         let writes = plan.write.iter().map(|(o, n)| (*o, n));
+        let cache: HashMap<[u8; 16], &[u8]> = old_vectors
+            .cache()
+            .into_iter()
+            .map(|(h, id)| (h, old_vectors.row(id)))
+            .collect();
         let embedded = match &options.shared_model {
             Some(shared) => shared.with(|e: &mut Embedder| {
                 check_model(e, g)?;
-                embed_into(e, writes, Some(old_vectors), &mut delta, progress)
+                embed_into(e, writes, &cache, &mut delta, None)
             }),
             None => {
                 let mut e = load_model(options)
@@ -735,7 +818,7 @@ fn update_locked(
                     drop(staging);
                     return build_locked(index, lock, &vault, Some(g), options, progress);
                 }
-                embed_into(&mut e, writes, Some(old_vectors), &mut delta, progress)
+                embed_into(&mut e, writes, &cache, &mut delta, None)
             }
         };
         embedding = embedded?;

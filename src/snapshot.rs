@@ -139,7 +139,20 @@ impl Snapshot {
         if mode == Mode::Lexical || self.generation.manifest.model.is_some() {
             return Ok((mode, None));
         }
-        let why = "this index has no embeddings (built with --no-embed or without the model); rebuild with `recall index` after `make setup`";
+        let why = if self.generation.manifest.embedding_pending {
+            let root = self.generation.dir.parent().unwrap_or(&self.generation.dir);
+            match IndexDir::new(root).progress() {
+                Some(p) if crate::store::alive(p.pid) => format!(
+                    "embeddings are being built ({} of {} chunks, {}%)",
+                    p.done,
+                    p.total,
+                    p.done * 100 / p.total.max(1)
+                ),
+                _ => "embedding was interrupted; run `recall index` to finish it".to_string(),
+            }
+        } else {
+            "this index has no embeddings (built with --no-embed or without the model); rebuild with `recall index` after `make setup`".to_string()
+        };
         match mode {
             Mode::Semantic => Err(Error::Usage(format!("semantic search: {why}"))),
             _ => Ok((Mode::Lexical, Some(format!("keyword search only: {why}")))),

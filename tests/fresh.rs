@@ -392,3 +392,146 @@ fn an_index_of_another_format_or_model_is_refused_clearly() {
     .ok();
     assert!(!ids(idx.path(), &[], "levain").0.is_empty());
 }
+
+/// The `resolved` of each link of `note` (`show --json`), by raw link text.
+fn resolved_links(index: &Path, note: &str) -> Vec<(String, Value)> {
+    let v = recall(index, &["show", note, "--json"]).ok().json();
+    v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["raw"].as_str().unwrap().to_string(), l["resolved"].clone()))
+        .collect()
+}
+
+fn backlinks(index: &Path, note: &str) -> Vec<String> {
+    let v = recall(index, &["show", note, "--json"]).ok().json();
+    v["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn links_resolve_again_when_their_targets_come_and_go() {
+    let (_dir, vault, idx, _) = indexed_copy(&["--no-embed"]);
+    let idx = idx.as_path();
+    std::fs::write(
+        vault.join("topics/pickles.md"),
+        "# Pickles\n\nSee [[ferments/kimchi]] and [[kraut]].\n",
+    )
+    .unwrap();
+    recall(idx, &["update", "--json"]).ok();
+    assert_eq!(
+        resolved_links(idx, "topics/pickles"),
+        [
+            ("ferments/kimchi".to_string(), Value::Null),
+            ("kraut".to_string(), Value::Null)
+        ]
+    );
+    // The targets appear: the untouched note's links now resolve, and backlinks follow.
+    std::fs::create_dir_all(vault.join("ferments")).unwrap();
+    std::fs::write(vault.join("ferments/kimchi.md"), "# Kimchi\n\nNapa cabbage.\n").unwrap();
+    std::fs::write(vault.join("ferments/kraut.md"), "# Kraut\n\nCabbage and salt.\n").unwrap();
+    let r: Value = recall(idx, &["update", "--json"]).ok().json();
+    assert_eq!(r["added"], 2, "{r}");
+    assert_eq!(
+        resolved_links(idx, "topics/pickles"),
+        [
+            ("ferments/kimchi".to_string(), Value::from("ferments/kimchi")),
+            ("kraut".to_string(), Value::from("ferments/kraut"))
+        ]
+    );
+    assert_eq!(backlinks(idx, "ferments/kraut"), ["topics/pickles"]);
+    let related: Value = recall(idx, &["related", "topics/pickles", "--json", "--no-refresh"])
+        .ok()
+        .json();
+    assert!(
+        related["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["note"] == "ferments/kraut" && r["reasons"][0] == "links to it"),
+        "{related}"
+    );
+    // A second `kraut` makes `[[kraut]]` ambiguous: unresolved again, as Obsidian has it.
+    std::fs::write(vault.join("topics/kraut.md"), "# Kraut (band)\n\nKrautrock.\n").unwrap();
+    recall(idx, &["update", "--json"]).ok();
+    assert_eq!(resolved_links(idx, "topics/pickles")[1].1, Value::Null);
+    assert!(backlinks(idx, "ferments/kraut").is_empty());
+    // A target deleted: the link is unresolved, the stats count it so.
+    std::fs::remove_file(vault.join("ferments/kimchi.md")).unwrap();
+    std::fs::remove_file(vault.join("topics/kraut.md")).unwrap();
+    recall(idx, &["update", "--json"]).ok();
+    assert_eq!(
+        resolved_links(idx, "topics/pickles"),
+        [
+            ("ferments/kimchi".to_string(), Value::Null),
+            ("kraut".to_string(), Value::from("ferments/kraut"))
+        ]
+    );
+    // The counts kept through the updates match a build from scratch.
+    let stats = recall(idx, &["stats", "--json"]).ok().json();
+    let fresh = tempfile::tempdir().unwrap();
+    recall(fresh.path(), &["index", vault.to_str().unwrap(), "--no-embed"]).ok();
+    let rebuilt = recall(fresh.path(), &["stats", "--json"]).ok().json();
+    for key in ["notes", "sections", "tags", "links_resolved", "links_unresolved"] {
+        assert_eq!(stats[key], rebuilt[key], "{key}: {stats} vs {rebuilt}");
+    }
+}
+
+#[test]
+fn a_first_build_answers_keywords_while_embedding_and_resumes_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    common::copy_dir(&example_vault(), &vault);
+    let idx = dir.path().join("index");
+    let mut build = spawn(&idx, &["index", vault.to_str().unwrap(), "--json"]);
+    // Wait for embedding to be under way: the keyword index is published by then.
+    let progress = idx.join("EMBEDDING");
+    let started = Instant::now();
+    let mut seen = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(text) = std::fs::read_to_string(&progress) {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if v["done"].as_u64().is_some_and(|d| d > 0) {
+                seen = Some(v);
+                break;
+            }
+        }
+        assert!(
+            build.try_wait().unwrap().is_none(),
+            "the build ended before embedding was seen"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = seen.expect("embedding progress");
+    let total = seen["total"].as_u64().unwrap();
+    let out = recall(&idx, &["search", "--json", "--no-refresh", "levain hydration"]).ok();
+    let v = out.json();
+    assert_eq!(v["mode"], "lexical", "keyword results while embedding: {v}");
+    assert_eq!(v["results"][0]["note"], "topics/sourdough_baking");
+    assert!(
+        out.stderr.contains("embeddings are being built"),
+        "{}",
+        out.stderr
+    );
+    build.kill().unwrap();
+    build.wait().unwrap();
+    // Killed: the keyword index still answers, and says embedding was interrupted.
+    let out = recall(&idx, &["search", "--json", "--no-refresh", "levain"]).ok();
+    assert_eq!(out.json()["mode"], "lexical");
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    // An update finishes the job without embedding again what was done.
+    let r = recall(&idx, &["update", "--json"]).ok().json();
+    let embedded = r["embedded"].as_u64().unwrap();
+    assert!(embedded < total, "{embedded} embedded again of {total}: {r}");
+    assert!(r["embeddings_disabled"].is_null(), "{r}");
+    let v = recall(&idx, &["search", "--json", "--no-refresh", "levain hydration"])
+        .ok()
+        .json();
+    assert_eq!(v["mode"], "hybrid", "{v}");
+    assert!(!progress.exists(), "the progress is gone once embedding is done");
+}

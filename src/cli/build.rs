@@ -59,11 +59,19 @@ pub(super) fn build_index(
 ) -> anyhow::Result<IndexReport> {
     let bar = progress_bar();
     let report = indexer::index(dir, vault, options, &|stage, done, total| {
+        if stage == Stage::KeywordsReady {
+            bar.suspend(|| {
+                eprintln!(
+                    "recall: keyword search is ready; embedding now (searches use keywords until it is done)"
+                )
+            });
+            return;
+        }
         bar.set_length(total as u64);
         bar.set_position(done as u64);
         bar.set_message(match stage {
             Stage::Reading => "reading",
-            Stage::Indexing => "indexing",
+            Stage::Indexing | Stage::KeywordsReady => "indexing",
             Stage::Embedding => "embedding",
         });
     })

@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::rank::Prior;
 use crate::vault::Skipped;
 
+pub mod journal;
 pub mod tables;
 
+pub use journal::{alive, EmbedProgress, JournalWriter};
 pub use tables::{FileRow, FileTable, Files, PriorTable, NO_NOTE};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
@@ -83,6 +85,10 @@ pub struct Manifest {
     pub model: Option<String>,
     /// The stemming language of the keyword index (`analysis::Analysis` code).
     pub language: String,
+    /// A keyword index published while its embeddings are still being made (or were
+    /// interrupted: the next `recall index` or `update` finishes them).
+    #[serde(default)]
+    pub embedding_pending: bool,
 }
 
 /// The index folder.
@@ -326,6 +332,25 @@ impl Generation {
         }
         walk(&self.dir)
     }
+}
+
+/// Makes `to` hold the files of `from` (a published generation) by hard links (copies
+/// where links are impossible), folders included; its manifest is left out.
+pub fn link_tree(from: &Path, to: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(to).map_err(io(to))?;
+    for entry in fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_name() == MANIFEST || entry.file_name().to_string_lossy().ends_with(".lock") {
+            continue;
+        }
+        if entry.file_type().map_err(io(&src))?.is_dir() {
+            link_tree(&src, &dst)?;
+        } else if fs::hard_link(&src, &dst).is_err() {
+            fs::copy(&src, &dst).map_err(io(&src))?;
+        }
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {
