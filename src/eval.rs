@@ -144,6 +144,7 @@ pub struct EvalReport {
     pub mrr10: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    pub p99_ms: f64,
     pub queries: usize,
 }
 
@@ -181,6 +182,7 @@ pub fn evaluate(snap: &Snapshot, judgments: &Judgments, options: &SearchOptions)
         mrr10: mrr / n,
         p50_ms: percentile(&latencies, 50.0),
         p95_ms: percentile(&latencies, 95.0),
+        p99_ms: percentile(&latencies, 99.0),
         queries: judgments.queries.len(),
     })
 }

@@ -407,8 +407,11 @@ fn build_locked(
         progress,
     };
     published.embedding = embed_into(&mut embedder, notes.iter(), &cached, &mut vectors, Some(sink))?;
-    VectorIndex::build(&vectors, staging.path())?;
     published.model = Some(embedder.fingerprint().to_string());
+    // The notes, their text and the model are done with: the graph build needs the room.
+    drop(embedder);
+    drop(loaded);
+    VectorIndex::build(&vectors, staging.path())?;
     let report = finish(staging, published, options, started)?;
     index.clear_embedding();
     Ok(report)

@@ -128,6 +128,10 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Indexing memory of each writer thread: enough for large segments, small enough that a
+/// 50k-note build stays under a gigabyte in all (BENCHMARKS.md, "Scale").
+const WRITER_BYTES_PER_THREAD: usize = 40_000_000;
+
 const SECTIONS: &str = "sections";
 const NOTES: &str = "notes";
 
@@ -189,7 +193,7 @@ fn create(
     let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
     register(&index, analysis);
     index
-        .writer_with_num_threads::<TantivyDocument>(threads, 64_000_000 * threads)
+        .writer_with_num_threads::<TantivyDocument>(threads, WRITER_BYTES_PER_THREAD * threads)
         .map_err(err(dir))
 }
 

@@ -44,6 +44,11 @@ fn as_bytes(v: &[i8]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len()) }
 }
 
+fn as_signed(v: &[u8]) -> &[i8] {
+    // SAFETY: as for `as_bytes`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<i8>(), v.len()) }
+}
+
 /// Builds the graph over `rows` (each `row_len` bytes) and writes it to `path`.
 pub fn build(
     rows: &[u8],
@@ -53,19 +58,11 @@ pub fn build(
     path: &Path,
 ) -> Result<(), VectorError> {
     let n = rows.len() / row_len.max(1);
-    let points: Vec<Vec<i8>> = rows
-        .chunks_exact(row_len)
-        .map(|r| r.iter().map(|&b| b as i8).collect())
-        .collect();
     let hnsw = Hnsw::<i8, RowDistance>::new(m, n.max(1), 16, ef_construction, RowDistance);
-    let items: Vec<(&[i8], usize)> = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.as_slice(), i))
-        .collect();
+    // hnsw_rs copies each point it inserts: hand it the rows as they are.
+    let items: Vec<(&[i8], usize)> = rows.chunks_exact(row_len).map(as_signed).zip(0..).collect();
     hnsw.parallel_insert_slice(&items);
     drop(items);
-    drop(points);
     // Copy the layers out: per node its level, per layer its neighbour ids.
     let mut level = vec![0u8; n];
     let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::new(); n];
