@@ -406,11 +406,12 @@ fn build_locked(
         journal: &mut journal,
         progress,
     };
-    published.embedding = embed_into(&mut embedder, notes.iter(), &cached, &mut vectors, Some(sink))?;
-    published.model = Some(embedder.fingerprint().to_string());
-    // The notes, their text and the model are done with: the graph build needs the room.
-    drop(embedder);
+    let work = chunk_work(&embedder, notes.iter(), &cached);
+    // The notes are chunked: their text is no longer needed, and the model needs the room.
     drop(loaded);
+    published.embedding = embed_work(&mut embedder, work, &cached, &mut vectors, Some(sink))?;
+    published.model = Some(embedder.fingerprint().to_string());
+    drop(embedder);
     VectorIndex::build(&vectors, staging.path())?;
     let report = finish(staging, published, options, started)?;
     index.clear_embedding();
@@ -432,9 +433,24 @@ fn embed_into<'a>(
     notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
     cache: &HashMap<[u8; 16], &[u8]>,
     out: &mut VectorTable,
-    mut sink: Option<Sink<'_>>,
+    sink: Option<Sink<'_>>,
 ) -> Result<EmbedReport> {
-    let started = Instant::now();
+    let work = chunk_work(embedder, notes, cache);
+    embed_work(embedder, work, cache, out, sink)
+}
+
+/// What embedding has to do: every chunk's entry, and the texts not embedded yet.
+struct ChunkWork {
+    entries: Vec<Entry>,
+    todo: Vec<String>,
+}
+
+/// Splits `notes` into chunks; the texts whose vector `cache` lacks are to be embedded.
+fn chunk_work<'a>(
+    embedder: &Embedder,
+    notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
+    cache: &HashMap<[u8; 16], &[u8]>,
+) -> ChunkWork {
     let mut entries = Vec::new();
     let mut todo: Vec<String> = Vec::new();
     let mut todo_hashes: HashSet<[u8; 16]> = HashSet::new();
@@ -461,6 +477,20 @@ fn embed_into<'a>(
             }
         }
     }
+    ChunkWork { entries, todo }
+}
+
+/// Embeds the texts of `work` into `out` (with the cached vectors of the other entries),
+/// journaling them through `sink`.
+fn embed_work(
+    embedder: &mut Embedder,
+    work: ChunkWork,
+    cache: &HashMap<[u8; 16], &[u8]>,
+    out: &mut VectorTable,
+    mut sink: Option<Sink<'_>>,
+) -> Result<EmbedReport> {
+    let started = Instant::now();
+    let ChunkWork { entries, todo } = work;
     let hashes: Vec<[u8; 16]> = todo.iter().map(|t| text_hash(t)).collect();
     let total = todo.len();
     let mut failed = None;
@@ -532,7 +562,12 @@ fn plan(
     let vault = &g.manifest.vault;
     let before = g.files()?;
     let by_path: HashMap<&Path, &FileRow> = before.rows.iter().map(|r| (r.path.as_path(), r)).collect();
-    let listing = note_files(vault, &walk_options(index, options));
+    // Contents changed in place leave folders alone: then one stat per recorded file is
+    // the whole listing; a file added, removed or renamed moves a folder: walk again.
+    let listing = g
+        .files_written()
+        .and_then(|since| crate::vault::restat(vault, &before, since))
+        .unwrap_or_else(|| note_files(vault, &walk_options(index, options)));
     let listed: HashSet<&Path> = listing.files.iter().map(|(_, rel, _)| rel.as_path()).collect();
     // Files skipped last time (no note) are read again: they may have been fixed.
     let to_read: Vec<(PathBuf, PathBuf)> = listing
@@ -602,10 +637,8 @@ fn plan(
     }
     // `Note.md` and `note.MD` in one folder would share an id: a new note whose id is
     // taken is skipped, as a full build does.
-    let mut ids: HashMap<String, u32> = now
-        .iter()
-        .map(|(path, (ord, _))| (crate::note::NoteId::from_relative_path(path).0, *ord))
-        .collect();
+    let id_of = |path: &Path| crate::note::NoteId::from_relative_path(path);
+    let ids: HashMap<String, u32> = now.iter().map(|(path, (ord, _))| (id_of(path).0, *ord)).collect();
     write.retain(|(ord, n)| {
         let taken = ids.get(n.note.id.as_str()).is_some_and(|o| o != ord);
         if taken {
@@ -618,14 +651,9 @@ fn plan(
         }
         !taken
     });
-    ids.retain(|_, ord| now.values().any(|(o, _)| o == ord));
     // Links resolve against every note there is now.
-    let resolver = Resolver::new(
-        ids.keys()
-            .map(|id| crate::note::NoteId(id.clone()))
-            .collect::<Vec<_>>()
-            .iter(),
-    );
+    let live: Vec<crate::note::NoteId> = now.keys().map(|p| id_of(p)).collect();
+    let resolver = Resolver::new(live.iter());
     for (_, n) in &mut write {
         for link in &mut n.note.links {
             link.resolved = resolver.resolve(&link.target);

@@ -213,11 +213,41 @@ pub fn files_of(listing: &Listing, notes: &Notes) -> Files {
     }
 }
 
+/// The stamp of each of `rels` (paths relative to `root`) now, `None` where it is gone:
+/// one `stat` each, spread over the cores, with no allocation per file.
+fn stat_all(root: &Path, rels: &[&OsStr]) -> Vec<Option<FileStamp>> {
+    let threads = crate::cores().min(8);
+    let chunk = rels.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rels
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    // One path buffer per thread, reset to the root for each file
+                    // (`clone_from` keeps its allocation).
+                    let root_buf = root.to_path_buf();
+                    let mut buf = PathBuf::with_capacity(root.as_os_str().len() + 256);
+                    part.iter()
+                        .map(|rel| {
+                            buf.clone_from(&root_buf);
+                            buf.push(rel);
+                            std::fs::metadata(&buf).ok().map(|m| FileStamp::of(&m))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// About how many notes changed in `root` since `table` was written (0: nothing did):
 /// recorded files whose stamp differs or that are gone, plus new note files in folders
 /// whose time moved (new folders counted in full). Hidden and ignored files may be
-/// counted; the update that follows decides exactly. One `stat` per file and folder, on
-/// every core, with no allocation per file.
+/// counted; the update that follows decides exactly. One `stat` per file and folder.
 pub fn changed_since(root: &Path, table: &FileTable) -> usize {
     let mut files: Vec<(&OsStr, FileStamp)> = Vec::with_capacity(table.files());
     let mut dirs: Vec<(&OsStr, u128)> = Vec::new();
@@ -227,40 +257,18 @@ pub fn changed_since(root: &Path, table: &FileTable) -> usize {
     {
         return usize::MAX / 2;
     }
-    // One path buffer per thread, reset to the root for each file (`clone_from` keeps
-    // its allocation).
-    let root_buf = root.to_path_buf();
-    let stat = |buf: &mut PathBuf, rel: &OsStr| {
-        buf.clone_from(&root_buf);
-        buf.push(rel);
-        std::fs::metadata(&*buf).map(|m| FileStamp::of(&m))
-    };
-    let threads = crate::cores().min(8);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let mut changed: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut buf = PathBuf::with_capacity(root.as_os_str().len() + 256);
-                    part.iter()
-                        .filter(|(rel, s)| stat(&mut buf, rel).map(|now| now != *s).unwrap_or(true))
-                        .count()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(usize::MAX / 2))
-            .sum()
-    });
-    let mut buf = PathBuf::new();
-    let moved: Vec<&OsStr> = dirs
+    let rels: Vec<&OsStr> = files.iter().map(|(r, _)| *r).collect();
+    let mut changed = stat_all(root, &rels)
         .iter()
-        .filter_map(|(rel, mtime)| match stat(&mut buf, rel) {
-            Ok(now) if now.mtime_ns == *mtime => None,
-            _ => Some(*rel),
-        })
+        .zip(&files)
+        .filter(|(now, (_, then))| now.as_ref() != Some(then))
+        .count();
+    let dir_rels: Vec<&OsStr> = dirs.iter().map(|(r, _)| *r).collect();
+    let moved: Vec<&OsStr> = stat_all(root, &dir_rels)
+        .iter()
+        .zip(&dirs)
+        .filter(|(now, (_, then))| now.as_ref().map(|s| s.mtime_ns) != Some(*then))
+        .map(|(_, (rel, _))| *rel)
         .collect();
     if !moved.is_empty() {
         let known: std::collections::HashSet<&Path> = files.iter().map(|(r, _)| Path::new(r)).collect();
@@ -274,6 +282,41 @@ pub fn changed_since(root: &Path, table: &FileTable) -> usize {
         }
     }
     changed
+}
+
+/// The vault's files now, from the files recorded in `files` (at `since`) alone, one
+/// `stat` each and no walk, when that is enough to know them all: no folder's time moved,
+/// so no file was added, removed or renamed, and no ignore file changed. `None` when the
+/// vault must be walked.
+pub fn restat(root: &Path, files: &Files, since: SystemTime) -> Option<Listing> {
+    let dir_rels: Vec<&OsStr> = files.dirs.iter().map(|(r, _)| r.as_os_str()).collect();
+    let dirs_now = stat_all(root, &dir_rels);
+    let moved = dirs_now
+        .iter()
+        .zip(&files.dirs)
+        .any(|(now, (_, then))| now.as_ref().map(|s| s.mtime_ns) != Some(*then));
+    let ignores_changed = files.dirs.iter().any(|(dir, _)| {
+        [".gitignore", ".ignore"].iter().any(|name| {
+            std::fs::metadata(root.join(dir).join(name))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since)
+        })
+    });
+    if moved || ignores_changed {
+        return None;
+    }
+    let rels: Vec<&OsStr> = files.rows.iter().map(|r| r.path.as_os_str()).collect();
+    let now = stat_all(root, &rels);
+    Some(Listing {
+        files: files
+            .rows
+            .iter()
+            .zip(now)
+            .filter_map(|(row, stamp)| Some((root.join(&row.path), row.path.clone(), stamp?)))
+            .collect(),
+        dirs: files.dirs.clone(),
+        errors: Vec::new(),
+    })
 }
 
 /// Note files under `root/rel` that are not in `known` (recursing into unknown folders).

@@ -307,6 +307,11 @@ impl Generation {
         FileTable::open(&self.dir.join(FILES))
     }
 
+    /// When the files table was last written (what it says is true as of then).
+    pub fn files_written(&self) -> Option<std::time::SystemTime> {
+        fs::metadata(self.dir.join(FILES)).and_then(|m| m.modified()).ok()
+    }
+
     /// The vault's files when this generation was built.
     pub fn files(&self) -> Result<Files, StoreError> {
         Files::read(&self.dir.join(FILES))
