@@ -1,5 +1,5 @@
 //! Embedding throughput: one session over every core against one single-threaded session
-//! per core (the bulk path of `Embedder::embed_with_progress`), on the same chunks.
+//! per core (the bulk path of `Embedder::embed_groups`), on the same chunks.
 //!
 //! `RECALL_BENCH_VAULT=DIR cargo bench --bench embed_throughput` (DIR: a folder of notes,
 //! e.g. the SciFact vault; `RECALL_BENCH_NOTES` caps how many, default 300). The chunks are

@@ -114,7 +114,7 @@ recall_builds() {
 }
 ensure_idle() {  # ensure_idle WHAT: stop when another recall build runs (unless BUSY_OK=1)
   local busy
-  busy=$(recall_builds | tr '\n' ' ')
+  busy=$(recall_builds | xargs)
   [[ -z $busy || ${BUSY_OK:-0} == 1 ]] && return 0
   die "another recall build is running (pid $busy); not $1 at the same time (wait, or BUSY_OK=1)"
 }
@@ -395,8 +395,8 @@ print(json.dumps(out))
 PY
 mv "$SCALE/results.json.tmp" "$SCALE/results.json"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-busy=$(recall_builds | tr '\n' ' ')
-[[ -z $busy ]] || log "warning: a recall build (pid $busy) ran during the measurements: the figures are disturbed"
+BUSY=$(recall_builds | xargs)
+[[ -z $BUSY ]] || log "warning: a recall build (pid $BUSY) was running at the end of the measurements: the figures are disturbed"
 for s in "${SIZE_LIST[@]}"; do
   restore "$s"
   du -sb "$SCALE/idx-$s" | cut -f1 >"$TMP/size-$s"
@@ -406,11 +406,11 @@ rmdir "$BACKUP" 2>/dev/null || true
 log "edited notes restored, index copies removed"
 
 # --- The section.
-python3 -B - "$SCALE" "$TMP" "$RECALL" "$WRITE" "$BENCH_DIR" "$LOAD" "$LOAD_AFTER" "$SIZES" <<'PY' >"$SCALE/scale.md"
-import json, os, platform, re, statistics, sys
+python3 -B - "$SCALE" "$TMP" "$RECALL" "$WRITE" "$BENCH_DIR" "$LOAD" "$LOAD_AFTER" "$SIZES" "$BUSY" <<'PY' >"$SCALE/scale.md"
+import json, os, platform, re, shlex, statistics, sys
 sys.path.insert(0, "benches")
 from benchinfo import facts, sh
-scale, tmp, recall, write, bench_dir, load, load_after, sizes_run = sys.argv[1:9]
+scale, tmp, recall, write, bench_dir, load, load_after, sizes_run, busy = sys.argv[1:10]
 sizes_run = sizes_run.split()
 res = json.load(open(os.path.join(scale, "results.json")))
 R = res["sizes"]
@@ -418,7 +418,7 @@ med = statistics.median
 version = sh(recall, "--version") or "?"
 commit, src_changed, cpu, now = facts(recall_commit=True)
 dirty = " (+ uncommitted changes in src/)" if src_changed else ""
-env = " ".join(f"{k}={os.environ[k]}" for k in ("RUNS", "EDITS", "CHECKS", "SIZES") if os.environ.get(k))
+env = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in ("RUNS", "EDITS", "CHECKS", "SIZES") if os.environ.get(k))
 cmd = (env + " " if env else "") + "bash benches/scale.sh" + (" --write" if write == "1" else "")
 COLS = ["5k", "50k", "200k"]
 
@@ -501,6 +501,8 @@ p(f"Measured {now} with `{cmd}` (BENCH_DIR={bench_dir}); RUNS={res['runs']} cold
   f"EDITS={res['edits']}, CHECKS={res['checks']}.")
 p(f"Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, shared with other work "
   f"(load average {load} before measuring, {load_after} after).")
+if busy:
+    p(f"**Disturbed**: another `recall index` build (pid {busy}) was running when the measurements ended.")
 p(f"Binary: {version}, commit {commit}{dirty}.")
 p("Vaults: SciFact as memory notes, `python3 ../shared/tools/beir2vault.py ../shared/data/scifact OUT "
   "--queries .../queries-test.jsonl --qrels .../qrels-test.tsv [--copies N]`:")

@@ -59,7 +59,11 @@ pub struct SearchRequest {
     pub before: Option<String>,
     /// Favour recently updated notes: a half-life such as `30d`, `2w`, `6m` or `1y`.
     pub recent: Option<String>,
-    /// Also report, per result, where it stood in the keyword and semantic rankings.
+    /// Drop results whose probability of relevance is below this (0..1; default 0.005,
+    /// 0 keeps every candidate).
+    pub min_score: Option<f32>,
+    /// Also report, per result, where it stood in the keyword and semantic rankings and
+    /// its evidence.
     #[serde(default)]
     pub explain: bool,
     /// Weight of the strength prior (command line only).
@@ -79,6 +83,8 @@ pub struct SearchResponse {
     pub mode: Mode,
     pub took_ms: f64,
     pub results: Vec<SearchHit>,
+    /// Candidates left out for too little evidence (below `min_score`).
+    pub dropped: usize,
     /// Things the caller should know (keyword-only index, stale index, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -115,8 +121,15 @@ pub struct SearchHit {
 pub struct Explain {
     pub lexical: Option<ExplainLexical>,
     pub semantic: Option<ExplainSemantic>,
-    /// The merged score before the strength and recency priors.
+    /// The merged score before the strength and recency priors (relative to the query).
     pub fused: f32,
+    /// Share of the query's keyword weight the note matches (absolute, 0..1).
+    pub keyword_share: Option<f32>,
+    /// Cosine of the query and the note's best chunk (absolute).
+    pub similarity: Option<f32>,
+    /// The probability of relevance that evidence gives, before priors: what the
+    /// `min_score` floor is compared with.
+    pub relevance: f32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]

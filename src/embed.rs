@@ -200,25 +200,29 @@ impl Embedder {
 
     /// Unit-length vectors for `texts`, in order.
     pub fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.embed_with_progress(texts, &mut |_, _, _| {})
+        let mut out = vec![Vec::new(); texts.len()];
+        self.embed_groups(texts, &mut |first, vectors, _| {
+            for (slot, v) in out[first..].iter_mut().zip(vectors) {
+                slot.clone_from(v);
+            }
+        })?;
+        Ok(out)
     }
 
-    /// Unit-length vectors for `texts`, in order. `done` hears of each group of vectors as
-    /// it is finished (groups may finish out of order): the index of its first text, its
-    /// vectors, and how many texts are done in all.
-    pub fn embed_with_progress(
-        &mut self,
-        texts: &[String],
-        done: &mut GroupDone<'_>,
-    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+    /// Embeds `texts` into unit-length vectors and hands them to `done` a group at a time,
+    /// keeping none: a 50k-note build would otherwise hold every vector in f32 (350 MB)
+    /// when the caller keeps them as int8. `done` hears of each group as it is finished
+    /// (groups may finish out of order): the index of its first text, its vectors, and how
+    /// many texts are done in all.
+    pub fn embed_groups(&mut self, texts: &[String], done: &mut GroupDone<'_>) -> Result<(), EmbedError> {
         if texts.len() <= PROGRESS_EVERY || cores() == 1 {
-            let mut out = Vec::with_capacity(texts.len());
+            let mut finished = 0;
             for group in texts.chunks(PROGRESS_EVERY) {
                 let vectors = embed_group(&mut self.model, group)?;
-                done(out.len(), &vectors, out.len() + vectors.len());
-                out.extend(vectors);
+                done(finished, &vectors, finished + vectors.len());
+                finished += vectors.len();
             }
-            return Ok(out);
+            return Ok(());
         }
         if self.workers.is_empty() {
             let dir = &self.paths.model_dir;
@@ -231,7 +235,6 @@ impl Embedder {
         let groups: Vec<&[String]> = texts.chunks(PROGRESS_EVERY).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut slots: Vec<Option<Vec<Vec<f32>>>> = vec![None; groups.len()];
         std::thread::scope(|scope| {
             for worker in &mut self.workers {
                 let (tx, next, groups) = (tx.clone(), &next, &groups);
@@ -253,11 +256,9 @@ impl Embedder {
                 let vectors = result?;
                 finished += vectors.len();
                 done(g * PROGRESS_EVERY, &vectors, finished);
-                slots[g] = Some(vectors);
             }
             Ok::<(), EmbedError>(())
-        })?;
-        Ok(slots.into_iter().flatten().flatten().collect())
+        })
     }
 
     /// Splits a section into model-sized chunks, each prefixed with where it is.

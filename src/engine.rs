@@ -197,6 +197,12 @@ impl Engine {
         };
         let snap = self.snapshot();
         let (mode, warning) = snap.effective_mode(req.mode.unwrap_or_default())?;
+        let min_score = req.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE);
+        if !(0.0..=1.0).contains(&min_score) {
+            return Err(Error::Usage(format!(
+                "min_score {min_score} is not between 0 and 1"
+            )));
+        }
         let options = SearchOptions {
             mode,
             fusion: req.fusion.unwrap_or(DEFAULT_FUSION),
@@ -204,13 +210,16 @@ impl Engine {
             strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
             recency,
             render: true,
+            min_score,
         };
-        let hits = search::search(&snap, &query, &options)?;
+        let ranking = search::search(&snap, &query, &options)?;
         Ok(SearchResponse {
             query: req.query.clone(),
             mode,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
-            results: hits
+            dropped: ranking.dropped,
+            results: ranking
+                .hits
                 .into_iter()
                 .map(|h| SearchHit {
                     explain: h.explain.filter(|_| req.explain),
@@ -277,8 +286,9 @@ impl Engine {
         let (ord, n) = snap.find(&req.note)?;
         let note = &n.note;
         let mut backlinks = Vec::new();
+        let ids = snap.ids()?;
         for from in snap.notes().backlinks(ord)? {
-            backlinks.extend(snap.notes().id(from)?);
+            backlinks.extend(ids.get(from).map(str::to_string));
         }
         backlinks.sort();
         let mut warnings = note.warnings.clone();

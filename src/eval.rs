@@ -149,7 +149,12 @@ pub struct EvalReport {
 }
 
 /// Runs every judged query (as plain words) and averages the metrics.
-pub fn evaluate(snap: &Snapshot, judgments: &Judgments, options: &SearchOptions) -> Result<EvalReport> {
+pub fn evaluate(
+    snap: &Snapshot,
+    judgments: &Judgments,
+    options: &SearchOptions,
+    mut dump: Option<&mut dyn std::io::Write>,
+) -> Result<EvalReport> {
     let options = SearchOptions {
         limit: 100,
         render: false,
@@ -161,15 +166,28 @@ pub fn evaluate(snap: &Snapshot, judgments: &Judgments, options: &SearchOptions)
         let rel = &judgments.qrels[id];
         let query = Query::words(text);
         let started = Instant::now();
-        let ranked: Vec<String> = if query.is_filter_only() {
+        let hits = if query.is_filter_only() {
             Vec::new()
         } else {
-            search::search(snap, &query, &options)?
-                .into_iter()
-                .map(|h| h.note)
-                .collect()
+            search::search(snap, &query, &options)?.hits
         };
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let elapsed = started.elapsed();
+        if let Some(out) = dump.as_mut() {
+            for h in &hits {
+                let e = h.explain.as_ref();
+                let line = serde_json::json!({
+                    "query": id, "rank": h.rank, "note": h.note, "gain": rel.get(&h.note).copied().unwrap_or(0.0),
+                    "keyword_share": e.and_then(|e| e.keyword_share), "similarity": e.and_then(|e| e.similarity),
+                    "fused": e.map(|e| e.fused), "relevance": e.map(|e| e.relevance),
+                });
+                writeln!(out, "{line}").map_err(|source| Error::Io {
+                    path: "eval dump".into(),
+                    source,
+                })?;
+            }
+        }
+        let ranked: Vec<String> = hits.into_iter().map(|h| h.note).collect();
+        latencies.push(elapsed.as_secs_f64() * 1000.0);
         ndcg += ndcg_at(&ranked, rel, 10);
         recall += recall_at(&ranked, rel, 100);
         mrr += mrr_at(&ranked, rel, 10);

@@ -235,6 +235,8 @@ struct Published {
     counts: Counts,
     next_ord: u32,
     priors: Vec<Prior>,
+    /// Note ids by ordinal (empty where no note is).
+    ids: Vec<String>,
     files: Files,
     skipped: Vec<Skipped>,
     model: Option<String>,
@@ -279,7 +281,7 @@ fn publish(
         language: options.analysis.code().to_string(),
         embedding_pending: pending,
     };
-    let dir = staging.publish(&manifest, &p.priors, &p.files)?;
+    let dir = staging.publish(&manifest, &p.priors, &p.ids, &p.files)?;
     let report = report(&manifest, p.kind, p.skipped, p.changes, elapsed_ms, p.embedding);
     Ok((report, dir))
 }
@@ -330,9 +332,11 @@ fn build_locked(
     let notes = &loaded.notes;
     let mut counts = Counts::default();
     let mut priors = vec![Prior::default(); notes.slots()];
+    let mut ids = vec![String::new(); notes.slots()];
     for (ord, n) in notes.iter() {
         counts.add(Counts::of(&n.note), 1);
         priors[ord as usize] = prior_of(n);
+        ids[ord as usize] = n.note.id.to_string();
     }
     progress(Stage::Indexing, 0, notes.len());
     let ord_of_id: HashMap<&str, u32> = notes.iter().map(|(o, n)| (n.note.id.as_str(), o)).collect();
@@ -350,6 +354,7 @@ fn build_locked(
         counts,
         next_ord: notes.slots() as u32,
         priors,
+        ids,
         files: loaded.files.clone(),
         skipped: loaded.skipped.clone(),
         model: None,
@@ -409,13 +414,26 @@ fn build_locked(
     let work = chunk_work(&embedder, notes.iter(), &cached);
     // The notes are chunked: their text is no longer needed, and the model needs the room.
     drop(loaded);
+    give_back_freed_memory();
     published.embedding = embed_work(&mut embedder, work, &cached, &mut vectors, Some(sink))?;
     published.model = Some(embedder.fingerprint().to_string());
     drop(embedder);
+    give_back_freed_memory();
     VectorIndex::build(&vectors, staging.path())?;
     let report = finish(staging, published, options, started)?;
     index.clear_embedding();
     Ok(report)
+}
+
+/// Returns the heap that earlier stages freed to the system. A build's stages peak one
+/// after another (notes, then the model and chunk texts, then the graph), and glibc keeps
+/// freed pages for reuse by default, so without this the peaks would add up in RSS.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages at the top and inside the heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Where embedding reports to: the journal (so a killed build loses nothing) and the
@@ -498,17 +516,23 @@ fn embed_work(
     if let Some(sink) = &mut sink {
         (sink.progress)(Stage::Embedding, 0, total);
     }
-    let embedded = embedder.embed_with_progress(&todo, &mut |first, vectors, done| {
-        let Some(sink) = &mut sink else { return };
-        (sink.progress)(Stage::Embedding, done, total);
-        let mut row = Vec::new();
-        for (hash, v) in hashes[first..].iter().zip(vectors) {
+    // Each vector is quantized as it comes (and journaled): rows, not f32s, are kept.
+    let row_len = out.row_len();
+    let mut rows = vec![0u8; total * row_len];
+    let mut row = Vec::with_capacity(row_len);
+    embedder.embed_groups(&todo, &mut |first, vectors, done| {
+        for (i, v) in (first..).zip(vectors) {
             row.clear();
             crate::vector::quant::quantize_into(v, &mut row);
-            if let Err(e) = sink.journal.append(hash, &row) {
-                failed.get_or_insert(e);
+            rows[i * row_len..(i + 1) * row_len].copy_from_slice(&row);
+            if let Some(sink) = &mut sink {
+                if let Err(e) = sink.journal.append(&hashes[i], &row) {
+                    failed.get_or_insert(e);
+                }
             }
         }
+        let Some(sink) = &mut sink else { return };
+        (sink.progress)(Stage::Embedding, done, total);
         if last_report.elapsed().as_millis() >= 500 || done == total {
             last_report = Instant::now();
             let r = sink
@@ -523,17 +547,18 @@ fn embed_work(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let fresh: HashMap<[u8; 16], Vec<f32>> = hashes.into_iter().zip(embedded).collect();
+    drop(todo);
+    let fresh: HashMap<[u8; 16], usize> = hashes.into_iter().zip(0..).collect();
     for e in &entries {
         match (fresh.get(&e.hash), cache.get(&e.hash)) {
-            (Some(v), _) => out.push(*e, v),
+            (Some(&i), _) => out.push_row(*e, &rows[i * row_len..(i + 1) * row_len]),
             (None, Some(row)) => out.push_row(*e, row),
             _ => {}
         }
     }
     Ok(EmbedReport {
-        embedded: todo.len(),
-        reused: entries.len() - todo.len(),
+        embedded: total,
+        reused: entries.len() - total,
         elapsed_ms: started.elapsed().as_millis() as u64,
         disabled: None,
     })
@@ -776,15 +801,21 @@ fn update_locked(
     };
     let old_priors = g.priors()?;
     let mut priors: Vec<Prior> = (0..plan.next_ord).map(|o| old_priors.get(o)).collect();
+    let old_ids = g.ids()?;
+    let mut ids: Vec<String> = (0..plan.next_ord)
+        .map(|o| old_ids.get(o).unwrap_or_default().to_string())
+        .collect();
     for &ord in &plan.remove {
         if let Some(record) = old.notes().record(ord)? {
             counts.add(Counts::of(&record.note), -1);
         }
         priors[ord as usize] = Prior::default();
+        ids[ord as usize].clear();
     }
     for (ord, n) in &plan.write {
         counts.add(Counts::of(&n.note), 1);
         priors[*ord as usize] = prior_of(n);
+        ids[*ord as usize] = n.note.id.to_string();
     }
     let written: HashMap<&str, u32> = plan.write.iter().map(|(o, n)| (n.note.id.as_str(), *o)).collect();
     let removed: HashSet<u32> = plan.remove.iter().copied().collect();
@@ -867,6 +898,7 @@ fn update_locked(
         counts,
         next_ord: plan.next_ord,
         priors,
+        ids,
         files: plan.files,
         skipped: plan.skipped,
         model: g.manifest.model.clone(),

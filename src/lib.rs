@@ -6,7 +6,8 @@
 //! [`analysis`]) and, through [`embed`], the vector index ([`vector`]), and publishes a
 //! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] parses a
 //! [`query`], retrieves from both indexes, merges the lists ([`fuse`]) and applies the
-//! ranking rules of [`rank`] → [`snippet`] shows why a note matched. [`related`] finds the
+//! ranking rules of [`rank`], with [`relevance`] saying how sure each result is (and
+//! dropping those with no evidence) → [`snippet`] shows why a note matched. [`related`] finds the
 //! notes that belong with a note, from the same indexes plus the link graph and tags.
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
@@ -30,6 +31,7 @@ pub mod note;
 pub mod query;
 pub mod rank;
 pub mod related;
+pub mod relevance;
 pub mod search;
 pub mod serve;
 pub mod snapshot;

@@ -61,6 +61,10 @@ pub struct Signals {
     pub semantic: Option<(usize, f32)>,
     /// The fused score, before priors.
     pub fused: f32,
+    /// Absolute evidence (see `relevance`).
+    pub evidence: crate::relevance::Evidence,
+    /// The probability of relevance the evidence gives, before priors.
+    pub relevance: f32,
 }
 
 /// Rolls section hits up to notes: a note scores as its best section, and keeps its best

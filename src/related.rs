@@ -424,7 +424,7 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
                         .min_by_key(|v| links.degree(**v))
                         .copied()
                         .unwrap_or(via[0]);
-                    reasons.push(Reason::TwoHops(notes.id(hub)?.unwrap_or_default()));
+                    reasons.push(Reason::TwoHops(snap.id(hub)?));
                 }
             }
         }

@@ -9,6 +9,7 @@ use crate::fuse::{fuse, Fusion, Ranked};
 use crate::lexical::StoredSection;
 use crate::query::{Clause, Query};
 use crate::rank::{self, NoteScore, Signals};
+use crate::relevance::{self, Evidence};
 use crate::snapshot::Snapshot;
 use crate::snippet;
 use crate::vector::Entry;
@@ -24,6 +25,17 @@ pub struct SearchOptions {
     pub recency: Option<(chrono::NaiveDate, f32)>,
     /// Compute snippets and stored fields for the results (off for evaluation).
     pub render: bool,
+    /// Results whose evidence gives a lower probability of relevance are dropped
+    /// (`relevance::DEFAULT_MIN_SCORE`; 0 keeps everything).
+    pub min_score: f32,
+}
+
+/// The ranked notes of a query.
+#[derive(Debug, Clone, Default)]
+pub struct Ranking {
+    pub hits: Vec<SearchHit>,
+    /// Candidates dropped for too little evidence (see `relevance`).
+    pub dropped: usize,
 }
 
 /// How many candidates each retriever contributes for `limit` notes: deep enough that
@@ -32,9 +44,10 @@ fn depth(limit: usize) -> usize {
     (limit * 10).max(300)
 }
 
-/// Ranks notes for `query`: each hit explains where it stood in each ranking.
-pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<SearchHit>> {
-    let ranked = rank(snap, query, options)?;
+/// Ranks notes for `query`: each hit explains where it stood in each ranking and what
+/// evidence it has.
+pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Ranking> {
+    let (ranked, dropped) = rank(snap, query, options)?;
     let analysis = snap.lexical().analysis();
     let terms = highlight_terms(query, analysis);
     let mut hits = Vec::with_capacity(ranked.len());
@@ -59,6 +72,9 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
                     .semantic
                     .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
                 fused: signals.fused,
+                keyword_share: signals.evidence.keyword,
+                similarity: signals.evidence.similarity,
+                relevance: signals.relevance,
             }),
             spans: Vec::new(),
         };
@@ -80,11 +96,11 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
             hit.strength = stored.strength;
             hit.tags = stored.tags;
         } else {
-            hit.note = snap.notes().id(n.note_ord)?.unwrap_or_default();
+            hit.note = snap.id(n.note_ord)?;
         }
         hits.push(hit);
     }
-    Ok(hits)
+    Ok(Ranking { hits, dropped })
 }
 
 /// The section to show for a ranked note: its best one that has text (a semantic match
@@ -105,8 +121,9 @@ fn shown_section(snap: &Snapshot, n: &NoteScore) -> Result<Option<StoredSection>
     }
 }
 
-/// The ranking pipeline: retrieve → roll up → fuse → priors → cut.
-fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<NoteScore>> {
+/// The ranking pipeline: retrieve → roll up → fuse → priors → evidence and floor → cut.
+/// Returns the ranked notes and how many the floor dropped.
+fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<NoteScore>, usize)> {
     let depth = depth(options.limit);
     let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
     let mut lexical_complete = false;
@@ -125,10 +142,11 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<N
     } else {
         Vec::new()
     };
-    let semantic = if semantic_wanted {
-        semantic(snap, query, depth)?
+    let (semantic, query_vector) = if semantic_wanted {
+        let (list, q) = semantic(snap, query, depth)?;
+        (list, Some(q))
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     let mut notes = match options.mode {
         Mode::Hybrid if semantic_wanted => {
@@ -147,6 +165,11 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<N
         }
         _ => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
     };
+    // Absolute evidence of each candidate, and the floor.
+    weigh(snap, query, &mut notes, query_vector.as_deref())?;
+    let before = notes.len();
+    notes.retain(|n| n.signals.relevance >= options.min_score);
+    let dropped = before - notes.len();
     let priors = snap.priors()?;
     rank::apply_priors(
         &mut notes,
@@ -155,11 +178,88 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Vec<N
         options.recency,
     );
     notes.truncate(options.limit);
-    Ok(notes)
+    // The score shown: the probability of relevance with the priors, never rising as
+    // rank falls.
+    let shown: Vec<f32> = notes
+        .iter()
+        .map(|n| {
+            let p = priors.get(n.note_ord);
+            let today = options
+                .recency
+                .map(|(today, half_life)| rank::recency_factor(p.updated, today, half_life));
+            (n.signals.relevance
+                * rank::strength_factor(p.strength, options.strength_weight)
+                * today.unwrap_or(1.0))
+            .clamp(0.0, 1.0)
+        })
+        .collect();
+    for (n, s) in notes.iter_mut().zip(relevance::monotone(shown.into_iter())) {
+        n.score = s;
+    }
+    Ok((notes, dropped))
 }
 
-/// Notes ranked by their best chunk's similarity to the query text.
-fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<Vec<NoteScore>> {
+/// Fills in each candidate's absolute evidence (keyword share, similarity) and its
+/// probability of relevance (see `relevance`).
+fn weigh(
+    snap: &Snapshot,
+    query: &Query,
+    notes: &mut [NoteScore],
+    query_vector: Option<&[f32]>,
+) -> Result<()> {
+    let terms = snap.lexical().evidence_terms(query);
+    let note_index = snap.notes();
+    let total = note_index.count().max(1) as f32;
+    let idf_of = |df: u64| {
+        let df = df as f32;
+        (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
+    };
+    let idf: Vec<f32> = terms.iter().map(|t| idf_of(note_index.doc_freq(t))).collect();
+    let prefixes = snap.lexical().prefix_evidence(query)?;
+    let prefix_idf: Vec<f32> = prefixes.iter().map(|set| idf_of(set.len() as u64)).collect();
+    let weight: f32 = idf.iter().chain(&prefix_idf).sum();
+    let candidates: rustc_hash::FxHashSet<u32> = notes.iter().map(|n| n.note_ord).collect();
+    let matched = note_index.terms_in(&terms, &candidates)?;
+    let vectors = match query_vector {
+        Some(_) => snap.vectors()?,
+        None => None,
+    };
+    for n in notes.iter_mut() {
+        let keyword = (weight > 0.0).then(|| {
+            let words = matched
+                .get(&n.note_ord)
+                .map_or(0.0, |ts| ts.iter().map(|&i| idf[i]).sum::<f32>());
+            let prefixes: f32 = prefixes
+                .iter()
+                .zip(&prefix_idf)
+                .filter(|(set, _)| set.contains(&n.note_ord))
+                .map(|(_, w)| w)
+                .sum();
+            (words + prefixes) / weight
+        });
+        // A filter-only query has no words to weigh: a note passes or it does not.
+        let keyword = if query.is_filter_only() {
+            None
+        } else {
+            Some(keyword.unwrap_or(0.0))
+        };
+        let similarity = match (n.signals.semantic, query_vector, vectors) {
+            (Some((_, sim)), _, _) => Some(sim),
+            (None, Some(q), Some(v)) => v
+                .of_note(n.note_ord)
+                .iter()
+                .map(|&id| crate::vector::quant::dot_query(q, v.row(id as usize)))
+                .reduce(f32::max),
+            _ => None,
+        };
+        n.signals.evidence = Evidence { keyword, similarity };
+        n.signals.relevance = relevance::probability(n.signals.evidence);
+    }
+    Ok(())
+}
+
+/// Notes ranked by their best chunk's similarity to the query text, and the query's vector.
+fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteScore>, Vec<f32>)> {
     let Some(vectors) = snap.vectors()? else {
         return Err(Error::Usage(
             "this index has no embeddings; rebuild with `recall index`".into(),
@@ -175,10 +275,11 @@ fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<Vec<NoteScor
     let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
     // Several chunks of one note can fill the list; ask for more than `depth` vectors.
     let hits = vectors.search(&q, depth * 2, filter);
-    Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
+    let notes = rank::rollup(hits.into_iter().map(|(id, sim)| {
         let e = vectors.entry(id);
         (e.note_ord, e.section, sim)
-    })))
+    }));
+    Ok((notes, q))
 }
 
 /// Records each note's rank and score in one retriever's list.

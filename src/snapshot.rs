@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::lexical::LexicalIndex;
 use crate::lexical::NoteIndex;
 use crate::note::strip_md_suffix;
-use crate::store::{Generation, IndexDir, PriorTable};
+use crate::store::{Generation, IdTable, IndexDir, PriorTable};
 use crate::vault::LoadedNote;
 use crate::vector::VectorIndex;
 
@@ -30,6 +30,7 @@ pub struct Snapshot {
     lexical: LexicalIndex,
     model: Arc<QueryModel>,
     priors: OnceLock<PriorTable>,
+    ids: OnceLock<IdTable>,
     vectors: OnceLock<Option<VectorIndex>>,
     /// Each note's centroid (the normalized sum of its vectors), by ordinal; made on first
     /// use by "related", which compares a note with every other.
@@ -47,6 +48,7 @@ impl Snapshot {
             lexical,
             model,
             priors: OnceLock::new(),
+            ids: OnceLock::new(),
             vectors: OnceLock::new(),
             centroids: OnceLock::new(),
         })
@@ -66,11 +68,24 @@ impl Snapshot {
                 return Ok((ord, record));
             }
         }
-        let ids = self.notes().all_ids()?;
         Err(Error::UnknownNote {
             wanted: wanted.to_string(),
-            suggestions: crate::vault::suggestions(w, ids.iter().map(String::as_str)),
+            suggestions: crate::vault::suggestions(w, self.ids()?.iter()),
         })
+    }
+
+    /// Every note's id, by ordinal.
+    pub fn ids(&self) -> Result<&IdTable> {
+        if let Some(t) = self.ids.get() {
+            return Ok(t);
+        }
+        let loaded = self.generation.ids()?;
+        Ok(self.ids.get_or_init(|| loaded))
+    }
+
+    /// The id of note `ord` (empty if there is none: a caller holds only live ordinals).
+    pub fn id(&self, ord: u32) -> Result<String> {
+        Ok(self.ids()?.get(ord).unwrap_or_default().to_string())
     }
 
     /// Strength and date of every note, by ordinal.

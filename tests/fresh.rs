@@ -542,13 +542,21 @@ fn an_ignore_file_edited_in_place_is_seen_by_the_next_update() {
     let idx = idx.as_path();
     std::fs::write(vault.join(".gitignore"), "# nothing yet\n").unwrap();
     recall(idx, &["update", "--json"]).ok();
-    assert_eq!(ids(idx, &["--no-refresh"], "levain").0[0], "topics/sourdough_baking");
+    assert_eq!(
+        ids(idx, &["--no-refresh"], "levain").0[0],
+        "topics/sourdough_baking"
+    );
     // Same file, same folder entries: only its content says the note is now ignored.
     std::thread::sleep(Duration::from_millis(20));
-    let mut f = std::fs::OpenOptions::new().append(true).open(vault.join(".gitignore")).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(vault.join(".gitignore"))
+        .unwrap();
     std::io::Write::write_all(&mut f, b"topics/sourdough_baking.md\n").unwrap();
     drop(f);
     let r = recall(idx, &["update", "--json"]).ok().json();
     assert_eq!(r["deleted"], 1, "{r}");
-    assert!(!ids(idx, &["--no-refresh"], "levain").0.contains(&"topics/sourdough_baking".to_string()));
+    assert!(!ids(idx, &["--no-refresh"], "levain")
+        .0
+        .contains(&"topics/sourdough_baking".to_string()));
 }

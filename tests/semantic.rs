@@ -197,3 +197,53 @@ fn doctor_reports_the_model() {
     );
     assert!(v["probe_similarity"].as_f64().unwrap() > 0.5, "{v}");
 }
+
+#[test]
+fn a_word_no_note_contains_has_no_results_in_any_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = example_vault();
+    recall(dir.path(), &["index", vault.to_str().unwrap(), "--json"]).ok();
+    for mode in ["lexical", "semantic", "hybrid"] {
+        for query in ["quokkaberry", "zarimo tefuda"] {
+            let v = search(dir.path(), mode, query);
+            assert_eq!(v["results"], serde_json::json!([]), "{mode} {query}: {v}");
+            assert!(v["dropped"].as_u64().unwrap() > 0 || mode == "lexical", "{v}");
+        }
+        // `--min-score 0` shows what the floor dropped (keyword mode has nothing to show:
+        // no section contains the word).
+        let v = recall(
+            dir.path(),
+            &[
+                "search",
+                "--json",
+                "--mode",
+                mode,
+                "--min-score",
+                "0",
+                "quokkaberry",
+            ],
+        )
+        .ok()
+        .json();
+        assert_eq!(
+            v["results"].as_array().unwrap().is_empty(),
+            mode == "lexical",
+            "{v}"
+        );
+    }
+    let out = recall(dir.path(), &["search", "--explain", "quokkaberry"]).ok();
+    assert!(out.stdout.starts_with("no results"), "{}", out.stdout);
+    assert!(out.stdout.contains("left out"), "{}", out.stdout);
+
+    // A real query keeps its answer, with scores in [0, 1] that fall with rank.
+    let v = search(dir.path(), "hybrid", "levain hydration");
+    assert_eq!(v["results"][0]["note"], "topics/sourdough_baking", "{v}");
+    let scores: Vec<f64> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}

@@ -34,6 +34,10 @@ pub struct EvalArgs {
     pub qrels: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// Write every ranked candidate (top 100 a query) with its evidence and judgment to
+    /// this file, one JSON object a line: the data the relevance model is fitted on.
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
     #[command(flatten)]
     pub rank: RankArgs,
 }
@@ -82,8 +86,20 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
         strength_weight: args.rank.strength_weight,
         recency: None,
         render: false,
+        min_score: args.rank.min_score,
     };
-    let report = evaluate(&snap, &judgments, &options)?;
+    let mut dump = match &args.dump {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let report = evaluate(
+        &snap,
+        &judgments,
+        &options,
+        dump.as_mut().map(|d| d as &mut dyn std::io::Write),
+    )?;
     if args.json {
         return print_json(&report);
     }

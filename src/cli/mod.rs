@@ -26,6 +26,7 @@ use crate::engine::{Engine, Limits, Refresh};
 use crate::error::{Error, ErrorKind};
 use crate::fuse::{Fusion, DEFAULT_FUSION};
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
+use crate::relevance::DEFAULT_MIN_SCORE;
 use crate::store::IndexDir;
 use crate::vault::DEFAULT_MAX_FILE_BYTES;
 
@@ -112,6 +113,18 @@ pub struct RankArgs {
     /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K[:W].
     #[arg(long, default_value_t = DEFAULT_FUSION)]
     pub fusion: Fusion,
+    /// Drop results whose probability of relevance is below this (0 keeps every candidate).
+    #[arg(long, default_value_t = DEFAULT_MIN_SCORE, value_parser = parse_share)]
+    pub min_score: f32,
+}
+
+fn parse_share(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("it must be between 0 and 1".into())
+    }
 }
 
 #[derive(Args, Debug, Clone)]

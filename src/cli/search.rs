@@ -59,6 +59,7 @@ pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
         explain: args.explain,
         strength_weight: Some(args.rank.strength_weight),
         fusion: Some(args.rank.fusion),
+        min_score: Some(args.rank.min_score),
     };
     let response = engine.search(&request)?;
     for w in &response.warnings {
@@ -70,6 +71,13 @@ pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if response.results.is_empty() {
         writeln!(out, "no results for {:?}", response.query)?;
+    }
+    if args.explain && response.dropped > 0 {
+        writeln!(
+            out,
+            "({} candidates left out: too little evidence, below --min-score {})",
+            response.dropped, args.rank.min_score
+        )?;
     }
     for h in &response.results {
         print_hit(&mut out, h)?;
@@ -89,7 +97,18 @@ fn explain_text(e: &Explain) -> String {
         .semantic
         .map(|s| format!("#{} (cos {:.3})", s.rank, s.similarity))
         .unwrap_or_else(|| "-".into());
-    format!("lexical {lexical}  semantic {semantic}  fused {:.3}", e.fused)
+    let share = e
+        .keyword_share
+        .map(|k| format!("{k:.2}"))
+        .unwrap_or_else(|| "-".into());
+    let sim = e
+        .similarity
+        .map(|s| format!("{s:.2}"))
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "lexical {lexical}  semantic {semantic}  fused {:.3}  keyword share {share}  similarity {sim}  relevance {:.2}",
+        e.fused, e.relevance
+    )
 }
 
 fn print_hit(out: &mut impl Write, h: &SearchHit) -> std::io::Result<()> {

@@ -436,6 +436,35 @@ impl LexicalIndex {
         self.notes.scores(&terms, candidates)
     }
 
+    /// The analyzed terms whose keyword weight a note's evidence is measured against: the
+    /// optional words that count (stop words left out) and the required ones, phrases
+    /// included, each once.
+    pub fn evidence_terms(&self, query: &Query) -> Vec<String> {
+        let mut terms: Vec<String> = Vec::new();
+        for c in self.optional_clauses(query).into_iter().chain(&query.must) {
+            if let Clause::Word(w) | Clause::Phrase(w) = c {
+                for t in self.analysis.analyze(w) {
+                    if !terms.contains(&t) {
+                        terms.push(t);
+                    }
+                }
+            }
+        }
+        terms
+    }
+
+    /// For each prefix clause that counts (optional or required), the notes it matches:
+    /// a prefix is one unit of keyword evidence, as a word is, but has no single term
+    /// whose postings say where it occurs.
+    pub fn prefix_evidence(&self, query: &Query) -> Result<Vec<HashSet<u32>>, LexicalError> {
+        self.optional_clauses(query)
+            .into_iter()
+            .chain(&query.must)
+            .filter(|c| matches!(c, Clause::Prefix(_)))
+            .map(|c| self.notes_matching(std::slice::from_ref(c)))
+            .collect()
+    }
+
     /// The note index: whole-note scores and the note store.
     pub fn notes(&self) -> &NoteIndex {
         &self.notes

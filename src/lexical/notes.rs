@@ -23,7 +23,7 @@ use tantivy::query::{BooleanQuery, Occur, Query as TQuery, TermQuery, TermSetQue
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{DocAddress, IndexReader, TantivyDocument, Term};
+use tantivy::{DocAddress, DocSet, IndexReader, TantivyDocument, Term};
 
 use super::{err, LexicalError, EN};
 use crate::analysis::fold_keyword;
@@ -52,7 +52,7 @@ pub(super) fn schema() -> (Schema, NoteFields) {
     let fields = NoteFields {
         text: b.add_text_field("text", text),
         note_ord: b.add_u64_field("note_ord", INDEXED | FAST),
-        id: b.add_text_field("id", STRING | FAST),
+        id: b.add_text_field("id", STRING),
         id_lower: b.add_text_field("id_lower", STRING),
         record: b.add_bytes_field("record", STORED),
         link_to: b.add_u64_field("link_to", INDEXED | FAST),
@@ -205,25 +205,6 @@ impl NoteIndex {
             })
     }
 
-    /// The id of note `ord` (from a fast field: no record is read).
-    pub fn id(&self, ord: u32) -> Result<Option<String>, LexicalError> {
-        let Some(address) = self.docs()?.get(ord as usize).copied().flatten() else {
-            return Ok(None);
-        };
-        let searcher = self.reader.searcher();
-        let segment = searcher.segment_reader(address.segment_ord);
-        let Some(column) = segment.fast_fields().str("id").map_err(self.err())? else {
-            return Ok(None);
-        };
-        let mut out = String::new();
-        if let Some(term) = column.term_ords(address.doc_id).next() {
-            column
-                .ord_to_str(term, &mut out)
-                .map_err(|e| self.err()(e.into()))?;
-        }
-        Ok(Some(out))
-    }
-
     /// The ordinal of the note with this id: exact, else ignoring case.
     pub fn find(&self, id: &str) -> Result<Option<u32>, LexicalError> {
         for (field, text) in [(self.f.id, id.to_string()), (self.f.id_lower, id.to_lowercase())] {
@@ -236,22 +217,6 @@ impl NoteIndex {
             }
         }
         Ok(None)
-    }
-
-    /// Every note id (from the id term dictionary), for suggestions.
-    pub fn all_ids(&self) -> Result<Vec<String>, LexicalError> {
-        let searcher = self.reader.searcher();
-        let mut out = Vec::new();
-        for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.f.id).map_err(self.err())?;
-            let mut stream = inverted.terms().stream().map_err(|e| self.err()(e.into()))?;
-            while let Some((bytes, _)) = stream.next() {
-                out.push(String::from_utf8_lossy(bytes).into_owned());
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
     }
 
     /// The notes whose links resolve to `ord`.
@@ -280,6 +245,14 @@ impl NoteIndex {
     pub fn linking_by_key(&self, keys: &[String]) -> Result<Vec<u32>, LexicalError> {
         let terms = keys.iter().map(|k| Term::from_field_text(self.f.link_key, k));
         self.ords_matching(&TermSetQuery::new(terms))
+    }
+
+    /// In how many notes the analyzed term occurs.
+    pub fn doc_freq(&self, term: &str) -> u64 {
+        self.reader
+            .searcher()
+            .doc_freq(&Term::from_field_text(self.f.text, term))
+            .unwrap_or(0)
     }
 
     /// In how many notes the tag occurs.
@@ -311,18 +284,43 @@ impl NoteIndex {
         Ok(tags.len() as u64)
     }
 
-    /// Which of `terms` (analyzed) occur in each of `notes`.
+    /// Which of `terms` (analyzed) occur in each of `notes`. Each term's postings are
+    /// sought to the candidates in document order: the cost follows the candidates, not
+    /// how common the term is.
     pub fn terms_in(
         &self,
         terms: &[String],
         notes: &FxHashSet<u32>,
     ) -> Result<FxHashMap<u32, Vec<usize>>, LexicalError> {
+        let docs = self.docs()?;
+        let mut wanted: Vec<(DocAddress, u32)> = notes
+            .iter()
+            .filter_map(|&ord| docs.get(ord as usize).copied().flatten().map(|d| (d, ord)))
+            .collect();
+        wanted.sort_unstable();
+        let searcher = self.reader.searcher();
         let mut out: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
-        for (i, t) in terms.iter().enumerate() {
-            let q = TermQuery::new(Term::from_field_text(self.f.text, t), IndexRecordOption::Basic);
-            for ord in self.ords_matching(&q)? {
-                if notes.contains(&ord) {
-                    out.entry(ord).or_default().push(i);
+        for segment_wanted in wanted.chunk_by(|a, b| a.0.segment_ord == b.0.segment_ord) {
+            let segment = searcher.segment_reader(segment_wanted[0].0.segment_ord);
+            let inverted = segment.inverted_index(self.f.text).map_err(self.err())?;
+            for (i, t) in terms.iter().enumerate() {
+                let term = Term::from_field_text(self.f.text, t);
+                let Some(mut postings) = inverted
+                    .read_postings(&term, IndexRecordOption::Basic)
+                    .map_err(|e| self.err()(e.into()))?
+                else {
+                    continue;
+                };
+                for &(address, ord) in segment_wanted {
+                    if postings.doc() > address.doc_id {
+                        continue;
+                    }
+                    if postings.seek(address.doc_id) == address.doc_id {
+                        out.entry(ord).or_default().push(i);
+                    }
+                    if postings.doc() == tantivy::TERMINATED {
+                        break;
+                    }
                 }
             }
         }

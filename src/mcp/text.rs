@@ -14,6 +14,13 @@ pub fn search(r: &SearchResponse) -> String {
     if r.results.is_empty() {
         let _ = writeln!(out, "no results for {:?} ({})", r.query, r.mode.name());
     }
+    if r.dropped > 0 {
+        let _ = writeln!(
+            out,
+            "({} more candidates had too little evidence to be an answer)",
+            r.dropped
+        );
+    }
     for h in &r.results {
         let tags = if h.tags.is_empty() {
             String::new()

@@ -25,16 +25,17 @@ pub mod journal;
 pub mod tables;
 
 pub use journal::{alive, EmbedProgress, JournalWriter};
-pub use tables::{FileRow, FileTable, Files, PriorTable, NO_NOTE};
+pub use tables::{FileRow, FileTable, Files, IdTable, PriorTable, NO_NOTE};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
 const WATCH: &str = "WATCH";
 const MANIFEST: &str = "manifest.json";
 const PRIORS: &str = "priors.bin";
+const IDS: &str = "ids.bin";
 const FILES: &str = "files.bin";
 
 #[derive(Debug, thiserror::Error)]
@@ -250,15 +251,17 @@ impl Staging {
         &self.dir
     }
 
-    /// Writes the manifest and the tables (priors by ordinal, the vault's files), then
-    /// makes this generation current.
+    /// Writes the manifest and the tables (priors and ids by ordinal, the vault's files),
+    /// then makes this generation current.
     pub fn publish(
         mut self,
         manifest: &Manifest,
         priors: &[Prior],
+        ids: &[String],
         files: &Files,
     ) -> Result<PathBuf, StoreError> {
         tables::write_priors(&self.dir.join(PRIORS), priors)?;
+        tables::write_ids(&self.dir.join(IDS), ids)?;
         files.write(&self.dir.join(FILES))?;
         write_json(&self.dir.join(MANIFEST), manifest)?;
         let index = IndexDir::new(&self.root);
@@ -320,6 +323,11 @@ impl Generation {
     /// Strength and date of every note, by ordinal, mapped.
     pub fn priors(&self) -> Result<PriorTable, StoreError> {
         PriorTable::open(&self.dir.join(PRIORS))
+    }
+
+    /// The id of every note, by ordinal, mapped.
+    pub fn ids(&self) -> Result<IdTable, StoreError> {
+        IdTable::open(&self.dir.join(IDS))
     }
 
     /// Bytes on disk of this generation.

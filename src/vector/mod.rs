@@ -107,6 +107,11 @@ impl VectorTable {
         self.entries.is_empty()
     }
 
+    /// Bytes per stored row.
+    pub fn row_len(&self) -> usize {
+        quant::row_len(self.dim)
+    }
+
     /// Adds a unit vector (stored quantized).
     pub fn push(&mut self, entry: Entry, vector: &[f32]) {
         debug_assert_eq!(vector.len(), self.dim);
