@@ -282,7 +282,12 @@ pub struct StatusResponse {
     pub fresh: bool,
     /// About how many notes changed since the index was built.
     pub changed: usize,
+    /// The freshness check: one `stat` per note file and folder.
     pub check_ms: f64,
+    /// What the check before a command-line query costs now: when a `watch`, `serve` or
+    /// `mcp` process keeps the index current, only the probe of its marker (the stat
+    /// walk is skipped); else `check_ms`.
+    pub query_check_ms: f64,
     /// Note files the freshness check looks at.
     pub files: usize,
     pub built_at: String,

@@ -422,6 +422,9 @@ impl Engine {
         let started = Instant::now();
         let changed = crate::vault::changed_since(&g.manifest.vault, &files);
         let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let started = Instant::now();
+        let watched = self.dir.is_watched();
+        let probe_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(StatusResponse {
             vault: g.manifest.vault.clone(),
             index: self.dir.root.clone(),
@@ -430,11 +433,12 @@ impl Engine {
             fresh: changed == 0,
             changed,
             check_ms,
+            query_check_ms: if watched { probe_ms } else { check_ms },
             files: files.files(),
             built_at: g.manifest.built_at.clone(),
             model: g.manifest.model.clone(),
             language: g.manifest.language.clone(),
-            watched: self.dir.is_watched(),
+            watched,
         })
     }
 

@@ -663,7 +663,11 @@ fn plan(
     // `Note.md` and `note.MD` in one folder would share an id: a new note whose id is
     // taken is skipped, as a full build does.
     let id_of = |path: &Path| crate::note::NoteId::from_relative_path(path);
-    let ids: HashMap<String, u32> = now.iter().map(|(path, (ord, _))| (id_of(path).0, *ord)).collect();
+    // Only a new file can take an id (a changed one keeps its path, so its id).
+    let ids: HashMap<String, u32> = match changes.added {
+        0 => HashMap::new(),
+        _ => now.iter().map(|(path, (ord, _))| (id_of(path).0, *ord)).collect(),
+    };
     write.retain(|(ord, n)| {
         let taken = ids.get(n.note.id.as_str()).is_some_and(|o| o != ord);
         if taken {
@@ -676,21 +680,14 @@ fn plan(
         }
         !taken
     });
-    // Links resolve against every note there is now.
-    let live: Vec<crate::note::NoteId> = now.keys().map(|p| id_of(p)).collect();
-    let resolver = Resolver::new(live.iter());
-    for (_, n) in &mut write {
-        for link in &mut n.note.links {
-            link.resolved = resolver.resolve(&link.target);
-        }
-    }
     // Notes that came or went can change what other notes' links resolve to: those notes
-    // are read again and rewritten (only when a link of theirs really changed).
+    // are read again and rewritten below (only when a link of theirs really changed).
     let added_ids: Vec<&str> = write
         .iter()
         .filter(|(ord, _)| !remove.contains(ord))
         .map(|(_, n)| n.note.id.as_str())
         .collect();
+    let mut affected: Vec<(u32, LoadedNote)> = Vec::new();
     if !added_ids.is_empty() || !gone_ids.is_empty() {
         let keys: Vec<String> = added_ids
             .iter()
@@ -698,42 +695,56 @@ fn plan(
             .chain(gone_ids.iter().map(String::as_str))
             .flat_map(keys_answered_by)
             .collect();
-        let mut affected: HashSet<u32> = old.notes().linking_by_key(&keys)?.into_iter().collect();
+        let mut linking: HashSet<u32> = old.notes().linking_by_key(&keys)?.into_iter().collect();
         for &ord in &remove {
-            affected.extend(old.notes().backlinks(ord)?);
+            linking.extend(old.notes().backlinks(ord)?);
         }
         let written: HashSet<u32> = write
             .iter()
             .map(|(o, _)| *o)
             .chain(remove.iter().copied())
             .collect();
-        for ord in affected.into_iter().filter(|o| !written.contains(o)) {
-            let Some(record) = old.notes().record(ord)? else {
-                continue;
-            };
-            let moved = record
-                .note
-                .links
-                .iter()
-                .any(|l| resolver.resolve(&l.target) != l.resolved);
-            if !moved {
-                continue;
+        for ord in linking.into_iter().filter(|o| !written.contains(o)) {
+            if let Some(record) = old.notes().record(ord)? {
+                affected.push((ord, record));
             }
-            let abs = vault.join(&record.relative);
-            match crate::vault::read_note(&abs, &record.relative, options.max_file_bytes) {
-                Ok(mut loaded) => {
-                    for link in &mut loaded.note.links {
-                        link.resolved = resolver.resolve(&link.target);
-                    }
-                    now.insert(loaded.relative.clone(), (ord, loaded.hash));
-                    remove.push(ord);
-                    write.push((ord, loaded));
+        }
+    }
+    // Links resolve against every note there is now.
+    let live: Vec<crate::note::NoteId> = now.keys().map(|p| id_of(p)).collect();
+    let targets = write
+        .iter()
+        .chain(&affected)
+        .flat_map(|(_, n)| n.note.links.iter().map(|l| l.target.as_str()));
+    let resolver = Resolver::for_targets(live.iter(), targets);
+    for (_, n) in &mut write {
+        for link in &mut n.note.links {
+            link.resolved = resolver.resolve(&link.target);
+        }
+    }
+    for (ord, record) in affected {
+        let moved = record
+            .note
+            .links
+            .iter()
+            .any(|l| resolver.resolve(&l.target) != l.resolved);
+        if !moved {
+            continue;
+        }
+        let abs = vault.join(&record.relative);
+        match crate::vault::read_note(&abs, &record.relative, options.max_file_bytes) {
+            Ok(mut loaded) => {
+                for link in &mut loaded.note.links {
+                    link.resolved = resolver.resolve(&link.target);
                 }
-                Err(reason) => skipped.push(Skipped {
-                    path: record.relative.clone(),
-                    reason,
-                }),
+                now.insert(loaded.relative.clone(), (ord, loaded.hash));
+                remove.push(ord);
+                write.push((ord, loaded));
             }
+            Err(reason) => skipped.push(Skipped {
+                path: record.relative.clone(),
+                reason,
+            }),
         }
     }
     remove.sort_unstable();
@@ -772,6 +783,18 @@ fn update_locked(
     progress: Progress<'_>,
 ) -> Result<IndexReport> {
     let started = Instant::now();
+    // Without a server's model, the model loads while the vault is checked and the
+    // keyword index written: at 50k notes those take about as long as the loading. (Not
+    // waited for when nothing needs embedding: the thread ends on its own.)
+    let mut loading = match (&g.manifest.model, &options.shared_model, &options.model) {
+        (Some(_), None, Some(paths)) => {
+            let paths = paths.clone();
+            Some(std::thread::spawn(move || {
+                Embedder::load(paths).map_err(|e| e.to_string())
+            }))
+        }
+        _ => None,
+    };
     let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;
     let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
     let plan = plan(g, &old, options, index, progress)?;
@@ -873,8 +896,13 @@ fn update_locked(
                 embed_into(e, writes, &cache, &mut delta, None)
             }),
             None => {
-                let mut e = load_model(options)
-                    .map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
+                let loaded = match loading.take() {
+                    Some(thread) => thread
+                        .join()
+                        .unwrap_or_else(|_| Err("the model loader panicked".into())),
+                    None => load_model(options),
+                };
+                let mut e = loaded.map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
                 if check_model(&e, g).is_err() {
                     // Another model: every vector must be redone.
                     drop(staging);

@@ -8,8 +8,9 @@
 //! of evidence:
 //!
 //! - **keyword share**: how much of the query's weight the note matches by keyword, the sum
-//!   of the idf of the query terms the note contains over the sum for all of them (stop
-//!   words left out), so matching a rare term counts for more than a common one;
+//!   of the idf of the query terms the note contains over the sum for the query's five
+//!   rarest (stop words left out; [`keyword_weight`]), so matching a rare term counts for
+//!   more than a common one, and a long question is not harder to match than a short one;
 //! - **similarity**: the cosine between the query and the note's best chunk.
 //!
 //! A logistic model turns them into the probability that the note is relevant, fitted on
@@ -32,8 +33,12 @@ struct Model {
 }
 
 /// Fitted on SciFact train, hybrid, each query's top 10 (8,090 results, 780 judged
-/// relevant): `bash benches/calibration.sh` prints the fit. Used whenever the similarity
-/// is known, whatever the mode, so the same evidence gives the same score.
+/// relevant), when the share was of every query word. With the share of the five rarest
+/// ([`keyword_weight`]) a refit gives -8.484, 3.124, 7.722, but at the floor it keeps
+/// fewer relevant results and more nonsense (`benches/calibration.sh` with either:
+/// BENCHMARKS.md); these are kept. `bash benches/calibration.sh` prints the fit. Used
+/// whenever the similarity is known, whatever the mode, so the same evidence gives the
+/// same score.
 const WITH_SIMILARITY: Model = Model {
     intercept: -8.426,
     keyword: 4.736,
@@ -51,6 +56,20 @@ const KEYWORDS_ONLY: Model = Model {
 /// top-10 results of SciFact and drops every result of nonsense queries (BENCHMARKS.md,
 /// "calibration").
 pub const DEFAULT_MIN_SCORE: f32 = 0.005;
+
+/// How many of a query's words its keyword weight counts: the most informative ones.
+const WEIGHED_TERMS: usize = 5;
+
+/// The weight a note's matched keywords are measured against, for a query whose words
+/// have the idf `idf`: that of its [`WEIGHED_TERMS`] most informative words. Against all
+/// of a long query's weight, a note that answers a natural-language question (CACM's run
+/// to twenty words) matches too small a share to pass the floor; a note that matches as
+/// much weight as the query's rarest words is a full match (share capped at 1).
+pub fn keyword_weight(idf: &[f32]) -> f32 {
+    let mut idf = idf.to_vec();
+    idf.sort_by(|a, b| b.total_cmp(a));
+    idf.iter().take(WEIGHED_TERMS).sum()
+}
 
 /// The evidence of one result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]

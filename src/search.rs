@@ -217,7 +217,8 @@ fn weigh(
     let idf: Vec<f32> = terms.iter().map(|t| idf_of(note_index.doc_freq(t))).collect();
     let prefixes = snap.lexical().prefix_evidence(query)?;
     let prefix_idf: Vec<f32> = prefixes.iter().map(|set| idf_of(set.len() as u64)).collect();
-    let weight: f32 = idf.iter().chain(&prefix_idf).sum();
+    let weights: Vec<f32> = idf.iter().chain(&prefix_idf).copied().collect();
+    let weight = relevance::keyword_weight(&weights);
     let candidates: rustc_hash::FxHashSet<u32> = notes.iter().map(|n| n.note_ord).collect();
     let matched = note_index.terms_in(&terms, &candidates)?;
     let vectors = match query_vector {
@@ -225,7 +226,7 @@ fn weigh(
         None => None,
     };
     for n in notes.iter_mut() {
-        let keyword = (weight > 0.0).then(|| {
+        let matched = {
             let words = matched
                 .get(&n.note_ord)
                 .map_or(0.0, |ts| ts.iter().map(|&i| idf[i]).sum::<f32>());
@@ -235,8 +236,9 @@ fn weigh(
                 .filter(|(set, _)| set.contains(&n.note_ord))
                 .map(|(_, w)| w)
                 .sum();
-            (words + prefixes) / weight
-        });
+            words + prefixes
+        };
+        let keyword = (weight > 0.0).then(|| (matched / weight).min(1.0));
         // A filter-only query has no words to weigh: a note passes or it does not.
         let keyword = if query.is_filter_only() {
             None

@@ -16,15 +16,16 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::postings::Postings;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery,
-    RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, Bm25Weight, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
     TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{DateTime, DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DateTime, DocAddress, DocSet, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{fold_keyword, Analysis};
 use crate::note::Section;
@@ -384,6 +385,45 @@ impl<'s> FastU64<'s> {
     }
 }
 
+/// Calls `f(i, t, term frequency, fieldnorm id)` for each term `terms[t]` of `field` that
+/// occurs in document `docs[i]`. Each term's postings are sought to the documents in
+/// order, so the cost follows how many documents are asked about, not how common a term
+/// is (a query over the whole index would walk every document that has one).
+fn for_each_occurrence(
+    searcher: &tantivy::Searcher,
+    field: Field,
+    terms: &[String],
+    docs: &[DocAddress],
+    mut f: impl FnMut(usize, usize, u32, u8),
+) -> tantivy::Result<()> {
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_unstable_by_key(|&i| docs[i]);
+    for segment_docs in order.chunk_by(|&a, &b| docs[a].segment_ord == docs[b].segment_ord) {
+        let segment = searcher.segment_reader(docs[segment_docs[0]].segment_ord);
+        let inverted = segment.inverted_index(field)?;
+        let norms = segment.get_fieldnorms_reader(field)?;
+        for (t, text) in terms.iter().enumerate() {
+            let term = Term::from_field_text(field, text);
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::WithFreqs)? else {
+                continue;
+            };
+            for &i in segment_docs {
+                let doc = docs[i].doc_id;
+                if postings.doc() > doc {
+                    continue;
+                }
+                if postings.seek(doc) == doc {
+                    f(i, t, postings.term_freq(), norms.fieldnorm_id(doc));
+                }
+                if postings.doc() == tantivy::TERMINATED {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An open keyword index.
 pub struct LexicalIndex {
     reader: IndexReader,
@@ -484,9 +524,10 @@ impl LexicalIndex {
         let searcher = self.reader.searcher();
         let excluded = self.notes_matching(&query.must_not)?;
         let tq = self.tantivy_query(query, &excluded);
-        let top = searcher
+        let mut top = searcher
             .search(&*tq, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .map_err(self.err())?;
+        self.add_field_boosts(query, &mut top)?;
         self.hits(top)
     }
 
@@ -632,7 +673,7 @@ impl LexicalIndex {
         }
         let any: Vec<(Occur, Box<dyn TQuery>)> = clauses
             .iter()
-            .map(|c| (Occur::Should, self.clause_query(c, false)))
+            .map(|c| (Occur::Should, self.clause_query(c)))
             .collect();
         let docs = self
             .reader
@@ -649,7 +690,7 @@ impl LexicalIndex {
         // blocks of documents that cannot reach the top (block-max WAND).
         let words: Vec<(Occur, Box<dyn TQuery>)> = optional
             .iter()
-            .flat_map(|c| self.clause_parts(c, true))
+            .flat_map(|c| self.clause_parts(c))
             .map(|q| (Occur::Should, q))
             .collect();
         let plain = query.must.is_empty() && query.filters.is_empty() && excluded.is_empty();
@@ -665,7 +706,7 @@ impl LexicalIndex {
             clauses.extend(words);
         }
         for c in &query.must {
-            clauses.push((Occur::Must, self.clause_query(c, true)));
+            clauses.push((Occur::Must, self.clause_query(c)));
         }
         for filter in &query.filters {
             clauses.push((
@@ -701,9 +742,72 @@ impl LexicalIndex {
         }
     }
 
+    /// The words of a clause scored as single terms (not inside a phrase): those the
+    /// title, heading and tag boosts apply to.
+    fn single_words(&self, clause: &Clause) -> Vec<String> {
+        let (Clause::Word(w) | Clause::Phrase(w)) = clause else {
+            return Vec::new();
+        };
+        let groups = self.analysis.term_groups(w);
+        if matches!(clause, Clause::Phrase(_)) && groups.len() > 1 {
+            return Vec::new();
+        }
+        groups
+            .into_iter()
+            .filter_map(|g| match g.as_slice() {
+                [(_, t)] => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Adds to each of the `top` sections the boosted BM25 of the query's words in its
+    /// title, headings and tags, and orders them again. Done after the top-k cut, not
+    /// inside it: as term queries in the union, the three fields tripled the lists that
+    /// block-max WAND sorts at every step, and were most of a query's time; the boosts are
+    /// small (0.25), so they reorder the candidates but seldom change which they are.
+    fn add_field_boosts(&self, query: &Query, top: &mut [(f32, DocAddress)]) -> Result<(), LexicalError> {
+        let words: Vec<String> = self
+            .optional_clauses(query)
+            .into_iter()
+            .chain(&query.must)
+            .flat_map(|c| self.single_words(c))
+            .collect();
+        if words.is_empty() || top.is_empty() {
+            return Ok(());
+        }
+        let searcher = self.reader.searcher();
+        let docs: Vec<DocAddress> = top.iter().map(|(_, d)| *d).collect();
+        for (field, boost) in [
+            (self.f.title, TITLE_BOOST),
+            (self.f.heading, HEADING_BOOST),
+            (self.f.tags_text, TAGS_BOOST),
+        ] {
+            let weights = words
+                .iter()
+                .map(|t| {
+                    let term = Term::from_field_text(field, t);
+                    Ok(match searcher.doc_freq(&term)? {
+                        0 => None,
+                        _ => Some(Bm25Weight::for_terms(&searcher, &[term])?.boost_by(boost)),
+                    })
+                })
+                .collect::<tantivy::Result<Vec<_>>>()
+                .map_err(self.err())?;
+            for_each_occurrence(&searcher, field, &words, &docs, |i, t, tf, norm| {
+                if let Some(w) = &weights[t] {
+                    top[i].0 += w.score(norm, tf);
+                }
+            })
+            .map_err(self.err())?;
+        }
+        top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(())
+    }
+
     /// One clause as one tantivy query (it matches when any of its parts does).
-    fn clause_query(&self, clause: &Clause, boost_fields: bool) -> Box<dyn TQuery> {
-        let mut parts = self.clause_parts(clause, boost_fields);
+    fn clause_query(&self, clause: &Clause) -> Box<dyn TQuery> {
+        let mut parts = self.clause_parts(clause);
         match parts.len() {
             1 => parts.remove(0),
             _ => Box::new(BooleanQuery::new(
@@ -712,34 +816,15 @@ impl LexicalIndex {
         }
     }
 
-    /// The queries whose scores add up to a clause's: a term query per word and field
-    /// (with the title/heading/tag boosts when `boost_fields`), a phrase query per CJK span
-    /// or quoted phrase, a prefix query.
-    fn clause_parts(&self, clause: &Clause, boost_fields: bool) -> Vec<Box<dyn TQuery>> {
-        let term_query = |field: Field, t: &str| -> Box<dyn TQuery> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, t),
-                IndexRecordOption::WithFreqs,
-            ))
-        };
-        let searcher = self.reader.searcher();
+    /// The queries whose scores add up to a clause's in `all`: a term query per word, a
+    /// phrase query per CJK span or quoted phrase, a prefix query. (The field boosts are
+    /// added to the top sections afterwards: `add_field_boosts`.)
+    fn clause_parts(&self, clause: &Clause) -> Vec<Box<dyn TQuery>> {
         let word = |t: &str| -> Vec<Box<dyn TQuery>> {
-            let mut per_field = vec![term_query(self.f.all, t)];
-            if boost_fields {
-                for (field, boost) in [
-                    (self.f.title, TITLE_BOOST),
-                    (self.f.heading, HEADING_BOOST),
-                    (self.f.tags_text, TAGS_BOOST),
-                ] {
-                    // A term no title (heading, tag) has adds nothing but work: each term
-                    // query is one more list for the top-k pruning to juggle.
-                    let term = Term::from_field_text(field, t);
-                    if searcher.doc_freq(&term).unwrap_or(1) > 0 {
-                        per_field.push(Box::new(BoostQuery::new(term_query(field, t), boost)));
-                    }
-                }
-            }
-            per_field
+            vec![Box::new(TermQuery::new(
+                Term::from_field_text(self.f.all, t),
+                IndexRecordOption::WithFreqs,
+            ))]
         };
         match clause {
             Clause::Word(w) | Clause::Phrase(w) => {

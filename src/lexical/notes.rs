@@ -18,12 +18,12 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use tantivy::collector::{DocSetCollector, FilterCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query as TQuery, TermQuery, TermSetQuery};
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{Bm25Weight, Query as TQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{DocAddress, DocSet, IndexReader, TantivyDocument, Term};
+use tantivy::{DocAddress, IndexReader, TantivyDocument, Term};
 
 use super::{err, LexicalError, EN};
 use crate::analysis::fold_keyword;
@@ -284,47 +284,39 @@ impl NoteIndex {
         Ok(tags.len() as u64)
     }
 
-    /// Which of `terms` (analyzed) occur in each of `notes`. Each term's postings are
-    /// sought to the candidates in document order: the cost follows the candidates, not
-    /// how common the term is.
+    /// Which of `terms` (analyzed) occur in each of `notes`.
     pub fn terms_in(
         &self,
         terms: &[String],
         notes: &FxHashSet<u32>,
     ) -> Result<FxHashMap<u32, Vec<usize>>, LexicalError> {
-        let docs = self.docs()?;
-        let mut wanted: Vec<(DocAddress, u32)> = notes
-            .iter()
-            .filter_map(|&ord| docs.get(ord as usize).copied().flatten().map(|d| (d, ord)))
-            .collect();
-        wanted.sort_unstable();
-        let searcher = self.reader.searcher();
         let mut out: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
-        for segment_wanted in wanted.chunk_by(|a, b| a.0.segment_ord == b.0.segment_ord) {
-            let segment = searcher.segment_reader(segment_wanted[0].0.segment_ord);
-            let inverted = segment.inverted_index(self.f.text).map_err(self.err())?;
-            for (i, t) in terms.iter().enumerate() {
-                let term = Term::from_field_text(self.f.text, t);
-                let Some(mut postings) = inverted
-                    .read_postings(&term, IndexRecordOption::Basic)
-                    .map_err(|e| self.err()(e.into()))?
-                else {
-                    continue;
-                };
-                for &(address, ord) in segment_wanted {
-                    if postings.doc() > address.doc_id {
-                        continue;
-                    }
-                    if postings.seek(address.doc_id) == address.doc_id {
-                        out.entry(ord).or_default().push(i);
-                    }
-                    if postings.doc() == tantivy::TERMINATED {
-                        break;
-                    }
-                }
-            }
-        }
+        self.for_each_occurrence(terms, notes.iter().copied(), |ord, i, _, _| {
+            out.entry(ord).or_default().push(i)
+        })?;
         Ok(out)
+    }
+
+    /// Calls `f(ord, term index, term frequency, fieldnorm id)` for each of `terms` that
+    /// occurs in each of `notes` (see `super::for_each_occurrence`).
+    fn for_each_occurrence(
+        &self,
+        terms: &[String],
+        notes: impl Iterator<Item = u32>,
+        mut f: impl FnMut(u32, usize, u32, u8),
+    ) -> Result<(), LexicalError> {
+        let docs = self.docs()?;
+        let (addresses, ords): (Vec<DocAddress>, Vec<u32>) = notes
+            .filter_map(|ord| docs.get(ord as usize).copied().flatten().map(|d| (d, ord)))
+            .unzip();
+        super::for_each_occurrence(
+            &self.reader.searcher(),
+            self.f.text,
+            terms,
+            &addresses,
+            |i, t, tf, norm| f(ords[i], t, tf, norm),
+        )
+        .map_err(self.err())
     }
 
     fn ords_matching(&self, query: &dyn TQuery) -> Result<Vec<u32>, LexicalError> {
@@ -351,52 +343,19 @@ impl NoteIndex {
         Ok(out)
     }
 
-    /// Whole-note BM25 scores of the `candidates` for the analyzed `terms`. A candidate
-    /// none of whose terms match is absent.
+    /// Whole-note BM25 scores of the `candidates` for the analyzed `terms` (a term given
+    /// twice counts twice). A candidate none of whose terms match is absent.
     pub fn scores(&self, terms: &[String], candidates: &[u32]) -> Result<FxHashMap<u32, f32>, LexicalError> {
-        if terms.is_empty() || candidates.is_empty() {
-            return Ok(FxHashMap::default());
-        }
-        let words: Vec<(Occur, Box<dyn TQuery>)> = terms
-            .iter()
-            .map(|t| {
-                let q: Box<dyn TQuery> = Box::new(TermQuery::new(
-                    Term::from_field_text(self.f.text, t),
-                    IndexRecordOption::WithFreqs,
-                ));
-                (Occur::Should, q)
-            })
-            .collect();
-        // Candidates are kept by a fast-field check while collecting: a term-set query on
-        // hundreds of ordinals cost more than the whole BM25 pass.
-        let wanted: std::sync::Arc<FxHashSet<u64>> =
-            std::sync::Arc::new(candidates.iter().map(|o| u64::from(*o)).collect());
-        let only = FilterCollector::new(
-            "note_ord".to_string(),
-            move |ord: u64| wanted.contains(&ord),
-            TopDocs::with_limit(candidates.len()).order_by_score(),
-        );
         let searcher = self.reader.searcher();
-        let top = searcher
-            .search(&BooleanQuery::new(words), &only)
+        let weights = terms
+            .iter()
+            .map(|t| Bm25Weight::for_terms(&searcher, &[Term::from_field_text(self.f.text, t)]))
+            .collect::<tantivy::Result<Vec<_>>>()
             .map_err(self.err())?;
-        let mut out = FxHashMap::default();
-        let mut columns = FxHashMap::default();
-        for (score, address) in top {
-            let column = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("note_ord")
-                        .map_err(self.err())?,
-                ),
-            };
-            if let Some(ord) = column.first(address.doc_id) {
-                out.insert(ord as u32, score);
-            }
-        }
+        let mut out: FxHashMap<u32, f32> = FxHashMap::default();
+        self.for_each_occurrence(terms, candidates.iter().copied(), |ord, i, tf, norm| {
+            *out.entry(ord).or_default() += weights[i].score(norm, tf)
+        })?;
         Ok(out)
     }
 }
