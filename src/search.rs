@@ -38,10 +38,16 @@ pub struct Ranking {
     pub dropped: usize,
 }
 
-/// How many candidates each retriever contributes for `limit` notes: deep enough that
-/// fusion and the priors can promote notes from well below the cut.
-fn depth(limit: usize) -> usize {
-    (limit * 10).max(300)
+/// How many sections each retriever contributes for `limit` notes. Fusion needs depth:
+/// it and the priors can promote notes from well below the cut (halving it costs SciFact
+/// 0.002 nDCG@10 and CACM 0.008). Keyword mode only rolls sections up to notes (a note
+/// may have several) and blends in whole-note scores: five sections a note rank as well
+/// as ten (same nDCG@10 on SciFact, its memory-note form and CACM) in a quarter less time.
+fn depth(limit: usize, mode: Mode) -> usize {
+    match mode {
+        Mode::Lexical => (limit * 5).max(50),
+        _ => (limit * 10).max(300),
+    }
 }
 
 /// Ranks notes for `query`: each hit explains where it stood in each ranking and what
@@ -124,7 +130,7 @@ fn shown_section(snap: &Snapshot, n: &NoteScore) -> Result<Option<StoredSection>
 /// The ranking pipeline: retrieve → roll up → fuse → priors → evidence and floor → cut.
 /// Returns the ranked notes and how many the floor dropped.
 fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<NoteScore>, usize)> {
-    let depth = depth(options.limit);
+    let depth = depth(options.limit, options.mode);
     let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
     let mut lexical_complete = false;
     let lexical = if options.mode != Mode::Semantic || query.is_filter_only() {
