@@ -347,12 +347,19 @@ impl QueryModel {
         &self.paths
     }
 
-    /// Loads every session now, so that no request pays for loading one.
+    /// Loads every session now, so that no request pays for loading one, and runs each
+    /// once on a text of the longest length a chunk can have: ONNX Runtime keeps a
+    /// session's memory arena at the largest size a run needed, and a server's updates
+    /// embed whole chunks with the sessions its queries use, so without this the first
+    /// few updates grew the server by 30 MB (BENCHMARKS.md, "Serving", the soak).
     pub fn preload(&self) -> Result<(), EmbedError> {
         let mut loaded = Vec::new();
+        let longest = vec!["memory ".repeat(MAX_TOKENS)];
         for _ in 0..self.sessions {
             let threads = if self.sessions == 1 { cores() } else { 1 };
-            loaded.push(Embedder::load_with_threads(self.paths.clone(), threads)?);
+            let mut session = Embedder::load_with_threads(self.paths.clone(), threads)?;
+            session.embed(&longest)?;
+            loaded.push(session);
         }
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         pool.loaded += loaded.len();

@@ -118,7 +118,14 @@ impl Engine {
         }
         let next = Snapshot::open(&self.dir, Arc::clone(&self.model))?;
         next.warm()?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        let previous = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|p| p.into_inner()),
+            Arc::new(next),
+        );
+        // The previous generation goes when its last query ends; what the update that
+        // made this one allocated is free now.
+        drop(previous);
+        crate::give_back_freed_memory();
         Ok(true)
     }
 

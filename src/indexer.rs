@@ -414,26 +414,15 @@ fn build_locked(
     let work = chunk_work(&embedder, notes.iter(), &cached);
     // The notes are chunked: their text is no longer needed, and the model needs the room.
     drop(loaded);
-    give_back_freed_memory();
+    crate::give_back_freed_memory();
     published.embedding = embed_work(&mut embedder, work, &cached, &mut vectors, Some(sink))?;
     published.model = Some(embedder.fingerprint().to_string());
     drop(embedder);
-    give_back_freed_memory();
+    crate::give_back_freed_memory();
     VectorIndex::build(&vectors, staging.path())?;
     let report = finish(staging, published, options, started)?;
     index.clear_embedding();
     Ok(report)
-}
-
-/// Returns the heap that earlier stages freed to the system. A build's stages peak one
-/// after another (notes, then the model and chunk texts, then the graph), and glibc keeps
-/// freed pages for reuse by default, so without this the peaks would add up in RSS.
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free pages at the top and inside the heap.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Where embedding reports to: the journal (so a killed build loses nothing) and the

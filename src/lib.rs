@@ -48,3 +48,30 @@ pub use error::{Error, Result};
 pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
+
+/// Returns the heap that earlier work freed to the system. glibc keeps freed pages for
+/// reuse (in one arena per thread, for a server), so without this a build's stages (notes,
+/// then the model and chunk texts, then the graph) add up in RSS, and so do a server's
+/// updates, each of which writes a keyword index and embeds.
+pub fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages at the top and inside the heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// For a process that runs for long and updates its index as it goes (`watch`, `serve`,
+/// `mcp`): allocations of a megabyte or more get pages of their own, returned when freed.
+/// glibc raises that threshold to the largest block freed so far (up to 32 MB), so after
+/// the first update's big indexing buffers, the next ones came from the heaps of the
+/// threads that ran them and stayed there: a server's RSS grew by 7 to 15 MB an edit, +50 %
+/// over the serve soak (BENCHMARKS.md, "Serving"). One arena for all threads stopped it
+/// too, but cost a third of the keyword-query throughput.
+pub fn steady_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes how future allocations are served.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}

@@ -184,6 +184,12 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
 fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let dir = IndexDir::new(&cli.index);
     let model = ModelPaths::locate(cli.model_dir.as_deref());
+    if matches!(
+        cli.command,
+        Command::Watch { .. } | Command::Serve(_) | Command::Mcp(_)
+    ) {
+        crate::steady_heap();
+    }
     match &cli.command {
         Command::Index(args) => build::index(&dir, &model, args),
         Command::Update { json } => build::update(&dir, &model, *json),
