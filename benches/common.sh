@@ -30,6 +30,19 @@ bench_init() {
   RECALL=$(cd "$(dirname "$RECALL")" && pwd)/$(basename "$RECALL")
 }
 
+# bench_time_guard SECONDS "$0" "$@" (before bench_init): runs the calling script again
+# under timeout(1), once: on expiry (TIME_LIMIT overrides SECONDS) TERM goes to the script
+# and everything it started (one process group), KILL 30 s later. Loops stay bounded even
+# when a server or load generator hangs.
+bench_time_guard() {
+  local limit=$1 script=$2
+  shift 2
+  if [[ -z ${RECALL_BENCH_GUARDED:-} ]]; then
+    export RECALL_BENCH_GUARDED=1
+    exec timeout -k 30 "${TIME_LIMIT:-$limit}" bash "$script" "$@"
+  fi
+}
+
 log() { echo "$SCRIPT: $(date +%T) $*" >&2; }
 
 # The commit the binary most likely came from: $RECALL_COMMIT, else git HEAD (plus a

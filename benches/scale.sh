@@ -60,14 +60,10 @@
 # is reused (optionally with the binary's commit in build-50k.built).
 set -euo pipefail
 
-# Time guard: the whole run under timeout(1): TERM to the script on expiry, KILL 30 s later.
-if [[ -z ${RECALL_SCALE_BENCH_GUARDED:-} ]]; then
-  export RECALL_SCALE_BENCH_GUARDED=1
-  exec timeout -k 30 "${TIME_LIMIT:-5400}" bash "$0" "$@"
-fi
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.sh"
+bench_time_guard 5400 "$0" "$@"
 bench_init "$@"
 RUNS=${RUNS:-7}
 EDITS=${EDITS:-5}

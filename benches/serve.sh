@@ -39,15 +39,10 @@
 # Needs: the index of SciFact plain (built here, with embeddings, if quality.sh has not).
 set -euo pipefail
 
-# Time guard: run the script under timeout(1), which on expiry sends TERM to the script and
-# everything it started (one process group), then KILL 30 s later.
-if [[ -z ${RECALL_SERVE_BENCH_GUARDED:-} ]]; then
-  export RECALL_SERVE_BENCH_GUARDED=1
-  exec timeout -k 30 "${TIME_LIMIT:-1800}" bash "$0" "$@"
-fi
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.sh"
+bench_time_guard 1800 "$0" "$@"
 bench_init "$@"
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-5}

@@ -738,22 +738,7 @@ fn plan(
     }
     remove.sort_unstable();
     remove.dedup();
-    let files = Files {
-        rows: listing
-            .files
-            .iter()
-            .map(|(_, rel, stamp)| {
-                let (ord, hash) = now.get(rel).copied().unwrap_or((NO_NOTE, [0; 16]));
-                FileRow {
-                    path: rel.clone(),
-                    stamp: stamp.clone(),
-                    ord,
-                    hash,
-                }
-            })
-            .collect(),
-        dirs: listing.dirs.clone(),
-    };
+    let files = listing.table(|rel| now.get(rel).copied());
     Ok(Plan {
         write,
         remove,

@@ -195,21 +195,29 @@ pub fn files_of(listing: &Listing, notes: &Notes) -> Files {
         .iter()
         .map(|(ord, n)| (n.relative.as_path(), (ord, n.hash)))
         .collect();
-    Files {
-        rows: listing
-            .files
-            .iter()
-            .map(|(_, rel, stamp)| {
-                let (ord, hash) = by_path.get(rel.as_path()).copied().unwrap_or((NO_NOTE, [0; 16]));
-                FileRow {
-                    path: rel.clone(),
-                    stamp: stamp.clone(),
-                    ord,
-                    hash,
-                }
-            })
-            .collect(),
-        dirs: listing.dirs.clone(),
+    listing.table(|rel| by_path.get(rel).copied())
+}
+
+impl Listing {
+    /// The files table of this listing: each file's stamp, and the ordinal and content
+    /// hash `note_of` gives for the notes among them.
+    pub fn table(&self, note_of: impl Fn(&Path) -> Option<(u32, [u8; 16])>) -> Files {
+        Files {
+            rows: self
+                .files
+                .iter()
+                .map(|(_, rel, stamp)| {
+                    let (ord, hash) = note_of(rel).unwrap_or((NO_NOTE, [0; 16]));
+                    FileRow {
+                        path: rel.clone(),
+                        stamp: stamp.clone(),
+                        ord,
+                        hash,
+                    }
+                })
+                .collect(),
+            dirs: self.dirs.clone(),
+        }
     }
 }
 
