@@ -760,15 +760,10 @@ fn update_locked(
     // Without a server's model, the model loads while the vault is checked and the
     // keyword index written: at 50k notes those take about as long as the loading. (Not
     // waited for when nothing needs embedding: the thread ends on its own.)
-    let mut loading = match (&g.manifest.model, &options.shared_model, &options.model) {
-        (Some(_), None, Some(paths)) => {
-            let paths = paths.clone();
-            Some(std::thread::spawn(move || {
-                Embedder::load(paths).map_err(|e| e.to_string())
-            }))
-        }
-        _ => None,
-    };
+    let loading = (g.manifest.model.is_some() && options.shared_model.is_none()).then(|| {
+        let options = options.clone();
+        std::thread::spawn(move || load_model(&options))
+    });
     let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;
     let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
     let plan = plan(g, &old, options, index, progress)?;
@@ -870,7 +865,7 @@ fn update_locked(
                 embed_into(e, writes, &cache, &mut delta, None)
             }),
             None => {
-                let loaded = match loading.take() {
+                let loaded = match loading {
                     Some(thread) => thread
                         .join()
                         .unwrap_or_else(|_| Err("the model loader panicked".into())),

@@ -159,13 +159,17 @@ pub fn apply_priors(
     recency: Option<(NaiveDate, f32)>,
 ) {
     for n in notes.iter_mut() {
-        let p = prior(n.note_ord);
-        n.score = n.score.max(0.0) * strength_factor(p.strength, strength_weight);
-        if let Some((today, half_life)) = recency {
-            n.score *= recency_factor(p.updated, today, half_life);
-        }
+        n.score = n.score.max(0.0) * prior_factor(prior(n.note_ord), strength_weight, recency);
     }
     sort(notes);
+}
+
+/// What the strength prior, and the recency one when asked for, multiply a score by.
+pub fn prior_factor(p: Prior, strength_weight: f32, recency: Option<(NaiveDate, f32)>) -> f32 {
+    strength_factor(p.strength, strength_weight)
+        * recency.map_or(1.0, |(today, half_life)| {
+            recency_factor(p.updated, today, half_life)
+        })
 }
 
 #[cfg(test)]

@@ -189,14 +189,8 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
     let shown: Vec<f32> = notes
         .iter()
         .map(|n| {
-            let p = priors.get(n.note_ord);
-            let today = options
-                .recency
-                .map(|(today, half_life)| rank::recency_factor(p.updated, today, half_life));
-            (n.signals.relevance
-                * rank::strength_factor(p.strength, options.strength_weight)
-                * today.unwrap_or(1.0))
-            .clamp(0.0, 1.0)
+            let prior = rank::prior_factor(priors.get(n.note_ord), options.strength_weight, options.recency);
+            (n.signals.relevance * prior).clamp(0.0, 1.0)
         })
         .collect();
     for (n, s) in notes.iter_mut().zip(relevance::monotone(shown.into_iter())) {
@@ -244,13 +238,11 @@ fn weigh(
                 .sum();
             words + prefixes
         };
-        let keyword = (weight > 0.0).then(|| (matched / weight).min(1.0));
         // A filter-only query has no words to weigh: a note passes or it does not.
-        let keyword = if query.is_filter_only() {
-            None
-        } else {
-            Some(keyword.unwrap_or(0.0))
-        };
+        let keyword = (!query.is_filter_only()).then(|| match weight > 0.0 {
+            true => (matched / weight).min(1.0),
+            false => 0.0,
+        });
         let similarity = match (n.signals.semantic, query_vector, vectors) {
             (Some((_, sim)), _, _) => Some(sim),
             (None, Some(q), Some(v)) => v

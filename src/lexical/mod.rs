@@ -356,14 +356,14 @@ pub struct StoredSection {
 /// Reads a u64 fast field of hits, opening each segment's column once. Hits are read from
 /// fast fields, not the doc store: a query touches up to a thousand of them and must stay
 /// in the millisecond range.
-struct FastU64<'s> {
+pub(super) struct FastU64<'s> {
     searcher: &'s tantivy::Searcher,
     field: &'static str,
     columns: std::collections::HashMap<u32, tantivy::columnar::Column<u64>>,
 }
 
 impl<'s> FastU64<'s> {
-    fn new(searcher: &'s tantivy::Searcher, field: &'static str) -> FastU64<'s> {
+    pub(super) fn new(searcher: &'s tantivy::Searcher, field: &'static str) -> FastU64<'s> {
         FastU64 {
             searcher,
             field,
@@ -371,7 +371,7 @@ impl<'s> FastU64<'s> {
         }
     }
 
-    fn get(&mut self, address: DocAddress) -> tantivy::Result<Option<u64>> {
+    pub(super) fn get(&mut self, address: DocAddress) -> tantivy::Result<Option<u64>> {
         let column = match self.columns.entry(address.segment_ord) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(
@@ -820,12 +820,6 @@ impl LexicalIndex {
     /// phrase query per CJK span or quoted phrase, a prefix query. (The field boosts are
     /// added to the top sections afterwards: `add_field_boosts`.)
     fn clause_parts(&self, clause: &Clause) -> Vec<Box<dyn TQuery>> {
-        let word = |t: &str| -> Vec<Box<dyn TQuery>> {
-            vec![Box::new(TermQuery::new(
-                Term::from_field_text(self.f.all, t),
-                IndexRecordOption::WithFreqs,
-            ))]
-        };
         match clause {
             Clause::Word(w) | Clause::Phrase(w) => {
                 let groups = self.analysis.term_groups(w);
@@ -840,14 +834,19 @@ impl LexicalIndex {
                             .collect(),
                     ))
                 };
-                let group = |g: &[(usize, String)]| match g {
-                    [(_, t)] => word(t),
-                    _ => vec![phrase(g)],
+                let group = |g: &[(usize, String)]| -> Box<dyn TQuery> {
+                    match g {
+                        [(_, t)] => Box::new(TermQuery::new(
+                            Term::from_field_text(self.f.all, t),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        _ => phrase(g),
+                    }
                 };
                 match (clause, groups.as_slice()) {
                     (_, []) => vec![Box::new(BooleanQuery::new(Vec::new()))],
-                    (_, [g]) => group(g),
-                    (Clause::Word(_), _) => groups.iter().flat_map(|g| group(g)).collect(),
+                    (_, [g]) => vec![group(g)],
+                    (Clause::Word(_), _) => groups.iter().map(|g| group(g)).collect(),
                     _ => vec![phrase(&groups.concat())],
                 }
             }

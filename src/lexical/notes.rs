@@ -322,20 +322,10 @@ impl NoteIndex {
     fn ords_matching(&self, query: &dyn TQuery) -> Result<Vec<u32>, LexicalError> {
         let searcher = self.reader.searcher();
         let docs = searcher.search(query, &DocSetCollector).map_err(self.err())?;
+        let mut ords = super::FastU64::new(&searcher, "note_ord");
         let mut out = Vec::with_capacity(docs.len());
-        let mut columns = FxHashMap::default();
         for address in docs {
-            let column = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("note_ord")
-                        .map_err(self.err())?,
-                ),
-            };
-            if let Some(ord) = column.first(address.doc_id) {
+            if let Some(ord) = ords.get(address).map_err(self.err())? {
                 out.push(ord as u32);
             }
         }
