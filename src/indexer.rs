@@ -15,9 +15,12 @@
 //! previous index answering, and the next run starts over cleanly.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::Analysis;
 use crate::embed::{Embedder, ModelPaths, QueryModel};
@@ -282,6 +285,8 @@ fn publish(
         embedding_pending: pending,
     };
     let dir = staging.publish(&manifest, &p.priors, &p.ids, &p.files)?;
+    // The report's time includes publishing (the manifest cannot hold its own writing).
+    let elapsed_ms = started.elapsed().as_millis() as u64;
     let report = report(&manifest, p.kind, p.skipped, p.changes, elapsed_ms, p.embedding);
     Ok((report, dir))
 }
@@ -380,9 +385,9 @@ fn build_locked(
         previous.filter(|c| c.fingerprint() == embedder.fingerprint() && c.dim() == embedder.dim());
     let row_len = crate::vector::quant::row_len(embedder.dim());
     let journaled = index.journal(embedder.fingerprint(), row_len);
-    let mut cached: HashMap<[u8; 16], &[u8]> = journaled.iter().map(|(h, r)| (*h, r.as_slice())).collect();
+    let mut cached: FxHashMap<[u8; 16], &[u8]> = journaled.iter().map(|(h, r)| (*h, r.as_slice())).collect();
     if let Some(store) = &previous {
-        cached.extend(store.cache().into_iter().map(|(h, id)| (h, store.row(id))));
+        cached.extend(store.cache());
     }
     // A first build (nothing with vectors is being served) publishes its keyword index
     // now: it answers keyword queries, and says how far embedding has got, while the
@@ -438,7 +443,7 @@ struct Sink<'a> {
 fn embed_into<'a>(
     embedder: &mut Embedder,
     notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
-    cache: &HashMap<[u8; 16], &[u8]>,
+    cache: &FxHashMap<[u8; 16], &[u8]>,
     out: &mut VectorTable,
     sink: Option<Sink<'_>>,
 ) -> Result<EmbedReport> {
@@ -456,7 +461,7 @@ struct ChunkWork {
 fn chunk_work<'a>(
     embedder: &Embedder,
     notes: impl Iterator<Item = (u32, &'a LoadedNote)>,
-    cache: &HashMap<[u8; 16], &[u8]>,
+    cache: &FxHashMap<[u8; 16], &[u8]>,
 ) -> ChunkWork {
     let mut entries = Vec::new();
     let mut todo: Vec<String> = Vec::new();
@@ -492,7 +497,7 @@ fn chunk_work<'a>(
 fn embed_work(
     embedder: &mut Embedder,
     work: ChunkWork,
-    cache: &HashMap<[u8; 16], &[u8]>,
+    cache: &FxHashMap<[u8; 16], &[u8]>,
     out: &mut VectorTable,
     mut sink: Option<Sink<'_>>,
 ) -> Result<EmbedReport> {
@@ -575,63 +580,65 @@ fn plan(
 ) -> Result<Plan> {
     let vault = &g.manifest.vault;
     let before = g.files()?;
-    let by_path: HashMap<&Path, &FileRow> = before.rows.iter().map(|r| (r.path.as_path(), r)).collect();
+    // Keyed by the path's bytes with a fast hash: at 50k notes, std's component-wise path
+    // hashing and owned keys were a third of an update's planning.
+    let by_path: FxHashMap<&OsStr, &FileRow> = before.rows.iter().map(|r| (r.path.as_os_str(), r)).collect();
     // Contents changed in place leave folders alone: then one stat per recorded file is
     // the whole listing; a file added, removed or renamed moves a folder: walk again.
     let listing = g
         .files_written()
         .and_then(|since| crate::vault::restat(vault, &before, since))
         .unwrap_or_else(|| note_files(vault, &walk_options(index, options)));
-    let listed: HashSet<&Path> = listing.files.iter().map(|(_, rel, _)| rel.as_path()).collect();
+    let listed: FxHashSet<&OsStr> = listing.files.iter().map(|(rel, _)| rel.as_os_str()).collect();
     // Files skipped last time (no note) are read again: they may have been fixed.
     let to_read: Vec<(PathBuf, PathBuf)> = listing
         .files
         .iter()
-        .filter(|(_, rel, stamp)| {
+        .filter(|(rel, stamp)| {
             by_path
-                .get(rel.as_path())
+                .get(rel.as_os_str())
                 .is_none_or(|row| row.ord == NO_NOTE || row.stamp != *stamp)
         })
-        .map(|(abs, rel, _)| (abs.clone(), rel.clone()))
+        .map(|(rel, _)| (vault.join(rel), rel.clone()))
         .collect();
     let mut next_ord = g.manifest.next_ord;
     let mut skipped = listing.errors.clone();
     let mut changes = Changes::default();
     let mut write: Vec<(u32, LoadedNote)> = Vec::new();
     let mut remove: Vec<u32> = Vec::new();
-    // path → (ord, hash) of every note after the change, for the new files table.
-    let mut now: HashMap<PathBuf, (u32, [u8; 16])> = before
-        .rows
-        .iter()
-        .filter(|r| r.ord != NO_NOTE && listed.contains(r.path.as_path()))
-        .map(|r| (r.path.clone(), (r.ord, r.hash)))
-        .collect();
+    // What the new files table says of a note file: its old row's note, except the paths
+    // here (notes written, under their new hash) and those that stopped being notes.
+    let mut fresh: FxHashMap<PathBuf, (u32, [u8; 16])> = FxHashMap::default();
+    let mut unnoted: FxHashSet<&OsStr> = FxHashSet::default();
     for r in read_all(&to_read, options.max_file_bytes, &|d, t| {
         progress(Stage::Reading, d, t)
     }) {
         match r {
             Ok(loaded) => match by_path
-                .get(loaded.relative.as_path())
+                .get(loaded.relative.as_os_str())
                 .filter(|row| row.ord != NO_NOTE)
             {
                 // Touched, not changed: only the stamp moves.
                 Some(row) if row.hash == loaded.hash => {}
                 Some(row) => {
                     remove.push(row.ord);
-                    now.insert(loaded.relative.clone(), (row.ord, loaded.hash));
+                    fresh.insert(loaded.relative.clone(), (row.ord, loaded.hash));
                     write.push((row.ord, loaded));
                     changes.changed += 1;
                 }
                 None => {
-                    now.insert(loaded.relative.clone(), (next_ord, loaded.hash));
+                    fresh.insert(loaded.relative.clone(), (next_ord, loaded.hash));
                     write.push((next_ord, loaded));
                     next_ord += 1;
                     changes.added += 1;
                 }
             },
             Err(skip) => {
-                if let Some(row) = by_path.get(skip.path.as_path()).filter(|row| row.ord != NO_NOTE) {
-                    now.remove(&row.path);
+                if let Some(row) = by_path
+                    .get(skip.path.as_os_str())
+                    .filter(|row| row.ord != NO_NOTE)
+                {
+                    unnoted.insert(row.path.as_os_str());
                     remove.push(row.ord);
                     changes.deleted += 1;
                 }
@@ -643,32 +650,46 @@ fn plan(
     for row in before
         .rows
         .iter()
-        .filter(|r| r.ord != NO_NOTE && !listed.contains(r.path.as_path()))
+        .filter(|r| r.ord != NO_NOTE && !listed.contains(r.path.as_os_str()))
     {
         remove.push(row.ord);
         changes.deleted += 1;
         gone_ids.push(crate::note::NoteId::from_relative_path(&row.path).0);
     }
     // `Note.md` and `note.MD` in one folder would share an id: a new note whose id is
-    // taken is skipped, as a full build does.
-    let id_of = |path: &Path| crate::note::NoteId::from_relative_path(path);
-    // Only a new file can take an id (a changed one keeps its path, so its id).
-    let ids: HashMap<String, u32> = match changes.added {
-        0 => HashMap::new(),
-        _ => now.iter().map(|(path, (ord, _))| (id_of(path).0, *ord)).collect(),
-    };
-    write.retain(|(ord, n)| {
-        let taken = ids.get(n.note.id.as_str()).is_some_and(|o| o != ord);
-        if taken {
-            skipped.push(Skipped {
-                path: n.relative.clone(),
-                reason: format!("duplicate note id {}", n.note.id),
-            });
-            now.remove(&n.relative);
-            changes.added -= 1;
-        }
-        !taken
-    });
+    // taken is skipped, as a full build does. (Only a new file can take an id: a changed
+    // one keeps its path, so its id.)
+    if changes.added > 0 {
+        let id_of = |path: &Path| crate::note::NoteId::from_relative_path(path).0;
+        let taken: HashMap<String, u32> = listing
+            .files
+            .iter()
+            .filter_map(|(rel, _)| {
+                let ord = match fresh.get(rel) {
+                    Some((ord, _)) => *ord,
+                    None => {
+                        by_path
+                            .get(rel.as_os_str())
+                            .filter(|row| row.ord != NO_NOTE && !unnoted.contains(rel.as_os_str()))?
+                            .ord
+                    }
+                };
+                Some((id_of(rel), ord))
+            })
+            .collect();
+        write.retain(|(ord, n)| {
+            let clash = taken.get(n.note.id.as_str()).is_some_and(|o| o != ord);
+            if clash {
+                skipped.push(Skipped {
+                    path: n.relative.clone(),
+                    reason: format!("duplicate note id {}", n.note.id),
+                });
+                fresh.remove(&n.relative);
+                changes.added -= 1;
+            }
+            !clash
+        });
+    }
     // Notes that came or went can change what other notes' links resolve to: those notes
     // are read again and rewritten below (only when a link of theirs really changed).
     let added_ids: Vec<&str> = write
@@ -699,13 +720,19 @@ fn plan(
             }
         }
     }
-    // Links resolve against every note there is now.
-    let live: Vec<crate::note::NoteId> = now.keys().map(|p| id_of(p)).collect();
+    // Links resolve against every note there is now: the old ones that stay (their ids
+    // from the mapped ids table, no path to turn into an id) and the ones written.
+    let old_ids = g.ids()?;
+    let leaving: FxHashSet<u32> = remove.iter().copied().collect();
+    let live = (0..g.manifest.next_ord)
+        .filter(|o| !leaving.contains(o))
+        .filter_map(|o| old_ids.get(o).filter(|id| !id.is_empty()))
+        .chain(write.iter().map(|(_, n)| n.note.id.as_str()));
     let targets = write
         .iter()
         .chain(&affected)
         .flat_map(|(_, n)| n.note.links.iter().map(|l| l.target.as_str()));
-    let resolver = Resolver::for_targets(live.iter(), targets);
+    let resolver = Resolver::for_targets(live, targets);
     for (_, n) in &mut write {
         for link in &mut n.note.links {
             link.resolved = resolver.resolve(&link.target);
@@ -726,7 +753,7 @@ fn plan(
                 for link in &mut loaded.note.links {
                     link.resolved = resolver.resolve(&link.target);
                 }
-                now.insert(loaded.relative.clone(), (ord, loaded.hash));
+                fresh.insert(loaded.relative.clone(), (ord, loaded.hash));
                 remove.push(ord);
                 write.push((ord, loaded));
             }
@@ -738,7 +765,12 @@ fn plan(
     }
     remove.sort_unstable();
     remove.dedup();
-    let files = listing.table(|rel| now.get(rel).copied());
+    let files = listing.table(|rel| {
+        fresh.get(rel).copied().or_else(|| {
+            let row = by_path.get(rel.as_os_str())?;
+            (row.ord != NO_NOTE && !unnoted.contains(rel.as_os_str())).then_some((row.ord, row.hash))
+        })
+    });
     Ok(Plan {
         write,
         remove,
@@ -854,11 +886,7 @@ fn update_locked(
         }
         let mut delta = old_vectors.delta_table();
         let writes = plan.write.iter().map(|(o, n)| (*o, n));
-        let cache: HashMap<[u8; 16], &[u8]> = old_vectors
-            .cache()
-            .into_iter()
-            .map(|(h, id)| (h, old_vectors.row(id)))
-            .collect();
+        let cache = old_vectors.cache();
         let embedded = match &options.shared_model {
             Some(shared) => shared.with(|e: &mut Embedder| {
                 check_model(e, g)?;

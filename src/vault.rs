@@ -114,8 +114,10 @@ pub enum VaultError {
 /// up as a change next time).
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// (absolute path, relative path, stamp).
-    pub files: Vec<(PathBuf, PathBuf, FileStamp)>,
+    /// The vault's root, which the paths below are relative to.
+    pub root: PathBuf,
+    /// (relative path, stamp).
+    pub files: Vec<(PathBuf, FileStamp)>,
     /// (relative path, modification time in ns): a folder's time changes when entries are
     /// added, removed or renamed in it.
     pub dirs: Vec<(PathBuf, u128)>,
@@ -128,7 +130,7 @@ impl Listing {
     pub fn paths(&self) -> Vec<(PathBuf, PathBuf)> {
         self.files
             .iter()
-            .map(|(a, r, _)| (a.clone(), r.clone()))
+            .map(|(r, _)| (self.root.join(r), r.clone()))
             .collect()
     }
 }
@@ -153,7 +155,10 @@ pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
                 && e.path().canonicalize().map(|p| p == exclude).unwrap_or(false))
         });
     }
-    let mut listing = Listing::default();
+    let mut listing = Listing {
+        root: root.to_path_buf(),
+        ..Listing::default()
+    };
     for entry in walker.build() {
         match entry {
             Ok(e) => {
@@ -169,9 +174,7 @@ pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| strip_md_suffix(n).is_some());
                 if is_md {
-                    listing
-                        .files
-                        .push((path.to_path_buf(), relative, FileStamp::of(&meta)));
+                    listing.files.push((relative, FileStamp::of(&meta)));
                 }
             }
             Err(err) => {
@@ -206,7 +209,7 @@ impl Listing {
             rows: self
                 .files
                 .iter()
-                .map(|(_, rel, stamp)| {
+                .map(|(rel, stamp)| {
                     let (ord, hash) = note_of(rel).unwrap_or((NO_NOTE, [0; 16]));
                     FileRow {
                         path: rel.clone(),
@@ -362,11 +365,12 @@ pub fn restat(root: &Path, files: &Files, since: SystemTime) -> Option<Listing> 
     let rels: Vec<&OsStr> = files.rows.iter().map(|r| r.path.as_os_str()).collect();
     let now = stat_all(root, &rels);
     Some(Listing {
+        root: root.to_path_buf(),
         files: files
             .rows
             .iter()
             .zip(now)
-            .filter_map(|(row, stamp)| Some((root.join(&row.path), row.path.clone(), stamp?)))
+            .filter_map(|(row, stamp)| Some((row.path.clone(), stamp?)))
             .collect(),
         dirs: files.dirs.clone(),
         errors: Vec::new(),
@@ -634,14 +638,14 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new<'a>(ids: impl Iterator<Item = &'a NoteId>) -> Resolver {
-        Resolver::of(ids, |_, _| true)
+        Resolver::of(ids.map(NoteId::as_str), |_, _| true)
     }
 
     /// A resolver that answers only `targets` (the same as a full one for them): an
     /// update resolves the links of the few notes it writes, and a full table of every
     /// note was most of its time at 50k notes.
     pub fn for_targets<'a>(
-        ids: impl Iterator<Item = &'a NoteId>,
+        ids: impl Iterator<Item = &'a str>,
         targets: impl Iterator<Item = &'a str>,
     ) -> Resolver {
         let mut exact: HashSet<String> = HashSet::new();
@@ -653,18 +657,29 @@ impl Resolver {
         Resolver::of(ids, |id, stem| exact.contains(id) || stems.contains(stem))
     }
 
-    /// The tables of the ids that `keep(lower-cased id, lower-cased stem)`.
-    fn of<'a>(ids: impl Iterator<Item = &'a NoteId>, keep: impl Fn(&str, &str) -> bool) -> Resolver {
+    /// The tables of the ids that `keep(lower-cased id, lower-cased stem)`; an id that is
+    /// not kept costs no allocation.
+    fn of<'a>(ids: impl Iterator<Item = &'a str>, keep: impl Fn(&str, &str) -> bool) -> Resolver {
         let mut exact = HashMap::new();
         let mut stems: HashMap<String, Vec<NoteId>> = HashMap::new();
+        let mut lower = String::new();
         for id in ids {
-            let lower = id.as_str().to_lowercase();
-            let stem = id.file_stem().to_lowercase();
-            if !keep(&lower, &stem) {
+            // As `str::to_lowercase` (which a final sigma makes differ from lowering each
+            // char), in place for the common ASCII id.
+            if id.is_ascii() {
+                lower.clear();
+                lower.push_str(id);
+                lower.make_ascii_lowercase();
+            } else {
+                lower = id.to_lowercase();
+            }
+            let stem = lower.rsplit('/').next().unwrap_or(&lower);
+            if !keep(&lower, stem) {
                 continue;
             }
-            exact.insert(lower, id.clone());
-            stems.entry(stem).or_default().push(id.clone());
+            let id = NoteId(id.to_string());
+            stems.entry(stem.to_string()).or_default().push(id.clone());
+            exact.insert(lower.clone(), id);
         }
         Resolver { exact, stems }
     }
@@ -780,7 +795,7 @@ mod tests {
         assert_eq!(r.resolve("missing"), None);
         // A resolver for a few targets answers them as the full one does.
         let targets = ["alex_chen", "./Notes/Case.md", "dup", "b/dup", "missing", ""];
-        let few = Resolver::for_targets(all.iter(), targets.into_iter());
+        let few = Resolver::for_targets(all.iter().map(NoteId::as_str), targets.into_iter());
         for t in targets {
             assert_eq!(few.resolve(t), r.resolve(t), "{t}");
         }

@@ -244,6 +244,7 @@ impl Graph {
     pub fn search(
         &self,
         distance: &dyn Fn(u32) -> f32,
+        prefetch: &dyn Fn(u32),
         k: usize,
         ef: usize,
         accept: &dyn Fn(u32) -> bool,
@@ -283,6 +284,7 @@ impl Graph {
         let mut candidates = BinaryHeap::new();
         let mut results: BinaryHeap<(Ordered, u32)> = BinaryHeap::new();
         candidates.push(Reverse((Ordered(best), current)));
+        let mut fresh: Vec<u32> = Vec::new();
         if accept(current) {
             results.push((Ordered(best), current));
         }
@@ -290,10 +292,14 @@ impl Graph {
             if results.len() >= ef && results.peek().is_some_and(|(Ordered(worst), _)| d > *worst) {
                 break;
             }
-            for nb in self.neighbours(0, node) {
-                if seen(nb) {
-                    continue;
-                }
+            // The rows of a node's new neighbours are scattered over the whole table: ask
+            // for all of them before reading any, so their loads from memory overlap.
+            fresh.clear();
+            fresh.extend(self.neighbours(0, node).filter(|&nb| !seen(nb)));
+            for &nb in &fresh {
+                prefetch(nb);
+            }
+            for &nb in &fresh {
                 let dn = distance(nb);
                 let full = results.len() >= ef;
                 if !full || results.peek().is_some_and(|(Ordered(worst), _)| dn < *worst) {

@@ -347,11 +347,11 @@ impl VectorStore {
         scored
     }
 
-    /// Text hash → id of a live vector with that text, for reusing embeddings.
-    pub fn cache(&self) -> FxHashMap<[u8; 16], usize> {
+    /// Text hash → the row of a live vector with that text, for reusing embeddings.
+    pub fn cache(&self) -> FxHashMap<[u8; 16], &[u8]> {
         (0..self.len())
             .filter(|&id| self.is_live(id))
-            .map(|id| (self.entry(id).hash, id))
+            .map(|id| (self.entry(id).hash, self.row(id)))
             .collect()
     }
 
@@ -478,9 +478,10 @@ impl VectorIndex {
         accept: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<(usize, f32)> {
         let distance = |i: u32| 1.0 - quant::dot_query(query, self.row(i as usize));
+        let prefetch = |i: u32| quant::prefetch(self.row(i as usize));
         let accept = |i: u32| accept.is_none_or(|a| a(i as usize));
         self.graph
-            .search(&distance, k, ef.max(k), &accept)
+            .search(&distance, &prefetch, k, ef.max(k), &accept)
             .into_iter()
             .map(|(i, d)| (i as usize, 1.0 - d))
             .collect()
