@@ -140,6 +140,22 @@ impl Embedder {
 
     /// Like [`Embedder::load`], with a query session of `threads` threads.
     pub fn load_with_threads(paths: ModelPaths, threads: usize) -> Result<Embedder, EmbedError> {
+        ModelFiles::read(paths)?.load(threads)
+    }
+}
+
+/// A model's files read, and its runtime loaded, with no ONNX Runtime session made yet:
+/// the part of a load that can be done (and dropped) at no risk while it is not yet
+/// known whether embedding is needed. (A process that exits while ORT is making a
+/// session makes ORT print errors of its own.)
+pub struct ModelFiles {
+    paths: ModelPaths,
+    user: UserDefinedEmbeddingModel,
+    fingerprint: String,
+}
+
+impl ModelFiles {
+    pub fn read(paths: ModelPaths) -> Result<ModelFiles, EmbedError> {
         if !paths.runtime.is_file() {
             return Err(EmbedError::Missing(paths.runtime.clone()));
         }
@@ -149,9 +165,24 @@ impl Embedder {
             }
         }
         init_runtime(&paths.runtime)?;
-        let dir = &paths.model_dir;
-        let user = user_model(dir)?;
+        let user = user_model(&paths.model_dir)?;
         let fingerprint = format!("{}:{}", MODEL_NAME, &blake3::hash(&user.onnx_file).to_hex()[..16]);
+        Ok(ModelFiles {
+            paths,
+            user,
+            fingerprint,
+        })
+    }
+
+    /// The model, its query session on `threads` threads; every failure names the file
+    /// at fault.
+    pub fn load(self, threads: usize) -> Result<Embedder, EmbedError> {
+        let ModelFiles {
+            paths,
+            user,
+            fingerprint,
+        } = self;
+        let dir = &paths.model_dir;
         let mut model = session(user, threads.max(1), dir)?;
         // Our own copy of the tokenizer measures texts for chunking: without the
         // session's truncation and padding, which would hide how long a text really is.
@@ -186,7 +217,9 @@ impl Embedder {
             paths,
         })
     }
+}
 
+impl Embedder {
     pub fn dim(&self) -> usize {
         self.dim
     }

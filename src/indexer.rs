@@ -17,13 +17,14 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::Analysis;
-use crate::embed::{Embedder, ModelPaths, QueryModel};
+use crate::embed::{Embedder, ModelFiles, ModelPaths, QueryModel};
 use crate::error::{Error, Result};
 use crate::lexical::notes::keys_answered_by;
 use crate::lexical::{LexicalIndex, NoteDoc};
@@ -790,11 +791,24 @@ fn update_locked(
 ) -> Result<IndexReport> {
     let started = Instant::now();
     // Without a server's model, the model loads while the vault is checked and the
-    // keyword index written: at 50k notes those take about as long as the loading. (Not
-    // waited for when nothing needs embedding: the thread ends on its own.)
+    // keyword index written: at 50k notes those take about as long as the loading. A run
+    // that finds nothing to do must not exit while ORT is making a session (ORT then
+    // prints errors): it says so (`unwanted`), which stops a load that has not begun its
+    // session, and waits for one that has.
+    let unwanted = Arc::new(AtomicBool::new(false));
     let loading = (g.manifest.model.is_some() && options.shared_model.is_none()).then(|| {
         let options = options.clone();
-        std::thread::spawn(move || load_model(&options))
+        let unwanted = Arc::clone(&unwanted);
+        std::thread::spawn(move || {
+            let files = match &options.model {
+                None => return Err("--no-embed".to_string()),
+                Some(paths) => ModelFiles::read(paths.clone()).map_err(|e| e.to_string())?,
+            };
+            if unwanted.load(Ordering::SeqCst) {
+                return Err("not needed".to_string());
+            }
+            files.load(crate::cores()).map_err(|e| e.to_string())
+        })
     });
     let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;
     let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
@@ -803,6 +817,10 @@ fn update_locked(
     if plan.write.is_empty() && plan.remove.is_empty() {
         // Nothing to re-index; remember the new stamps so the next check is quiet.
         g.save_files(&plan.files)?;
+        unwanted.store(true, Ordering::SeqCst);
+        if let Some(thread) = loading {
+            let _ = thread.join();
+        }
         let embedding = EmbedReport {
             disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
             ..EmbedReport::default()
