@@ -132,28 +132,34 @@ fn shown_section(snap: &Snapshot, n: &NoteScore) -> Result<Option<StoredSection>
 fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<NoteScore>, usize)> {
     let depth = depth(options.limit, options.mode);
     let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
+    let lexical_wanted = options.mode != Mode::Semantic || query.is_filter_only();
+    // The query's vector first (its model uses every core), then the two retrievals side
+    // by side: the graph walk and the keyword search each keep one core busy.
+    let query_vector = match semantic_wanted {
+        true => Some(vector_of(snap, query)?),
+        false => None,
+    };
     let mut lexical_complete = false;
-    let lexical = if options.mode != Mode::Semantic || query.is_filter_only() {
-        let hits = snap.lexical().search(query, depth)?;
-        // Fewer sections than asked for: every match is in the list.
-        lexical_complete = hits.len() < depth;
-        let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
-        let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))));
-        if !query.is_filter_only() {
-            let ords: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
-            let whole = snap.lexical().note_scores(query, &ords)?;
-            rank::blend_whole(&mut notes, &whole, rank::WHOLE_NOTE_WEIGHT);
-        }
-        notes
-    } else {
-        Vec::new()
-    };
-    let (semantic, query_vector) = if semantic_wanted {
-        let (list, q) = semantic(snap, query, depth)?;
-        (list, Some(q))
-    } else {
-        (Vec::new(), None)
-    };
+    let (lexical, semantic) = std::thread::scope(|scope| {
+        let semantic = query_vector
+            .as_deref()
+            .map(|q| scope.spawn(move || semantic(snap, query, q, depth)));
+        let lexical = match lexical_wanted {
+            true => lexical(snap, query, depth).map(|(notes, complete)| {
+                lexical_complete = complete;
+                notes
+            }),
+            false => Ok(Vec::new()),
+        };
+        let semantic = match semantic {
+            Some(walk) => walk
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => Ok(Vec::new()),
+        };
+        (lexical, semantic)
+    });
+    let (lexical, semantic) = (lexical?, semantic?);
     let mut notes = match options.mode {
         Mode::Hybrid if semantic_wanted => {
             let lexical = Ranked {
@@ -258,14 +264,37 @@ fn weigh(
     Ok(())
 }
 
-/// Notes ranked by their best chunk's similarity to the query text, and the query's vector.
-fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteScore>, Vec<f32>)> {
-    let Some(vectors) = snap.vectors()? else {
+/// Notes ranked by their best sections' keyword scores, blended with the whole note's;
+/// and whether the list holds every match.
+fn lexical(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteScore>, bool)> {
+    let hits = snap.lexical().search(query, depth)?;
+    // Fewer sections than asked for: every match is in the list.
+    let complete = hits.len() < depth;
+    let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
+    let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))));
+    if !query.is_filter_only() {
+        let ords: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
+        let whole = snap.lexical().note_scores(query, &ords)?;
+        rank::blend_whole(&mut notes, &whole, rank::WHOLE_NOTE_WEIGHT);
+    }
+    Ok((notes, complete))
+}
+
+/// The query text's vector (an error for an index without embeddings).
+fn vector_of(snap: &Snapshot, query: &Query) -> Result<Vec<f32>> {
+    if snap.vectors()?.is_none() {
         return Err(Error::Usage(
             "this index has no embeddings; rebuild with `recall index`".into(),
         ));
+    }
+    snap.embed_query(&query.text())
+}
+
+/// Notes ranked by their best chunk's similarity to the query vector `q`.
+fn semantic(snap: &Snapshot, query: &Query, q: &[f32], depth: usize) -> Result<Vec<NoteScore>> {
+    let Some(vectors) = snap.vectors()? else {
+        return Ok(Vec::new());
     };
-    let q = snap.embed_query(&query.text())?;
     let allowed: Option<HashSet<u32>> = if query.filters.is_empty() && query.must_not.is_empty() {
         None
     } else {
@@ -274,12 +303,11 @@ fn semantic(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteSco
     let allow = |e: &Entry| allowed.as_ref().is_none_or(|a| a.contains(&e.note_ord));
     let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
     // Several chunks of one note can fill the list; ask for more than `depth` vectors.
-    let hits = vectors.search(&q, depth * 2, filter);
-    let notes = rank::rollup(hits.into_iter().map(|(id, sim)| {
+    let hits = vectors.search(q, depth * 2, filter);
+    Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
         let e = vectors.entry(id);
         (e.note_ord, e.section, sim)
-    }));
-    Ok((notes, q))
+    })))
 }
 
 /// Records each note's rank and score in one retriever's list.
