@@ -887,7 +887,7 @@ fn update_locked(
         None => None,
         Some(_) => VectorStore::open(&g.dir)?,
     };
-    let staging = index.stage(lock)?;
+    let mut staging = index.stage(lock)?;
     progress(Stage::Indexing, 0, docs.len());
     crate::lexical::update(
         &g.tantivy_dir(),
@@ -897,6 +897,7 @@ fn update_locked(
         &options.analysis,
     )?;
     progress(Stage::Indexing, docs.len(), docs.len());
+    staging.write_tables(&priors, &ids, &plan.files)?;
     if let Some(old_vectors) = &old_vectors {
         let mut dead = old_vectors.dead().to_vec();
         for &ord in &plan.remove {

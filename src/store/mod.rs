@@ -110,6 +110,8 @@ pub struct Staging {
     dir: PathBuf,
     root: PathBuf,
     published: bool,
+    /// The tables are written (see [`Staging::write_tables`]).
+    tables: bool,
 }
 
 /// The exclusive writer lock; released on drop (or by the kernel if the process dies).
@@ -227,6 +229,7 @@ impl IndexDir {
             dir,
             root: self.root.clone(),
             published: false,
+            tables: false,
         })
     }
 
@@ -251,8 +254,24 @@ impl Staging {
         &self.dir
     }
 
-    /// Writes the manifest and the tables (priors and ids by ordinal, the vault's files),
-    /// then makes this generation current.
+    /// Writes the tables: priors and ids by ordinal, the vault's files. An update writes
+    /// them while its model is still loading, so that their writing and syncing is not
+    /// left for after the embedding.
+    pub fn write_tables(
+        &mut self,
+        priors: &[Prior],
+        ids: &[String],
+        files: &Files,
+    ) -> Result<(), StoreError> {
+        tables::write_priors(&self.dir.join(PRIORS), priors)?;
+        tables::write_ids(&self.dir.join(IDS), ids)?;
+        files.write(&self.dir.join(FILES))?;
+        self.tables = true;
+        Ok(())
+    }
+
+    /// Writes the manifest and the tables (unless [`Staging::write_tables`] has), then
+    /// makes this generation current.
     pub fn publish(
         mut self,
         manifest: &Manifest,
@@ -260,9 +279,9 @@ impl Staging {
         ids: &[String],
         files: &Files,
     ) -> Result<PathBuf, StoreError> {
-        tables::write_priors(&self.dir.join(PRIORS), priors)?;
-        tables::write_ids(&self.dir.join(IDS), ids)?;
-        files.write(&self.dir.join(FILES))?;
+        if !self.tables {
+            self.write_tables(priors, ids, files)?;
+        }
         write_json(&self.dir.join(MANIFEST), manifest)?;
         let index = IndexDir::new(&self.root);
         let generations = index.generations();
