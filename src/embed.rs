@@ -140,7 +140,7 @@ impl Embedder {
 
     /// Like [`Embedder::load`], with a query session of `threads` threads.
     pub fn load_with_threads(paths: ModelPaths, threads: usize) -> Result<Embedder, EmbedError> {
-        ModelFiles::read(paths)?.load(threads)
+        ModelFiles::read(paths)?.load(threads, true)
     }
 }
 
@@ -174,16 +174,16 @@ impl ModelFiles {
         })
     }
 
-    /// The model, its query session on `threads` threads; every failure names the file
-    /// at fault.
-    pub fn load(self, threads: usize) -> Result<Embedder, EmbedError> {
+    /// The model, its query session on `threads` threads and, with `arena`, ONNX
+    /// Runtime's memory arena (see [`session`]); every failure names the file at fault.
+    pub fn load(self, threads: usize, arena: bool) -> Result<Embedder, EmbedError> {
         let ModelFiles {
             paths,
             user,
             fingerprint,
         } = self;
         let dir = &paths.model_dir;
-        let mut model = session(user, threads.max(1), dir)?;
+        let mut model = session(user, threads.max(1), arena, dir)?;
         // Our own copy of the tokenizer measures texts for chunking: without the
         // session's truncation and padding, which would hide how long a text really is.
         // (A copy, not a second parse of tokenizer.json: that was a sixth of a load.)
@@ -260,7 +260,7 @@ impl Embedder {
             // process for the sake of builds.
             let dir = &self.paths.model_dir;
             self.workers = (0..cores())
-                .map(|_| session(user_model(dir)?, 1, dir))
+                .map(|_| session(user_model(dir)?, 1, true, dir))
                 .collect::<Result<_, _>>()?;
         }
         // Workers take groups in turn from a shared counter, so a slow group (long texts)
@@ -380,20 +380,29 @@ impl QueryModel {
         &self.paths
     }
 
-    /// Loads every session now, so that no request pays for loading one, and runs each
-    /// once on a text of the longest length a chunk can have: ONNX Runtime keeps a
-    /// session's memory arena at the largest size a run needed, and a server's updates
-    /// embed whole chunks with the sessions its queries use, so without this the first
-    /// few updates grew the server by 30 MB (BENCHMARKS.md, "Serving", the soak).
-    pub fn preload(&self) -> Result<(), EmbedError> {
-        let mut loaded = Vec::new();
-        let longest = vec!["memory ".repeat(MAX_TOKENS)];
-        for _ in 0..self.sessions {
-            let threads = if self.sessions == 1 { cores() } else { 1 };
-            let mut session = Embedder::load_with_threads(self.paths.clone(), threads)?;
-            session.embed(&longest)?;
-            loaded.push(session);
+    /// A session as this pool runs them: one over every core for a process that answers
+    /// one query at a time; else one thread each, and no memory arena (see [`session`]).
+    fn load_session(&self) -> Result<Embedder, EmbedError> {
+        let files = ModelFiles::read(self.paths.clone())?;
+        match self.one_query_at_a_time() {
+            true => files.load(cores(), true),
+            false => files.load(1, false),
         }
+    }
+
+    /// Whether this model serves a process that answers one query at a time (see
+    /// [`QueryModel::single`]).
+    pub fn one_query_at_a_time(&self) -> bool {
+        self.sessions == 1
+    }
+
+    /// Loads every session now, so that no request pays for loading one. (A server's
+    /// sessions keep no memory arena, see [`session`]: its memory does not grow with the
+    /// length of what its updates embed.)
+    pub fn preload(&self) -> Result<(), EmbedError> {
+        let loaded = (0..self.sessions)
+            .map(|_| self.load_session())
+            .collect::<Result<Vec<_>, _>>()?;
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         pool.loaded += loaded.len();
         pool.idle.extend(loaded);
@@ -422,17 +431,14 @@ impl QueryModel {
         };
         let mut embedder = match idle {
             Some(e) => e,
-            None => {
-                let threads = if self.sessions == 1 { cores() } else { 1 };
-                match Embedder::load_with_threads(self.paths.clone(), threads) {
-                    Ok(e) => e,
-                    Err(err) => {
-                        lock().loaded -= 1;
-                        self.returned.notify_one();
-                        return Err(err.into());
-                    }
+            None => match self.load_session() {
+                Ok(e) => e,
+                Err(err) => {
+                    lock().loaded -= 1;
+                    self.returned.notify_one();
+                    return Err(err.into());
                 }
-            }
+            },
         };
         let result = f(&mut embedder);
         lock().idle.push(embedder);
@@ -442,8 +448,20 @@ impl QueryModel {
 }
 
 /// One inference session over `threads` threads.
-fn session(user: UserDefinedEmbeddingModel, threads: usize, dir: &Path) -> Result<TextEmbedding, EmbedError> {
+///
+/// Without `arena`, ONNX Runtime allocates each run's tensors from the heap and frees
+/// them after: a server's sessions, which embed a whole chunk now and then between short
+/// queries, otherwise kept growing their arena by doubling (16 MB at once in the soak,
+/// BENCHMARKS.md, "Serving"), though every run had been given room at full length.
+fn session(
+    user: UserDefinedEmbeddingModel,
+    threads: usize,
+    arena: bool,
+    dir: &Path,
+) -> Result<TextEmbedding, EmbedError> {
+    let cpu = fastembed::ExecutionProviderDispatch::from(ort::ep::CPU::default().with_arena_allocator(arena));
     let options = InitOptionsUserDefined::new()
+        .with_execution_providers(vec![cpu])
         .with_max_length(MAX_TOKENS)
         .with_intra_threads(threads)
         // ORT would fuse each residual Add + LayerNormalization into SkipLayerNormalization,

@@ -807,7 +807,7 @@ fn update_locked(
             if unwanted.load(Ordering::SeqCst) {
                 return Err("not needed".to_string());
             }
-            files.load(crate::cores()).map_err(|e| e.to_string())
+            files.load(crate::cores(), true).map_err(|e| e.to_string())
         })
     });
     let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;

@@ -133,33 +133,32 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
     let depth = depth(options.limit, options.mode);
     let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
     let lexical_wanted = options.mode != Mode::Semantic || query.is_filter_only();
-    // The query's vector first (its model uses every core), then the two retrievals side
-    // by side: the graph walk and the keyword search each keep one core busy.
     let query_vector = match semantic_wanted {
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let mut lexical_complete = false;
-    let (lexical, semantic) = std::thread::scope(|scope| {
-        let semantic = query_vector
-            .as_deref()
-            .map(|q| scope.spawn(move || semantic(snap, query, q, depth)));
-        let lexical = match lexical_wanted {
-            true => lexical(snap, query, depth).map(|(notes, complete)| {
-                lexical_complete = complete;
-                notes
-            }),
-            false => Ok(Vec::new()),
-        };
-        let semantic = match semantic {
-            Some(walk) => walk
+    let keywords = || match lexical_wanted {
+        true => lexical(snap, query, depth),
+        false => Ok((Vec::new(), false)),
+    };
+    let vectors = |q: &[f32]| semantic(snap, query, q, depth);
+    // A process that answers one query at a time embeds the query on every core, then
+    // runs the two retrievals side by side, the graph walk and the keyword search each on
+    // a core of its own. A server's queries already keep the cores busy: there a thread
+    // more a query would only cost.
+    let (lexical, semantic) = match (&query_vector, snap.model().one_query_at_a_time()) {
+        (Some(q), true) => std::thread::scope(|scope| {
+            let walk = scope.spawn(|| vectors(q));
+            let lexical = keywords();
+            let semantic = walk
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => Ok(Vec::new()),
-        };
-        (lexical, semantic)
-    });
-    let (lexical, semantic) = (lexical?, semantic?);
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (lexical, semantic)
+        }),
+        (Some(q), false) => (keywords(), vectors(q)),
+        (None, _) => (keywords(), Ok(Vec::new())),
+    };
+    let ((lexical, lexical_complete), semantic) = (lexical?, semantic?);
     let mut notes = match options.mode {
         Mode::Hybrid if semantic_wanted => {
             let lexical = Ranked {
