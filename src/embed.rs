@@ -135,12 +135,7 @@ impl Embedder {
     /// Loads the runtime and the model, its query session on every core; every failure
     /// names the file at fault.
     pub fn load(paths: ModelPaths) -> Result<Embedder, EmbedError> {
-        Self::load_with_threads(paths, cores())
-    }
-
-    /// Like [`Embedder::load`], with a query session of `threads` threads.
-    pub fn load_with_threads(paths: ModelPaths, threads: usize) -> Result<Embedder, EmbedError> {
-        ModelFiles::read(paths)?.load(threads, true)
+        ModelFiles::read(paths)?.load(cores(), true)
     }
 }
 

@@ -316,9 +316,16 @@ fn report(
 
 /// Loads the model, or says why there will be no embeddings.
 fn load_model(options: &IndexOptions) -> std::result::Result<Embedder, String> {
+    read_model(options)?
+        .load(crate::cores(), true)
+        .map_err(|e| e.to_string())
+}
+
+/// Reads the model's files (no session yet), or says why there will be no embeddings.
+fn read_model(options: &IndexOptions) -> std::result::Result<ModelFiles, String> {
     match &options.model {
         None => Err("--no-embed".into()),
-        Some(paths) => Embedder::load(paths.clone()).map_err(|e| e.to_string()),
+        Some(paths) => ModelFiles::read(paths.clone()).map_err(|e| e.to_string()),
     }
 }
 
@@ -607,8 +614,8 @@ fn plan(
     let mut changes = Changes::default();
     let mut write: Vec<(u32, LoadedNote)> = Vec::new();
     let mut remove: Vec<u32> = Vec::new();
-    // What the new files table says of a note file: its old row's note, except the paths
-    // here (notes written, under their new hash) and those that stopped being notes.
+    // Notes written, under their new hash, and old notes that stopped being notes: what
+    // the new files table says differently of a file than its old row (`note_now`).
     let mut fresh: FxHashMap<PathBuf, (u32, [u8; 16])> = FxHashMap::default();
     let mut unnoted: FxHashSet<&OsStr> = FxHashSet::default();
     for r in read_all(&to_read, options.max_file_bytes, &|d, t| {
@@ -647,6 +654,14 @@ fn plan(
             }
         }
     }
+    // The note a listed file holds now, by ordinal and hash: one of `fresh`, else its old
+    // row's unless it stopped being a note.
+    let note_now = |fresh: &FxHashMap<PathBuf, (u32, [u8; 16])>, rel: &Path| {
+        fresh.get(rel).copied().or_else(|| {
+            let row = by_path.get(rel.as_os_str())?;
+            (row.ord != NO_NOTE && !unnoted.contains(rel.as_os_str())).then_some((row.ord, row.hash))
+        })
+    };
     let mut gone_ids: Vec<String> = Vec::new();
     for row in before
         .rows
@@ -665,18 +680,7 @@ fn plan(
         let taken: HashMap<String, u32> = listing
             .files
             .iter()
-            .filter_map(|(rel, _)| {
-                let ord = match fresh.get(rel) {
-                    Some((ord, _)) => *ord,
-                    None => {
-                        by_path
-                            .get(rel.as_os_str())
-                            .filter(|row| row.ord != NO_NOTE && !unnoted.contains(rel.as_os_str()))?
-                            .ord
-                    }
-                };
-                Some((id_of(rel), ord))
-            })
+            .filter_map(|(rel, _)| Some((id_of(rel), note_now(&fresh, rel)?.0)))
             .collect();
         write.retain(|(ord, n)| {
             let clash = taken.get(n.note.id.as_str()).is_some_and(|o| o != ord);
@@ -766,12 +770,7 @@ fn plan(
     }
     remove.sort_unstable();
     remove.dedup();
-    let files = listing.table(|rel| {
-        fresh.get(rel).copied().or_else(|| {
-            let row = by_path.get(rel.as_os_str())?;
-            (row.ord != NO_NOTE && !unnoted.contains(rel.as_os_str())).then_some((row.ord, row.hash))
-        })
-    });
+    let files = listing.table(|rel| note_now(&fresh, rel));
     Ok(Plan {
         write,
         remove,
@@ -800,10 +799,7 @@ fn update_locked(
         let options = options.clone();
         let unwanted = Arc::clone(&unwanted);
         std::thread::spawn(move || {
-            let files = match &options.model {
-                None => return Err("--no-embed".to_string()),
-                Some(paths) => ModelFiles::read(paths.clone()).map_err(|e| e.to_string())?,
-            };
+            let files = read_model(&options)?;
             if unwanted.load(Ordering::SeqCst) {
                 return Err("not needed".to_string());
             }

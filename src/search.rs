@@ -12,7 +12,7 @@ use crate::rank::{self, NoteScore, Signals};
 use crate::relevance::{self, Evidence};
 use crate::snapshot::Snapshot;
 use crate::snippet;
-use crate::vector::Entry;
+use crate::vector::{Entry, VectorIndex};
 
 /// How to search.
 #[derive(Debug, Clone)]
@@ -141,7 +141,7 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
         true => lexical(snap, query, depth),
         false => Ok((Vec::new(), false)),
     };
-    let vectors = |q: &[f32]| semantic(snap, query, q, depth);
+    let vectors = |(v, q): &(&VectorIndex, Vec<f32>)| semantic(snap, query, v, q, depth);
     // A process that answers one query at a time embeds the query on every core, then
     // runs the two retrievals side by side, the graph walk and the keyword search each on
     // a core of its own. A server's queries already keep the cores busy: there a thread
@@ -177,7 +177,12 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
         _ => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
     };
     // Absolute evidence of each candidate, and the floor.
-    weigh(snap, query, &mut notes, query_vector.as_deref())?;
+    weigh(
+        snap,
+        query,
+        &mut notes,
+        query_vector.as_ref().map(|(v, q)| (*v, q.as_slice())),
+    )?;
     let before = notes.len();
     notes.retain(|n| n.signals.relevance >= options.min_score);
     let dropped = before - notes.len();
@@ -210,7 +215,7 @@ fn weigh(
     snap: &Snapshot,
     query: &Query,
     notes: &mut [NoteScore],
-    query_vector: Option<&[f32]>,
+    query_vector: Option<(&VectorIndex, &[f32])>,
 ) -> Result<()> {
     let terms = snap.lexical().evidence_terms(query);
     let note_index = snap.notes();
@@ -226,10 +231,6 @@ fn weigh(
     let weight = relevance::keyword_weight(&weights);
     let candidates: rustc_hash::FxHashSet<u32> = notes.iter().map(|n| n.note_ord).collect();
     let matched = note_index.terms_in(&terms, &candidates)?;
-    let vectors = match query_vector {
-        Some(_) => snap.vectors()?,
-        None => None,
-    };
     for n in notes.iter_mut() {
         let matched = {
             let words = matched
@@ -248,9 +249,9 @@ fn weigh(
             true => (matched / weight).min(1.0),
             false => 0.0,
         });
-        let similarity = match (n.signals.semantic, query_vector, vectors) {
-            (Some((_, sim)), _, _) => Some(sim),
-            (None, Some(q), Some(v)) => v
+        let similarity = match (n.signals.semantic, query_vector) {
+            (Some((_, sim)), _) => Some(sim),
+            (None, Some((v, q))) => v
                 .of_note(n.note_ord)
                 .iter()
                 .map(|&id| crate::vector::quant::dot_query(q, v.row(id as usize)))
@@ -279,21 +280,24 @@ fn lexical(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteScor
     Ok((notes, complete))
 }
 
-/// The query text's vector (an error for an index without embeddings).
-fn vector_of(snap: &Snapshot, query: &Query) -> Result<Vec<f32>> {
-    if snap.vectors()?.is_none() {
+/// The index's vectors and the query text's (an error for an index without embeddings).
+fn vector_of<'s>(snap: &'s Snapshot, query: &Query) -> Result<(&'s VectorIndex, Vec<f32>)> {
+    let Some(vectors) = snap.vectors()? else {
         return Err(Error::Usage(
             "this index has no embeddings; rebuild with `recall index`".into(),
         ));
-    }
-    snap.embed_query(&query.text())
+    };
+    Ok((vectors, snap.embed_query(&query.text())?))
 }
 
 /// Notes ranked by their best chunk's similarity to the query vector `q`.
-fn semantic(snap: &Snapshot, query: &Query, q: &[f32], depth: usize) -> Result<Vec<NoteScore>> {
-    let Some(vectors) = snap.vectors()? else {
-        return Ok(Vec::new());
-    };
+fn semantic(
+    snap: &Snapshot,
+    query: &Query,
+    vectors: &VectorIndex,
+    q: &[f32],
+    depth: usize,
+) -> Result<Vec<NoteScore>> {
     let allowed: Option<HashSet<u32>> = if query.filters.is_empty() && query.must_not.is_empty() {
         None
     } else {

@@ -194,11 +194,12 @@ pub fn note_files(root: &Path, options: &WalkOptions) -> Listing {
 /// holds (files that are not notes, having been skipped, keep their stamp so that the
 /// freshness check does not count them again, and are read again by the next update).
 pub fn files_of(listing: &Listing, notes: &Notes) -> Files {
-    let by_path: HashMap<&Path, (u32, [u8; 16])> = notes
+    // Keyed by the path's bytes with a fast hash, as an update's plan does.
+    let by_path: rustc_hash::FxHashMap<&OsStr, (u32, [u8; 16])> = notes
         .iter()
-        .map(|(ord, n)| (n.relative.as_path(), (ord, n.hash)))
+        .map(|(ord, n)| (n.relative.as_os_str(), (ord, n.hash)))
         .collect();
-    listing.table(|rel| by_path.get(rel).copied())
+    listing.table(|rel| by_path.get(rel.as_os_str()).copied())
 }
 
 impl Listing {
