@@ -12,6 +12,7 @@ use recall::embed::{Embedder, ModelPaths};
 use recall::note::{Note, NoteId};
 
 fn main() {
+    recall::embed::no_runtime_telemetry();
     let Ok(dir) = std::env::var("RECALL_BENCH_VAULT") else {
         eprintln!("embed_throughput: set RECALL_BENCH_VAULT to a folder of notes; skipped");
         return;

@@ -33,6 +33,9 @@
 #            by sha256 like every other file (the safetensors/config inputs are pinned too).
 #   PYTHON                python interpreter to use (default: python3)
 set -euo pipefail
+# onnxruntime 1.31 (used by the model build below) sends usage events to Microsoft and keeps
+# a device id under ~/.cache/Microsoft unless this is set; recall sets it for itself too.
+export ORT_DISABLE_TELEMETRY=1
 
 die() { printf 'fetch-model.sh: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'fetch-model.sh: %s\n' "$*" >&2; }

@@ -467,6 +467,10 @@ fn session(
         // the planning running beside the model's loading (50k notes: 308 against 263 ms
         // median), and queries go no faster for it (50k hybrid p50 14.2 against 14.1 ms).
         .with_session_config("session.intra_op.allow_spinning", "0");
+    let options = match RUNTIME.get().and_then(|r| r.as_ref().ok()) {
+        Some(environment) => options.with_environment(environment.clone()),
+        None => options,
+    };
     TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| EmbedError::Model {
         dir: dir.to_path_buf(),
         why: e.to_string(),
@@ -499,18 +503,38 @@ fn windows(n: usize, budget: usize, overlap: usize) -> impl Iterator<Item = (usi
 }
 
 /// Loads the runtime library once per process.
+/// The ONNX Runtime environment every session of the process shares, made once with the
+/// library (see [`init_runtime`]).
+static RUNTIME: std::sync::OnceLock<Result<ort::environment::Environment, String>> =
+    std::sync::OnceLock::new();
+
+/// Turns off ONNX Runtime's telemetry for this process. ONNX Runtime 1.31 on Linux sends
+/// usage events to `mobile.events.data.microsoft.com` and keeps a device id and an SQLite
+/// event store under `~/.cache/Microsoft` (written and synced by every process that makes
+/// a session). A tool over someone's private notes sends nothing anywhere and leaves
+/// nothing behind. The library reads `ORT_DISABLE_TELEMETRY` when it starts, and setting a
+/// variable races with any other thread reading the environment: call this first thing in
+/// `main`, before any thread starts. (The environment also disables its telemetry events,
+/// see [`init_runtime`].)
+pub fn no_runtime_telemetry() {
+    if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
+        std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
+    }
+}
+
+/// Loads ONNX Runtime from `path` and makes the process's environment, telemetry events off
+/// (see [`no_runtime_telemetry`]).
 fn init_runtime(path: &Path) -> Result<(), EmbedError> {
-    static RUNTIME: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            // The builder is not needed: loading the library is what matters, and the
-            // default environment is created on first use.
-            ort::init_from(path).map(drop).map_err(|e| e.to_string())
+            let builder = ort::init_from(path).map_err(|e| e.to_string())?;
+            builder.with_telemetry(false).build().map_err(|e| e.to_string())
         })
-        .clone()
+        .as_ref()
+        .map(drop)
         .map_err(|why| EmbedError::Runtime {
             path: path.to_path_buf(),
-            why,
+            why: why.clone(),
         })
 }
 

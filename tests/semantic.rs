@@ -247,3 +247,57 @@ fn a_word_no_note_contains_has_no_results_in_any_mode() {
     assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 }
+
+/// ONNX Runtime 1.31 sends usage events to Microsoft and keeps a device id and an event
+/// database in the user's cache folder unless told not to: recall must do neither.
+#[test]
+fn the_model_runtime_sends_nothing_and_leaves_nothing_in_home() {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let model_dir = std::env::var_os("RECALL_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| Path::new(&c).join("recall")))
+        .or_else(|| home.map(|h| h.join(".cache/recall")))
+        .expect("a model folder");
+    let fake_home = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let vault = example_vault();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_recall"))
+            .arg("--index")
+            .arg(index.path())
+            .args(args)
+            .env("HOME", fake_home.path())
+            .env("XDG_CACHE_HOME", fake_home.path().join(".cache"))
+            .env("RECALL_MODEL_DIR", &model_dir)
+            .env_remove("ORT_DISABLE_TELEMETRY")
+            .output()
+            .expect("running recall");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&["index", vault.to_str().unwrap(), "--json"]);
+    run(&[
+        "search",
+        "--mode",
+        "hybrid",
+        "--",
+        "how do I make async code faster",
+    ]);
+    let left: Vec<_> = walk(fake_home.path());
+    assert!(left.is_empty(), "recall left files in HOME: {left:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        out.push(path.clone());
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+    }
+    out
+}
