@@ -30,8 +30,8 @@
 #                 a `recall watch` process keeps the index current (the check a search makes)
 #   update        EDITS times (after one untimed edit) per size (5k, 50k): append a unique line
 #                 to a note, `recall update --json`: median whole-process wall time and took_ms.
-#                 The updates run on a copy of the index ($BENCH_DIR/scale/upd-SIZE, removed
-#                 afterwards), so the measured index is never modified; every edited note is
+#                 The updates run on a copy of the index ($BENCH_DIR/scale/upd-SIZE, written to
+#                 disk with `sync` before the edits, removed afterwards), so the measured index is never modified; every edited note is
 #                 restored with its contents and times (also on failure or interrupt), so the
 #                 vaults stay as generated and their indexes fresh.
 #   build RSS     "Maximum resident set size" of the build (build-SIZE.time)
@@ -400,6 +400,9 @@ for s in embedded:
     subprocess.run(["cp", "-a", s["index"], s["copy"]], check=True)
     notes = notes_of(s["vault"])
     picks[s["name"]] = [notes[(2 * i + 1) * len(notes) // (2 * edits + 2)] for i in range(edits + 1)]
+# The copies' pages (hundreds of MB at 50k) would otherwise still be going to disk while the
+# timed updates run and sync their own few files.
+subprocess.run(["sync"], check=True)
 upd = {s["name"]: [] for s in embedded}
 for i in range(edits + 1):
     for s in embedded:
@@ -575,7 +578,7 @@ p(f"Cold rows: whole processes started from Python (`subprocess.Popen`, then `os
   f"generation), and of the generation in use alone; GB = 10^9 bytes, RSS in MiB. "
   f"Update: one untimed edit, then {res['edits']} edits, each appending a unique line to a different note "
   f"and running `recall update --json` (whole process wall time, and its took_ms) on a copy of the index "
-  f"(`cp -a`, so the measured index stays as built); the notes are restored afterwards. Freshness: `recall status --json` check_ms on the unchanged "
+  f"(`cp -a`, then `sync`, so the measured index stays as built); the notes are restored afterwards. Freshness: `recall status --json` check_ms on the unchanged "
   f"vault (one stat per file, spread over the cores), after one untimed run; and query_check_ms while a "
   f"`recall watch` process holds the index's WATCH marker, when a search skips the stat walk (the watcher "
   f"publishes changes itself). The Python loop is the same walk's cost in the kernel, as a peer. Build: `/usr/bin/time -v` \"Maximum resident set "
