@@ -502,7 +502,6 @@ fn windows(n: usize, budget: usize, overlap: usize) -> impl Iterator<Item = (usi
     })
 }
 
-/// Loads the runtime library once per process.
 /// The ONNX Runtime environment every session of the process shares, made once with the
 /// library (see [`init_runtime`]).
 static RUNTIME: std::sync::OnceLock<Result<ort::environment::Environment, String>> =

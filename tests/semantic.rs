@@ -252,12 +252,8 @@ fn a_word_no_note_contains_has_no_results_in_any_mode() {
 /// database in the user's cache folder unless told not to: recall must do neither.
 #[test]
 fn the_model_runtime_sends_nothing_and_leaves_nothing_in_home() {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let model_dir = std::env::var_os("RECALL_MODEL_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| Path::new(&c).join("recall")))
-        .or_else(|| home.map(|h| h.join(".cache/recall")))
-        .expect("a model folder");
+    // The model cache as recall finds it here, handed over explicitly since HOME changes.
+    let model_dir = recall::embed::cache_dir();
     let fake_home = tempfile::tempdir().unwrap();
     let index = tempfile::tempdir().unwrap();
     let vault = example_vault();
