@@ -23,6 +23,12 @@ pub const ORT_LIB: &str = "libonnxruntime.so.1.31.1";
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// The model's window, in word pieces (including [CLS] and [SEP]).
 pub const MAX_TOKENS: usize = 256;
+/// The longest chunk recall embeds, in word pieces (prefix, [CLS] and [SEP] included).
+/// Shorter than the model's window: all-MiniLM-L6-v2 was trained on texts of at most 128
+/// word pieces, and its vector of a long text blurs several topics. Chosen on SciFact train
+/// (BENCHMARKS.md): 160 gave hybrid nDCG@10 0.7451 where 256 gave 0.7394 (and 96, 128,
+/// 192, 224 gave 0.7407 to 0.7436).
+const CHUNK_TOKENS: usize = 160;
 /// Texts per inference call. One, by measurement (BENCHMARKS.md): on 2 cores a lone text
 /// runs faster than a padded batch of 32 (65 vs 48 chunks/s with the default model), and
 /// with dynamically quantized models a vector then never depends on its batch-mates, so
@@ -292,7 +298,7 @@ impl Embedder {
     /// Splits a section into model-sized chunks, each prefixed with where it is.
     pub fn chunks(&self, note: &Note, index: u32, section: &Section) -> Vec<Chunk> {
         let prefix = format!("{}: ", note.context_of(section));
-        let budget = MAX_TOKENS - 2 - self.count(&prefix).min(MAX_TOKENS / 2);
+        let budget = CHUNK_TOKENS - 2 - self.count(&prefix).min(CHUNK_TOKENS / 2);
         let Ok(encoding) = self.tokenizer.encode(section.text.as_str(), false) else {
             return vec![Chunk {
                 section: index,
