@@ -97,8 +97,14 @@ print("<!-- calibration:begin -->")
 print("## Scores that mean something: calibration and the relevance floor\n")
 print(f"Measured {now} with `{cmd}`. Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}.")
 print(f"Binary: {sh(recall, '--version') or '?'}, commit {commit}{' (+ uncommitted changes in src/)' if src_changed else ''}. Floor: `--min-score {floor}` (the default).\n")
-print("Fitted on SciFact **train** (top 10 of each of 809 queries; `src/relevance.rs` holds these):\n")
+print("A logistic fit on this run's SciFact **train** dumps (top 10 of each of 809 queries):\n")
 print("```\n" + run("fit", os.path.join(out, "train-hybrid.jsonl"), os.path.join(out, "train-lexical.jsonl")) + "\n```\n")
+import re
+src = open("src/relevance.rs").read()
+used = [f"{name}: intercept {m[0]}, keyword share {m[1]}, similarity {m[2]}" for name, *m in re.findall(
+    r"const (\w+): Model = Model \{\s*intercept: ([-\d.]+),\s*keyword: ([-\d.]+),\s*similarity: ([-\d.]+),", src)]
+print("The coefficients in use, which the checks below measure (`src/relevance.rs`, whose docs say which fit")
+print("they come from): " + "; ".join(used) + ".\n")
 print(run("report", out, floor))
 print("\nDumps: `recall eval --dump` with the floor off (`--min-score 0`), top 100 a query; the floor is")
 print("applied to them as recall applies it (a candidate is kept when its probability of relevance,")

@@ -191,7 +191,7 @@ p("")
 p("Latency columns are in-process per-query times inside `recall eval` (top 100; semantic and")
 p("hybrid include embedding the query). Index times come from the run that built the index")
 p("(*built at*: the commit of that binary) and depend on how busy this shared machine was")
-p("then. Chunks/s depends on chunk length: plain SciFact abstracts make long chunks (up to 256")
+p("then. Chunks/s depends on chunk length: plain SciFact abstracts make long chunks (up to 160")
 p("tokens), memory notes many short sections. *chunks embedded* excludes chunks whose exact")
 p("text was already embedded in the same build.")
 if strength == "1":

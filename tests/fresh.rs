@@ -299,6 +299,15 @@ fn a_second_writer_is_refused_and_a_dead_writers_lock_recovered() {
 fn kill_9_at_twenty_points_never_corrupts_the_index() {
     let (_dir, vault, idx, _) = indexed_copy(&[]);
     let note = vault.join("topics/marathon_training.md");
+    // How long each kind of run takes on this machine, so the kills spread over the whole
+    // of a run however fast the machine is.
+    let timed = |args: &[&str]| {
+        let start = Instant::now();
+        recall(idx.as_path(), args).ok();
+        start.elapsed().as_millis() as u64
+    };
+    append(&note, "\nwarm-up paragraph.\n");
+    let (full, update) = (timed(&["index", "--rebuild"]), timed(&["update"]));
     let mut killed = 0;
     for i in 0..20u64 {
         append(&note, &format!("\nmarker{i} paragraph.\n"));
@@ -309,9 +318,8 @@ fn kill_9_at_twenty_points_never_corrupts_the_index() {
             &["update"]
         };
         let mut child = spawn(idx.as_path(), args);
-        // Spread the kills over the whole run: a full build here takes a few seconds, an
-        // update a few hundred milliseconds.
-        let delay = if i % 2 == 0 { 25 + i * 120 } else { 5 + i * 12 };
+        // From the start of a run to nine tenths of it.
+        let delay = if i % 2 == 0 { full } else { update } * (1 + i * 9 / 2) / 100;
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             killed += 1;

@@ -297,3 +297,34 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn long_sections_are_embedded_in_windows_shorter_than_the_model_reads() {
+    // 600 one-piece words in a varied order (no two windows alike, so none is deduplicated).
+    let words = [
+        "river", "stone", "bread", "garden", "window", "market", "winter", "forest", "letter", "engine",
+        "silver", "harbor", "meadow", "castle", "pocket", "ladder", "candle", "basket", "mirror", "button",
+        "planet", "rabbit", "bridge", "island", "kettle", "pillow",
+    ];
+    let mut x: u32 = 7;
+    let text: Vec<&str> = (0..600)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            words[(x >> 16) as usize % words.len()]
+        })
+        .collect();
+    let vault = tempfile::tempdir().unwrap();
+    std::fs::write(
+        vault.path().join("long.md"),
+        format!("# Long\n\n{}\n", text.join(" ")),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let v = recall(dir.path(), &["index", vault.path().to_str().unwrap(), "--json"])
+        .ok()
+        .json();
+    // Windows of 160 pieces overlapping by 32 need 5 for 600 words; the model's whole
+    // 256-piece window would need 3, and a window of a few words dozens.
+    let embedded = v["embedded"].as_u64().unwrap();
+    assert!((5..=6).contains(&embedded), "{v}");
+}
