@@ -193,9 +193,14 @@ fn create(
     std::fs::create_dir_all(dir).map_err(|e| err(dir)(e.into()))?;
     let index = Index::create_in_dir(dir, schema).map_err(err(dir))?;
     register(&index, analysis);
-    index
+    let writer = index
         .writer_with_num_threads::<TantivyDocument>(threads, WRITER_BYTES_PER_THREAD * threads)
-        .map_err(err(dir))
+        .map_err(err(dir))?;
+    // `finish` merges every segment into one. A background merge started by the default
+    // policy at the commit would take some of them first, and the explicit merge then fails
+    // ("the segments that were merged could not be found"; seen building 207k notes).
+    writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+    Ok(writer)
 }
 
 /// Commits a fresh index and merges it into one segment.
