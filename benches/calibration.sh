@@ -85,7 +85,7 @@ dump scifact-plain "$OUT/offtopic-cranfield-on-scifact.queries" "$OUT/offtopic-c
 dump cranfield "$OUT/offtopic-scifact-on-cranfield.queries" "$OUT/offtopic-scifact-on-cranfield.qrels" hybrid offtopic-scifact-on-cranfield
 
 python3 -B - "$OUT" "$RECALL" "$FLOOR" "$WRITE" <<'PY' >"$RES/calibration.md"
-import io, os, platform, subprocess, sys
+import io, os, platform, re, subprocess, sys
 sys.path.insert(0, "benches")
 from benchinfo import facts, sh
 out, recall, floor, write = sys.argv[1:5]
@@ -99,7 +99,6 @@ print(f"Measured {now} with `{cmd}`. Machine: {os.cpu_count()} cores, {cpu}, {pl
 print(f"Binary: {sh(recall, '--version') or '?'}, commit {commit}{' (+ uncommitted changes in src/)' if src_changed else ''}. Floor: `--min-score {floor}` (the default).\n")
 print("A logistic fit on this run's SciFact **train** dumps (top 10 of each of 809 queries):\n")
 print("```\n" + run("fit", os.path.join(out, "train-hybrid.jsonl"), os.path.join(out, "train-lexical.jsonl")) + "\n```\n")
-import re
 src = open("src/relevance.rs").read()
 used = [f"{name}: intercept {m[0]}, keyword share {m[1]}, similarity {m[2]}" for name, *m in re.findall(
     r"const (\w+): Model = Model \{\s*intercept: ([-\d.]+),\s*keyword: ([-\d.]+),\s*similarity: ([-\d.]+),", src)]

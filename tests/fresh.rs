@@ -318,7 +318,7 @@ fn kill_9_at_twenty_points_never_corrupts_the_index() {
             &["update"]
         };
         let mut child = spawn(idx.as_path(), args);
-        // From the start of a run to nine tenths of it.
+        // From 1 % to 86 % of a run's measured length.
         let delay = if i % 2 == 0 { full } else { update } * (1 + i * 9 / 2) / 100;
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
