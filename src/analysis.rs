@@ -171,6 +171,18 @@ impl Analysis {
         out
     }
 
+    /// The words of `text` as written, each with its lower-cased, folded (unstemmed)
+    /// form: what typo tolerance compares with the index's words as written.
+    pub fn folded_words<'t>(&self, text: &'t str) -> Vec<(&'t str, String)> {
+        let mut out = Vec::new();
+        for_each_token(&mut self.built.fold.clone(), text, |t| {
+            if let Some(surface) = text.get(t.offset_from..t.offset_to) {
+                out.push((surface, t.text.clone()));
+            }
+        });
+        out
+    }
+
     /// A query word's terms grouped for matching: a group per word, and one per CJK span
     /// holding its bigrams with their positions.
     pub fn term_groups(&self, text: &str) -> TermGroups {
@@ -212,6 +224,28 @@ impl Analysis {
         });
         out
     }
+}
+
+/// How many single-character edits turn `a` into `b`: insertions, deletions,
+/// substitutions, and swaps of two neighbours (a transposition counts once, as a typist
+/// makes it; the "optimal string alignment" distance). Compares characters, not bytes.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Three rows of the table: two back (for swaps), the previous, the current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()]
 }
 
 /// A keyword (a tag) compared whole: lower-cased and folded, punctuation kept, so that
@@ -443,6 +477,17 @@ impl TokenStream for ScriptTokenStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_counts_a_swap_once() {
+        assert_eq!(edit_distance("levain", "levian"), 1);
+        assert_eq!(edit_distance("hydration", "hydraton"), 1);
+        assert_eq!(edit_distance("vlan", "vlna"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("café", "cafe"), 1);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
 
     fn tokens(unigrams: bool, text: &str) -> Vec<(String, usize)> {
         let mut out = Vec::new();

@@ -7,6 +7,9 @@
 //! input schemas come from; their doc comments are what a model reads about each field.
 //! Settings that only the command line offers (ranking experiments) are skipped in the
 //! schemas and cannot be set over the wire.
+//!
+//! The checks of parameter values live here too ([`parse_limit`], [`parse_mode`], and
+//! the engine's use of them), so a bad value gets the same message from every face.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +20,65 @@ use crate::fuse::Fusion;
 use crate::note::Link;
 use crate::related::Evidence;
 
+/// Results a call returns unless it asks for another number.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Most results one call may ask for, on every face.
+pub const MAX_LIMIT: usize = 100;
+
+/// The one check of a `limit` (`-n`): a whole number from 1 to [`MAX_LIMIT`].
+pub fn parse_limit(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) => check_limit(n),
+        Err(_) => Err(limit_message(s)),
+    }
+}
+
+/// A `limit` that arrived as a number.
+pub fn check_limit(n: usize) -> Result<usize, String> {
+    match n {
+        1..=MAX_LIMIT => Ok(n),
+        _ => Err(limit_message(&n.to_string())),
+    }
+}
+
+fn limit_message(s: &str) -> String {
+    format!("bad limit `{s}`: give a whole number from 1 to {MAX_LIMIT}")
+}
+
+/// The one check of a mode name.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "hybrid" => Ok(Mode::Hybrid),
+        "lexical" => Ok(Mode::Lexical),
+        "semantic" => Ok(Mode::Semantic),
+        _ => Err(format!("bad mode `{s}`: use hybrid, lexical or semantic")),
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        parse_mode(s)
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The one check of a `min_score`: a probability.
+pub fn check_min_score(v: f32) -> Result<f32, String> {
+    match (0.0..=1.0).contains(&v) {
+        true => Ok(v),
+        false => Err(format!("bad min_score `{v}`: give a number from 0 to 1")),
+    }
+}
+
 /// Which retrievers a search uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Keywords and meaning, merged (the default).
@@ -42,28 +102,37 @@ impl Mode {
 
 /// A search.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchRequest {
-    /// The query, in recall's syntax: words (ranked, `rust async`), "quoted phrases",
-    /// `+required`, `-excluded`, `prefix*`, and filters `tag:NAME`, `path:FOLDER/`,
-    /// `strength:>0.7`, `updated:>2024-01-01`. Example: `"borrow checker" tag:rust -python`.
-    #[serde(alias = "q")]
+    /// The query, in recall's syntax: words (ranked, `rust async`), "quoted phrases"
+    /// (required, in order), `+required`, `-excluded`, `prefix*`, and filters `tag:NAME`,
+    /// `path:FOLDER/`, `strength:>0.7`, `updated:>2024-01`, `established:2025`
+    /// (`tag:a OR tag:b` for either, `-tag:draft` to exclude). Required words, phrases,
+    /// exclusions and filters hold in every mode. Example: `"borrow checker" tag:rust -python`.
+    #[schemars(length(min = 1, max = 4096))]
     pub query: String,
-    /// How many notes to return (default 10, at most 100).
+    /// How many notes to return (default 10).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<usize>,
     /// `hybrid` (default: keywords and meaning), `lexical` (exact words only) or
     /// `semantic` (meaning only).
     pub mode: Option<Mode>,
-    /// Only notes updated on or after this date (YYYY-MM-DD).
+    /// Only notes updated on or after this date: YYYY, YYYY-MM, YYYY-MM-DD, a window
+    /// like 7d, 2w, 3m or 1y (since that long ago), today or yesterday.
     pub since: Option<String>,
-    /// Only notes updated before this date (YYYY-MM-DD).
+    /// Only notes updated before this date (the same forms as `since`).
     pub before: Option<String>,
     /// Favour recently updated notes: a half-life such as `30d`, `2w`, `6m` or `1y`.
     pub recent: Option<String>,
-    /// Drop results whose probability of relevance is below this (0..1; default 0.005,
-    /// 0 keeps every candidate).
+    /// Drop results whose probability of relevance is below this (default 0.005, 0 keeps
+    /// every candidate).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub min_score: Option<f32>,
+    /// Match words only as written: no typo tolerance.
+    #[serde(default)]
+    pub exact: bool,
     /// Also report, per result, where it stood in the keyword and semantic rankings and
-    /// its evidence.
+    /// its evidence, and what each constraint of the query removed.
     #[serde(default)]
     pub explain: bool,
     /// Weight of the strength prior (command line only).
@@ -80,14 +149,48 @@ pub struct SearchRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResponse {
     pub query: String,
+    /// The query as it was read, when a word in no note was read as an indexed word one
+    /// or two typos away (`levian` → `levain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_query: Option<String>,
+    /// Every word read through a typo correction: as typed, as read, and whether the
+    /// correction replaced it (it is in no note) or matched beside it (far rarer).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<CorrectionInfo>,
+    /// When nothing matched: the query with its unknown words replaced by the closest
+    /// indexed words, to try instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
     pub mode: Mode,
     pub took_ms: f64,
     pub results: Vec<SearchHit>,
     /// Candidates left out for too little evidence (below `min_score`).
     pub dropped: usize,
+    /// With `explain`: each constraint of the query (required and excluded terms,
+    /// filters) and how many candidates it removed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<ConstraintInfo>,
     /// Things the caller should know (keyword-only index, stale index, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// A word read through a typo correction.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrectionInfo {
+    pub typed: String,
+    pub read_as: String,
+    /// The typed word is in no note: only the correction matched.
+    pub replaced: bool,
+}
+
+/// What one constraint of a query did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintInfo {
+    /// As written: `+tokio`, `"borrow checker"`, `-python`, `tag:rust`, `updated:2025`.
+    pub constraint: String,
+    /// Candidates the query's words found that this constraint left out.
+    pub removed: usize,
 }
 
 /// One ranked note.
@@ -117,7 +220,7 @@ pub struct SearchHit {
 }
 
 /// Where a result stood in each ranking before they were merged.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Explain {
     pub lexical: Option<ExplainLexical>,
     pub semantic: Option<ExplainSemantic>,
@@ -130,6 +233,9 @@ pub struct Explain {
     /// The probability of relevance that evidence gives, before priors: what the
     /// `min_score` floor is compared with.
     pub relevance: f32,
+    /// Words this note matched only through a typo correction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -148,12 +254,15 @@ pub struct ExplainSemantic {
 
 /// Notes related to a note, or to a piece of text.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RelatedRequest {
     /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
     pub note: Option<String>,
     /// Instead of a note: text to find related notes for.
+    #[schemars(length(min = 1, max = 16384))]
     pub text: Option<String>,
-    /// How many notes to return (default 10, at most 100).
+    /// How many notes to return (default 10).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<usize>,
     /// Only notes not already linked to or from the note: discovery of missing links.
     #[serde(default)]
@@ -189,6 +298,7 @@ pub struct RelatedHit {
 
 /// A note, as indexed, optionally with its markdown.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
     pub note: String,
@@ -245,8 +355,10 @@ pub struct SectionInfo {
 
 /// The most recently updated memories.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RecentRequest {
-    /// How many notes (default 10, at most 100).
+    /// How many notes (default 10).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<usize>,
     /// Only notes with this tag.
     pub tag: Option<String>,

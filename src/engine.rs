@@ -16,14 +16,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::api::{
-    NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
-    RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse, StatusResponse,
+    check_limit, check_min_score, ConstraintInfo, CorrectionInfo, NoteRequest, NoteResponse, RecentHit,
+    RecentRequest, RecentResponse, RelatedHit, RelatedRequest, RelatedResponse, SearchHit, SearchRequest,
+    SearchResponse, SectionInfo, StatsResponse, StatusResponse, DEFAULT_LIMIT,
 };
+use crate::dates::{self, DateRange};
 use crate::embed::{ModelPaths, QueryModel};
 use crate::error::{Error, Result};
 use crate::fuse::DEFAULT_FUSION;
 use crate::indexer::{self, BuildKind, IndexOptions, IndexReport};
-use crate::query::{Cmp, Filter, Query};
+use crate::lexical::Constraints;
+use crate::query::{DateField, Filter, Query};
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
 use crate::related::{self, RelatedOptions, Source};
 use crate::search::{self, SearchOptions};
@@ -36,25 +39,21 @@ pub const MAX_QUERY_BYTES: usize = 4096;
 /// Limits of an engine.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Most results one call returns (larger `limit`s are capped).
-    pub max_results: usize,
     /// Most bytes of markdown `note` returns; longer notes are cut with a marker.
     pub note_bytes: usize,
 }
 
 impl Limits {
-    /// For a person at a terminal: large lists and whole notes.
+    /// For a person at a terminal: whole notes.
     pub fn command_line() -> Limits {
         Limits {
-            max_results: 10_000,
             note_bytes: usize::MAX,
         }
     }
 
-    /// For agents and other programs: lists and notes that fit a model's context.
+    /// For agents and other programs: notes that fit a model's context.
     pub fn service() -> Limits {
         Limits {
-            max_results: 100,
             note_bytes: 64 * 1024,
         }
     }
@@ -171,10 +170,6 @@ impl Engine {
         }
     }
 
-    fn limit(&self, asked: Option<usize>) -> usize {
-        asked.unwrap_or(10).clamp(1, self.limits.max_results)
-    }
-
     /// Ranked notes for a query.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
@@ -184,47 +179,76 @@ impl Engine {
                 req.query.len()
             )));
         }
-        let mut query = Query::parse(&req.query)?;
+        let limit = limit(req.limit)?;
+        let min_score = check_min_score(req.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE))
+            .map_err(Error::Usage)?;
+        let today = dates::today();
+        let mut query = Query::parse_at(&req.query, today)?;
+        let date =
+            |what: &str, s: &str| dates::parse(s, today).map_err(|e| Error::Usage(format!("{what}: {e}")));
         if let Some(d) = &req.since {
-            query
-                .filters
-                .push(Filter::Updated(Cmp::Ge, parse_date("since", d)?));
+            query.filters.push(Filter::Date {
+                field: DateField::Updated,
+                range: DateRange::since(date("since", d)?),
+                written: format!("since:{d}"),
+            });
         }
         if let Some(d) = &req.before {
-            query
-                .filters
-                .push(Filter::Updated(Cmp::Lt, parse_date("before", d)?));
+            query.filters.push(Filter::Date {
+                field: DateField::Updated,
+                range: DateRange::before(date("before", d)?),
+                written: format!("before:{d}"),
+            });
         }
         let recency = match &req.recent {
-            Some(h) => Some((
-                chrono::Local::now().date_naive(),
-                crate::rank::parse_half_life(h).map_err(Error::Usage)?,
-            )),
+            Some(h) => Some((today, crate::rank::parse_half_life(h).map_err(Error::Usage)?)),
             None => None,
         };
         let snap = self.snapshot();
         let (mode, warning) = snap.effective_mode(req.mode.unwrap_or_default())?;
-        let min_score = req.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE);
-        if !(0.0..=1.0).contains(&min_score) {
-            return Err(Error::Usage(format!(
-                "min_score {min_score} is not between 0 and 1"
-            )));
-        }
         let options = SearchOptions {
             mode,
             fusion: req.fusion.unwrap_or(DEFAULT_FUSION),
-            limit: self.limit(req.limit),
+            limit,
             strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
             recency,
             render: true,
             min_score,
+            typos: !req.exact,
+            explain: req.explain,
         };
         let ranking = search::search(&snap, &query, &options)?;
+        let read = &ranking.query;
+        let corrected_query = read
+            .corrections
+            .iter()
+            .any(|c| c.replaces)
+            .then(|| read.corrected(&req.query));
+        let did_you_mean = match ranking.hits.is_empty() && !req.exact {
+            true => snap.lexical().did_you_mean(&req.query, read)?,
+            false => None,
+        };
         Ok(SearchResponse {
             query: req.query.clone(),
+            corrected_query,
+            corrections: read
+                .corrections
+                .iter()
+                .map(|c| CorrectionInfo {
+                    typed: c.typed.clone(),
+                    read_as: c.to.clone(),
+                    replaced: c.replaces,
+                })
+                .collect(),
+            did_you_mean,
             mode,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
             dropped: ranking.dropped,
+            constraints: ranking
+                .removed
+                .into_iter()
+                .map(|(constraint, removed)| ConstraintInfo { constraint, removed })
+                .collect(),
             results: ranking
                 .hits
                 .into_iter()
@@ -247,6 +271,11 @@ impl Engine {
                 (Source::note(&snap, ord)?, note.clone())
             }
             (None, Some(text)) => {
+                if text.trim().is_empty() {
+                    return Err(Error::Usage(
+                        "the text is empty: give the words to find related notes for".into(),
+                    ));
+                }
                 if text.len() > MAX_QUERY_BYTES * 4 {
                     return Err(Error::TooLarge(format!(
                         "the text is {} bytes; the limit is {}",
@@ -260,7 +289,7 @@ impl Engine {
             (None, None) => return Err(Error::Usage("give a note or a text".into())),
         };
         let options = RelatedOptions {
-            limit: self.limit(req.limit),
+            limit: limit(req.limit)?,
             unlinked: req.unlinked,
             content_only: false,
             wording_only: false,
@@ -362,6 +391,7 @@ impl Engine {
     /// The most recently updated notes (last updated, else established, else the file's
     /// date), the stronger first on the same day.
     pub fn recent(&self, req: &RecentRequest) -> Result<RecentResponse> {
+        let limit = limit(req.limit)?;
         let snap = self.snapshot();
         let mut query = Query::default();
         if let Some(tag) = &req.tag {
@@ -373,7 +403,7 @@ impl Engine {
             query.filters.push(Filter::Path(path.clone()));
         }
         let allowed = (!query.filters.is_empty())
-            .then(|| snap.lexical().allowed_notes(&query))
+            .then(|| snap.lexical().allowed_notes(&query, &Constraints::default()))
             .transpose()?;
         let priors = snap.priors()?;
         let vault = &snap.generation.manifest.vault;
@@ -395,7 +425,6 @@ impl Engine {
                 )
                 .then(a.cmp(b))
         });
-        let limit = self.limit(req.limit);
         let mut results = Vec::with_capacity(limit);
         for ord in candidates {
             if results.len() == limit {
@@ -470,8 +499,9 @@ impl Engine {
     }
 }
 
-fn parse_date(what: &str, s: &str) -> Result<chrono::NaiveDate> {
-    crate::note::parse_date(s).ok_or_else(|| Error::Usage(format!("bad {what} date `{s}`: write YYYY-MM-DD")))
+/// A call's `limit`, checked as on every face.
+fn limit(asked: Option<usize>) -> Result<usize> {
+    check_limit(asked.unwrap_or(DEFAULT_LIMIT)).map_err(Error::Usage)
 }
 
 /// A note id names a note of the index, never a file: one that could climb out of the

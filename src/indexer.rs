@@ -113,9 +113,31 @@ pub struct IndexReport {
     pub links_resolved: usize,
     pub links_unresolved: usize,
     pub skipped: Vec<Skipped>,
+    /// What was odd in the notes read by this run (a footer line that does not parse,
+    /// bad front matter...): indexed anyway, and said.
+    pub warnings: Vec<NoteWarning>,
     pub changes: Changes,
     pub elapsed_ms: u64,
     pub embedding: EmbedReport,
+}
+
+/// A warning about one note.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoteWarning {
+    pub note: String,
+    pub warning: String,
+}
+
+/// The warnings of the notes a run read.
+fn warnings_of<'a>(notes: impl Iterator<Item = &'a LoadedNote>) -> Vec<NoteWarning> {
+    notes
+        .flat_map(|n| {
+            n.note.warnings.iter().map(|w| NoteWarning {
+                note: n.note.id.to_string(),
+                warning: w.clone(),
+            })
+        })
+        .collect()
 }
 
 /// What the embedding stage did.
@@ -246,6 +268,7 @@ struct Published {
     ids: Vec<String>,
     files: Files,
     skipped: Vec<Skipped>,
+    warnings: Vec<NoteWarning>,
     model: Option<String>,
     changes: Changes,
     embedding: EmbedReport,
@@ -291,7 +314,8 @@ fn publish(
     let dir = staging.publish(&manifest, &p.priors, &p.ids, &p.files)?;
     // The report's time includes publishing (the manifest cannot hold its own writing).
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let report = report(&manifest, p.kind, p.skipped, p.changes, elapsed_ms, p.embedding);
+    let mut report = report(&manifest, p.kind, p.skipped, p.changes, elapsed_ms, p.embedding);
+    report.warnings = p.warnings;
     Ok((report, dir))
 }
 
@@ -311,6 +335,7 @@ fn report(
         links_resolved: m.links_resolved,
         links_unresolved: m.links_unresolved,
         skipped,
+        warnings: Vec::new(),
         changes,
         elapsed_ms,
         embedding,
@@ -373,6 +398,7 @@ fn build_locked(
         ids,
         files: loaded.files.clone(),
         skipped: loaded.skipped.clone(),
+        warnings: warnings_of(notes.iter().map(|(_, n)| n)),
         model: None,
         changes: Changes {
             added: notes.len(),
@@ -858,6 +884,7 @@ fn update_locked(
         priors[*ord as usize] = prior_of(n);
         ids[*ord as usize] = n.note.id.to_string();
     }
+    let warnings = warnings_of(plan.write.iter().map(|(_, n)| n));
     let written: HashMap<&str, u32> = plan.write.iter().map(|(o, n)| (n.note.id.as_str(), *o)).collect();
     let removed: HashSet<u32> = plan.remove.iter().copied().collect();
     let ord_of = |id: &str| -> Option<u32> {
@@ -944,6 +971,7 @@ fn update_locked(
         ids,
         files: plan.files,
         skipped: plan.skipped,
+        warnings,
         model: g.manifest.model.clone(),
         changes: plan.changes,
         embedding,

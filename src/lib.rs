@@ -4,10 +4,12 @@
 //! [`vault`] walks the folder and reads files → [`note`] parses each into sections and
 //! metadata → [`indexer`] feeds them into the keyword index ([`lexical`], text analyzed by
 //! [`analysis`]) and, through [`embed`], the vector index ([`vector`]), and publishes a
-//! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] parses a
-//! [`query`], retrieves from both indexes, merges the lists ([`fuse`]) and applies the
-//! ranking rules of [`rank`], with [`relevance`] saying how sure each result is (and
-//! dropping those with no evidence) → [`snippet`] shows why a note matched. [`related`] finds the
+//! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] takes a
+//! parsed [`query`] (its dates read by [`dates`]), reads its typos against the index's own
+//! dictionary (`lexical::spell`), turns its constraints into the notes they allow,
+//! retrieves from both indexes, merges the lists ([`fuse`]) and applies the ranking rules
+//! of [`rank`], with [`relevance`] saying how sure each result is (and dropping those with
+//! no evidence) → [`snippet`] shows why a note matched. [`related`] finds the
 //! notes that belong with a note, from the same indexes plus the link graph and tags.
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
@@ -19,6 +21,7 @@
 pub mod analysis;
 pub mod api;
 pub mod cli;
+pub mod dates;
 pub mod embed;
 pub mod engine;
 pub mod error;

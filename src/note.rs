@@ -241,17 +241,71 @@ impl Lines {
     }
 }
 
-/// What a line scan finds: the footer (italic `*Key: value*` lines after the last
-/// thematic break, outside code: where its `---` starts, and its key/values) and whether a
-/// code fence is left open.
+/// The memory footer's keys: a block of italic `*Key: value*` lines with one of these is
+/// the footer wherever it stands.
+const FOOTER_KEYS: [&str; 6] = [
+    "knowledge domain established",
+    "established",
+    "created",
+    "last updated",
+    "updated",
+    "strength",
+];
+
+/// The memory footer as a line scan finds it: its lines (with the `---` rule before
+/// them, if any) as a byte range, its key/values, and the lines that look like footer
+/// lines but do not parse.
+struct Footer {
+    start: usize,
+    end: usize,
+    pairs: Vec<(String, String)>,
+    unparsed: Vec<String>,
+}
+
+/// What a line scan finds: the footer and whether a code fence is left open.
 struct Scan {
-    footer: Option<(usize, Vec<(String, String)>)>,
+    footer: Option<Footer>,
     unclosed_fence: bool,
+}
+
+/// One line outside code, as the footer scan sees it.
+#[derive(Debug, Clone, PartialEq)]
+enum LineKind {
+    Blank,
+    Rule,
+    /// `*Key: value*`; `known` when the key is one of [`FOOTER_KEYS`].
+    Pair {
+        known: bool,
+    },
+    /// Italic, starts with a footer key, but is not `Key: value` (`*Strength high*`).
+    Unparsed,
+    Other,
+}
+
+fn line_kind(trimmed: &str) -> LineKind {
+    if trimmed.is_empty() {
+        return LineKind::Blank;
+    }
+    if trimmed.len() >= 3 && trimmed.bytes().all(|b| b == b'-') {
+        return LineKind::Rule;
+    }
+    let known = |key: &str| FOOTER_KEYS.contains(&key.trim().to_lowercase().as_str());
+    if let Some((key, _)) = footer_pair(trimmed) {
+        return LineKind::Pair { known: known(&key) };
+    }
+    let italic = (trimmed.starts_with('*') && trimmed.ends_with('*'))
+        || (trimmed.starts_with('_') && trimmed.ends_with('_'));
+    let inner = trimmed.trim_matches(|c| c == '*' || c == '_').to_lowercase();
+    if italic && trimmed.len() > 2 && FOOTER_KEYS.iter().any(|k| inner.starts_with(k)) {
+        return LineKind::Unparsed;
+    }
+    LineKind::Other
 }
 
 fn scan_lines(text: &str) -> Scan {
     let mut fence: Option<(u8, usize)> = None;
-    let mut last_rule: Option<usize> = None;
+    // (start offset, end offset without the newline, kind) of each line outside code.
+    let mut lines: Vec<(usize, usize, LineKind)> = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim();
@@ -263,44 +317,56 @@ fn scan_lines(text: &str) -> Scan {
                     fence = None;
                 }
             }
-            None => {
-                if (marker == Some(b'`') || marker == Some(b'~')) && run >= 3 {
-                    fence = Some((marker.unwrap_or(b'`'), run));
-                } else if trimmed.len() >= 3 && trimmed.bytes().all(|b| b == b'-') {
-                    last_rule = Some(offset);
-                }
+            None if (marker == Some(b'`') || marker == Some(b'~')) && run >= 3 => {
+                fence = Some((marker.unwrap_or(b'`'), run));
             }
+            None => lines.push((
+                offset,
+                offset + line.trim_end_matches(['\n', '\r']).len(),
+                line_kind(trimmed),
+            )),
         }
         offset += line.len();
     }
-    if fence.is_some() {
-        return Scan {
-            footer: None,
-            unclosed_fence: true,
-        };
-    }
     Scan {
-        footer: footer_after(text, last_rule),
-        unclosed_fence: false,
+        footer: footer_block(text, &lines),
+        unclosed_fence: fence.is_some(),
     }
 }
 
-fn footer_after(text: &str, last_rule: Option<usize>) -> Option<(usize, Vec<(String, String)>)> {
-    let start = last_rule?;
-    let after = &text[start..];
-    let mut pairs = Vec::new();
-    for line in after.lines().skip(1) {
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
+/// The last block of footer lines (blank lines between them allowed) that holds a known
+/// key, with the rule right before it.
+fn footer_block(text: &str, lines: &[(usize, usize, LineKind)]) -> Option<Footer> {
+    let last = lines
+        .iter()
+        .rposition(|(_, _, k)| *k == LineKind::Pair { known: true })?;
+    let in_block = |k: &LineKind| matches!(k, LineKind::Pair { .. } | LineKind::Unparsed | LineKind::Blank);
+    let mut first = last;
+    while first > 0 && in_block(&lines[first - 1].2) {
+        first -= 1;
+    }
+    let mut end = last;
+    while end + 1 < lines.len() && in_block(&lines[end + 1].2) {
+        end += 1;
+    }
+    if first > 0 && lines[first - 1].2 == LineKind::Rule {
+        first -= 1;
+    }
+    let mut footer = Footer {
+        start: lines[first].0,
+        end: lines[end].1,
+        pairs: Vec::new(),
+        unparsed: Vec::new(),
+    };
+    for (from, to, kind) in &lines[first..=end] {
+        let line = text[*from..*to].trim();
+        match kind {
+            LineKind::Pair { .. } => footer.pairs.extend(footer_pair(line)),
+            LineKind::Unparsed => footer.unparsed.push(line.to_string()),
+            _ => {}
         }
-        pairs.push(footer_pair(t)?);
     }
-    if pairs.is_empty() {
-        None
-    } else {
-        Some((start, pairs))
-    }
+    Some(footer)
 }
 
 /// `*Key: value*` or `_Key: value_` → (Key, value).
@@ -462,11 +528,28 @@ impl<'a> Parse<'a> {
             self.warnings
                 .push("unclosed code fence: the rest of the note is read as code".into());
         }
-        let body_end = footer
-            .as_ref()
-            .map(|(start, _)| *start)
-            .unwrap_or(self.text.len());
-        let body = &self.text[..body_end];
+        // The footer is metadata, not text. At the end of the note the body stops where
+        // it starts; with text after it, its lines are blanked (same bytes, so offsets and
+        // line numbers hold) and the text after it stays in the last section.
+        let text = self.text;
+        let (body, body_end): (std::borrow::Cow<'_, str>, usize) = match &footer {
+            Some(f) if text[f.end..].trim().is_empty() => (text[..f.start].into(), f.start),
+            Some(f) => {
+                let mut bytes = text.as_bytes().to_vec();
+                for b in &mut bytes[f.start..f.end] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+                (
+                    String::from_utf8(bytes)
+                        .unwrap_or_else(|_| text.to_string())
+                        .into(),
+                    text.len(),
+                )
+            }
+            None => (text.into(), text.len()),
+        };
         let options = Options::ENABLE_TABLES
             | Options::ENABLE_STRIKETHROUGH
             | Options::ENABLE_TASKLISTS
@@ -474,7 +557,7 @@ impl<'a> Parse<'a> {
             | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
             | Options::ENABLE_WIKILINKS;
         let mut in_metadata = false;
-        for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
+        for (event, range) in Parser::new_ext(&body, options).into_offset_iter() {
             match event {
                 Event::Start(Tag::MetadataBlock(_)) => in_metadata = true,
                 Event::End(TagEnd::MetadataBlock(_)) => in_metadata = false,
@@ -485,9 +568,13 @@ impl<'a> Parse<'a> {
         self.flush_prose();
         let last_line = self.lines.line_of(body_end.saturating_sub(1)).max(1);
         self.close_section(last_line);
-        if let Some((_, pairs)) = footer {
-            for (key, value) in pairs {
+        if let Some(f) = footer {
+            for (key, value) in f.pairs {
                 self.footer_entry(key, value);
+            }
+            for line in f.unparsed {
+                self.warnings
+                    .push(format!("footer line {line:?} is not `*Key: value*`; ignored"));
             }
         }
         let title = self
@@ -969,6 +1056,58 @@ mod tests {
                 _ => unreachable!(),
             }
         }
+    }
+
+    #[test]
+    fn footer_survives_text_after_it_and_says_what_it_cannot_read() {
+        let parse = |text: &str| Note::parse(NoteId("n".into()), text);
+        let footer = "---\n*Knowledge domain established: 2024-01-15*\n\n*Last updated: 2024-02-18*\n*Strength: 0.85*\n";
+        let tail = parse(&format!(
+            "# T\n\n## A\nalpha\n\n{footer}\nA line written later.\n\n## B\nbeta\n"
+        ));
+        assert_eq!(tail.meta.strength, Some(0.85));
+        assert_eq!(tail.meta.established, NaiveDate::from_ymd_opt(2024, 1, 15));
+        assert_eq!(tail.meta.updated, NaiveDate::from_ymd_opt(2024, 2, 18));
+        assert!(tail.warnings.is_empty(), "{:?}", tail.warnings);
+        let a = section(&tail, "A");
+        assert!(
+            a.text.contains("A line written later") && !a.text.contains("Strength"),
+            "{:?}",
+            a.text
+        );
+        assert_eq!(
+            (section(&tail, "B").line_start, section(&tail, "B").text.as_str()),
+            (14, "beta")
+        );
+        // Without the rule, and in the middle of the last section.
+        let loose = parse("# T\nbody\n\n*Strength: 0.4*\n*Last updated: 2025-03-01*\n\nmore text\n");
+        assert_eq!(
+            (loose.meta.strength, loose.meta.updated),
+            (Some(0.4), NaiveDate::from_ymd_opt(2025, 3, 1))
+        );
+        assert!(loose.sections[0].text.contains("more text"));
+        // Lines that look like the footer but do not parse are warnings, never silence.
+        let bad = parse("# T\nbody\n\n---\n*Strength: high*\n*Last updated 2024-02-18*\n*Knowledge domain established: 2024-01-15*\n");
+        assert_eq!(bad.meta.strength, None);
+        assert_eq!(bad.meta.established, NaiveDate::from_ymd_opt(2024, 1, 15));
+        assert_eq!(bad.warnings.len(), 2, "{:?}", bad.warnings);
+        assert!(
+            bad.warnings
+                .iter()
+                .any(|w| w.contains("*Last updated 2024-02-18*")),
+            "{:?}",
+            bad.warnings
+        );
+        assert!(
+            bad.warnings
+                .iter()
+                .any(|w| w.contains("\"high\" is not a number")),
+            "{:?}",
+            bad.warnings
+        );
+        // An italic line that is no footer stays text.
+        let prose = parse("# T\n*Strongly held: views*\n");
+        assert!(prose.meta.footer.is_empty() && prose.sections[0].text.contains("Strongly held"));
     }
 
     #[test]

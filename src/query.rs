@@ -1,15 +1,22 @@
-//! The user's query language, parsed once and used by every search mode.
+//! The user's query language, parsed once, with one meaning in every search mode.
 //!
-//! Words are optional and ranked (BM25 rewards notes that have more of them); `+word` is
-//! required, `-word` excludes notes that contain it, `"a phrase"` matches words in order,
-//! `pre*` matches a prefix, `OR` is accepted between words. `tag:`, `path:`, `strength:`
-//! and `updated:` are filters: they restrict which notes can match in every mode without
-//! changing scores. A malformed query is a [`QueryError`] that says what is wrong, never a
-//! panic.
+//! Plain words are optional and ranked (BM25 rewards notes that have more of them; meaning
+//! ranks by the whole text). Everything else is a **constraint** that a listed note must
+//! satisfy in every mode, however close its meaning: `+word` (required), `"a phrase"`
+//! (required, words in order), `-word` / `-"phrase"` (the note must not contain it
+//! anywhere), and the filters `tag:`, `path:`, `strength:`, `updated:`, `established:`
+//! (`-tag:draft` negates one). `OR` joins two filters (either passes) or two required
+//! terms (either is enough); between plain words it changes nothing, since those are
+//! alternatives already. A field name that is not one of the filters is an error that
+//! names them, never silently a word; so is a malformed value. Dates take the forms of
+//! [`crate::dates`].
+//!
+//! A parsed query may later carry [`Correction`]s (typo tolerance, `lexical::spell`): the
+//! words as typed stay in the clauses, and the corrections say what else they match.
 
-use chrono::NaiveDate;
+use std::fmt;
 
-use crate::note::parse_date;
+use crate::dates::{self, DateRange};
 
 /// One searchable piece of a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,9 +24,35 @@ pub enum Clause {
     Word(String),
     Phrase(String),
     Prefix(String),
+    /// Any one of these (`"a b" OR "c d"`, `+x OR +y`).
+    Any(Vec<Clause>),
 }
 
-/// A comparison in a `strength:` or `updated:` filter.
+impl Clause {
+    /// The plain-text pieces of the clause, for embedding and highlighting.
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => vec![w.as_str()],
+            Clause::Any(all) => all.iter().flat_map(Clause::texts).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Clause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Clause::Word(w) => write!(f, "{w}"),
+            Clause::Phrase(p) => write!(f, "\"{p}\""),
+            Clause::Prefix(p) => write!(f, "{p}*"),
+            Clause::Any(all) => {
+                let parts: Vec<String> = all.iter().map(ToString::to_string).collect();
+                write!(f, "{}", parts.join(" OR "))
+            }
+        }
+    }
+}
+
+/// A comparison in a `strength:` or date filter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cmp {
     Gt,
@@ -41,6 +74,15 @@ impl Cmp {
     }
 }
 
+/// Which of a note's dates a filter looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateField {
+    /// `Last updated`, else `Knowledge domain established`, else the file's mtime.
+    Updated,
+    /// `Knowledge domain established` (front matter `created`); notes without one never match.
+    Established,
+}
+
 /// A restriction on which notes may match.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -49,27 +91,57 @@ pub enum Filter {
     /// The note id starts with this.
     Path(String),
     Strength(Cmp, f32),
-    /// On the note's effective updated date (updated, else established, else file mtime).
-    Updated(Cmp, NaiveDate),
+    /// The date lies in the range; `written` is the filter as the user wrote it.
+    Date {
+        field: DateField,
+        range: DateRange,
+        written: String,
+    },
+    /// Any one of these passes (`tag:a OR tag:b`).
+    Any(Vec<Filter>),
+    /// The filter must not pass (`-tag:draft`).
+    Not(Box<Filter>),
 }
 
-/// What a filter is checked against, for modes that filter outside tantivy.
-pub struct FilterSubject<'a> {
-    pub id: &'a str,
-    pub tags: &'a [String],
-    pub strength: Option<f32>,
-    pub updated: Option<NaiveDate>,
-}
-
-impl Filter {
-    pub fn matches(&self, s: &FilterSubject<'_>) -> bool {
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Filter::Tag(t) => s.tags.iter().any(|x| x == t),
-            Filter::Path(p) => s.id.starts_with(p.as_str()),
-            Filter::Strength(cmp, v) => s.strength.is_some_and(|x| cmp.test(x, *v)),
-            Filter::Updated(cmp, d) => s.updated.is_some_and(|x| cmp.test(x, *d)),
+            Filter::Tag(t) => write!(f, "tag:{t}"),
+            Filter::Path(p) => write!(f, "path:{p}"),
+            Filter::Strength(cmp, v) => {
+                let op = match cmp {
+                    Cmp::Gt => ">",
+                    Cmp::Ge => ">=",
+                    Cmp::Lt => "<",
+                    Cmp::Le => "<=",
+                    Cmp::Eq => "",
+                };
+                write!(f, "strength:{op}{v}")
+            }
+            Filter::Date { written, .. } => write!(f, "{written}"),
+            Filter::Any(all) => {
+                let parts: Vec<String> = all.iter().map(ToString::to_string).collect();
+                write!(f, "{}", parts.join(" OR "))
+            }
+            Filter::Not(inner) => write!(f, "-{inner}"),
         }
     }
+}
+
+/// The filter fields, as the query language names them.
+pub const FIELDS: [&str; 5] = ["tag", "path", "strength", "updated", "established"];
+
+/// A query word read as an indexed word it is one or two typos away from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    /// The word as typed.
+    pub typed: String,
+    /// The indexed word it is read as (lower-cased and folded, as written in notes).
+    pub to: String,
+    /// The typed word is in no note: the correction replaces it in the text that is
+    /// embedded and shown. Otherwise the typed word is far rarer than the correction
+    /// and still matches, with the correction scored below it.
+    pub replaces: bool,
 }
 
 /// A parsed query.
@@ -77,11 +149,13 @@ impl Filter {
 pub struct Query {
     /// Optional clauses: rank, don't restrict.
     pub should: Vec<Clause>,
-    /// `+` clauses: every result has them.
+    /// Required clauses (`+word`, phrases): every result has each of them.
     pub must: Vec<Clause>,
     /// `-` clauses: no result has them anywhere in the note.
     pub must_not: Vec<Clause>,
     pub filters: Vec<Filter>,
+    /// How typed words were read (see [`Correction`]); empty until the index is asked.
+    pub corrections: Vec<Correction>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -98,54 +172,115 @@ pub enum QueryError {
         value: String,
         why: String,
     },
-    #[error("the query only excludes (-word); add something to search for")]
+    #[error("unknown field `{field}:`{}; the fields are tag:, path:, strength:, updated:, established: (to search for the text, quote it: \"{field}:...\")", suggest(.suggestion))]
+    UnknownField {
+        field: String,
+        suggestion: Option<&'static str>,
+    },
+    #[error("`{0}`: OR joins two filters (tag:a OR tag:b) or two search terms (\"a b\" OR \"c d\"), not one of each")]
+    MixedOr(String),
+    #[error("the query only excludes (-word); add something to search for or a filter")]
     OnlyExclusions,
 }
 
+fn suggest(s: &Option<&'static str>) -> String {
+    s.map(|f| format!("; did you mean `{f}:`?")).unwrap_or_default()
+}
+
+/// One parsed token, before `OR`s are applied.
+enum Item {
+    Filter(Filter),
+    Term(Sign, Clause),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Optional,
+    Required,
+    Excluded,
+}
+
 impl Query {
-    /// Parses the query language described in the module docs.
+    /// Parses the query language described in the module docs; relative dates count from
+    /// today.
     pub fn parse(input: &str) -> Result<Query, QueryError> {
-        let mut q = Query::default();
+        Query::parse_at(input, dates::today())
+    }
+
+    /// [`Query::parse`] with relative dates counted from `today`.
+    pub fn parse_at(input: &str, today: chrono::NaiveDate) -> Result<Query, QueryError> {
+        // Items in order, each with whether an OR joins it to the one before.
+        let mut items: Vec<(Item, bool)> = Vec::new();
+        let mut or_pending = false;
         for token in tokenize(input)? {
-            let (sign, body) = match token.as_bytes().first() {
-                Some(b'-') if token.len() > 1 => (Some('-'), &token[1..]),
-                Some(b'+') if token.len() > 1 => (Some('+'), &token[1..]),
-                _ => (None, token.as_str()),
-            };
-            if body == "OR" || body == "AND" || body == "|" {
+            if token == "OR" || token == "|" {
+                or_pending = !items.is_empty();
                 continue;
             }
-            if sign.is_none() {
-                if let Some(filter) = parse_filter(body)? {
-                    q.filters.push(filter);
+            if token == "AND" {
+                continue;
+            }
+            let (sign, body) = match token.as_bytes().first() {
+                Some(b'-') if token.len() > 1 => (Sign::Excluded, &token[1..]),
+                Some(b'+') if token.len() > 1 => (Sign::Required, &token[1..]),
+                _ => (Sign::Optional, token.as_str()),
+            };
+            let item = if let Some(filter) = parse_filter(body, today)? {
+                Item::Filter(match sign {
+                    Sign::Excluded => Filter::Not(Box::new(filter)),
+                    _ => filter,
+                })
+            } else {
+                let clause = if let Some(phrase) = body.strip_prefix('"') {
+                    Clause::Phrase(phrase.trim_end_matches('"').trim().to_string())
+                } else if body.len() > 1 && body.ends_with('*') {
+                    Clause::Prefix(body.trim_end_matches('*').to_lowercase())
+                } else {
+                    Clause::Word(body.to_string())
+                };
+                if clause_is_empty(&clause) {
                     continue;
                 }
-            }
-            let clause = if let Some(phrase) = body.strip_prefix('"') {
-                Clause::Phrase(phrase.trim_end_matches('"').trim().to_string())
-            } else if body.len() > 1 && body.ends_with('*') {
-                Clause::Prefix(body.trim_end_matches('*').to_lowercase())
-            } else {
-                Clause::Word(body.to_string())
+                // A quoted phrase is a constraint, as in lexical search: required.
+                let sign = match (&clause, sign) {
+                    (Clause::Phrase(_), Sign::Optional) => Sign::Required,
+                    _ => sign,
+                };
+                Item::Term(sign, clause)
             };
-            if clause_is_empty(&clause) {
-                continue;
-            }
-            match sign {
-                Some('-') => q.must_not.push(clause),
-                Some(_) => q.must.push(clause),
-                None => q.should.push(clause),
-            }
+            items.push((item, std::mem::take(&mut or_pending)));
         }
-        if q.should.is_empty() && q.must.is_empty() {
-            if !q.must_not.is_empty() {
-                return Err(QueryError::OnlyExclusions);
+        let mut q = Query::default();
+        let mut pending: Option<Item> = None;
+        for (item, joined) in items {
+            let (done, next) = match (pending.take(), joined) {
+                (Some(previous), true) => join(previous, item)?,
+                (previous, _) => (previous, item),
+            };
+            if let Some(done) = done {
+                q.push(done);
             }
-            if q.filters.is_empty() {
-                return Err(QueryError::Empty);
-            }
+            pending = Some(next);
+        }
+        if let Some(p) = pending {
+            q.push(p);
+        }
+        if q.should.is_empty() && q.must.is_empty() && q.filters.is_empty() {
+            return Err(match q.must_not.is_empty() {
+                true => QueryError::Empty,
+                false => QueryError::OnlyExclusions,
+            });
         }
         Ok(q)
+    }
+
+    fn push(&mut self, item: Item) {
+        match item {
+            Item::Filter(f) => self.filters.push(f),
+            Item::Term(Sign::Optional, c) => self.should.push(c),
+            Item::Term(Sign::Required, c) => self.must.push(c),
+            Item::Term(Sign::Excluded, c) => self.must_not.push(c),
+        }
     }
 
     /// `text` as plain words, operators and filters ignored: for evaluation queries and
@@ -161,16 +296,26 @@ impl Query {
         }
     }
 
-    /// The words to embed or highlight: every positive clause, operators removed.
+    /// The words to embed or highlight: every positive clause, operators removed, typos
+    /// that match nothing replaced by their corrections.
     pub fn text(&self) -> String {
-        self.should
+        let text = self
+            .should
             .iter()
             .chain(&self.must)
-            .map(|c| match c {
-                Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => w.as_str(),
-            })
+            .flat_map(Clause::texts)
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" ");
+        self.corrected(&text)
+    }
+
+    /// `text` (the query as written, or part of it) with the words that matched nothing
+    /// replaced by their corrections.
+    pub fn corrected(&self, text: &str) -> String {
+        self.corrections
+            .iter()
+            .filter(|c| c.replaces)
+            .fold(text.to_string(), |t, c| replace_word(&t, &c.typed, &c.to))
     }
 
     /// True when the query is only filters (list the matching notes).
@@ -178,15 +323,72 @@ impl Query {
         self.should.is_empty() && self.must.is_empty()
     }
 
-    pub fn matches_filters(&self, subject: &FilterSubject<'_>) -> bool {
-        self.filters.iter().all(|f| f.matches(subject))
+    /// True when something besides the ranked words restricts which notes may be listed.
+    pub fn has_constraints(&self) -> bool {
+        !(self.must.is_empty() && self.must_not.is_empty() && self.filters.is_empty())
+    }
+}
+
+/// Two items an `OR` joins: the one to keep now (if they stay apart) and the one that
+/// may join the next.
+fn join(a: Item, b: Item) -> Result<(Option<Item>, Item), QueryError> {
+    let flatten_filter = |f: Filter| match f {
+        Filter::Any(all) => all,
+        other => vec![other],
+    };
+    let flatten_clause = |c: Clause| match c {
+        Clause::Any(all) => all,
+        other => vec![other],
+    };
+    match (a, b) {
+        (Item::Filter(x), Item::Filter(y)) => {
+            let mut all = flatten_filter(x);
+            all.extend(flatten_filter(y));
+            Ok((None, Item::Filter(Filter::Any(all))))
+        }
+        (Item::Term(sx, x), Item::Term(sy, y)) => match (sx, sy) {
+            // Plain words are alternatives already, and each exclusion excludes: OR
+            // beside them changes nothing.
+            (Sign::Optional, Sign::Optional | Sign::Excluded)
+            | (Sign::Excluded, Sign::Optional | Sign::Excluded) => {
+                Ok((Some(Item::Term(sx, x)), Item::Term(sy, y)))
+            }
+            (Sign::Excluded, _) | (_, Sign::Excluded) => Err(QueryError::MixedOr(format!("{x} OR {y}"))),
+            _ => {
+                let mut all = flatten_clause(x);
+                all.extend(flatten_clause(y));
+                Ok((None, Item::Term(Sign::Required, Clause::Any(all))))
+            }
+        },
+        (Item::Filter(f), Item::Term(_, c)) => Err(QueryError::MixedOr(format!("{f} OR {c}"))),
+        (Item::Term(_, c), Item::Filter(f)) => Err(QueryError::MixedOr(format!("{c} OR {f}"))),
     }
 }
 
 fn clause_is_empty(c: &Clause) -> bool {
-    match c {
-        Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => !w.chars().any(char::is_alphanumeric),
+    c.texts().iter().all(|w| !w.chars().any(char::is_alphanumeric))
+}
+
+/// `text` with each whole-word occurrence of `word` (not inside a longer word) replaced.
+fn replace_word(text: &str, word: &str, to: &str) -> String {
+    if word.is_empty() {
+        return text.to_string();
     }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric) {
+            out.push_str(word);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Splits on white space, keeping `"quoted phrases"` (with an optional sign) together.
@@ -239,14 +441,32 @@ fn comparison(value: &str) -> (Cmp, &str) {
     (Cmp::Eq, value)
 }
 
-/// `field:value` for a known filter field, `None` for anything else (a plain word).
-fn parse_filter(token: &str) -> Result<Option<Filter>, QueryError> {
+/// `field:value` for a filter field; `None` for a plain word (no `field:`, or text with a
+/// colon that is no field name: `std::vec`, `http://x`, `12:30`); an error for a word
+/// that is shaped like a field but names none.
+fn parse_filter(token: &str, today: chrono::NaiveDate) -> Result<Option<Filter>, QueryError> {
     let Some((field, value)) = token.split_once(':') else {
         return Ok(None);
     };
     let field_lc = field.to_lowercase();
-    if !matches!(field_lc.as_str(), "tag" | "path" | "strength" | "updated") {
-        return Ok(None);
+    if !FIELDS.contains(&field_lc.as_str()) {
+        let shaped = field.len() >= 2
+            && field.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+            && !value.is_empty()
+            && !value.starts_with(['/', ':']);
+        if !shaped {
+            return Ok(None);
+        }
+        let suggestion = FIELDS
+            .iter()
+            .map(|f| (crate::analysis::edit_distance(&field_lc, f), *f))
+            .filter(|(d, f)| *d <= 2 && *d < f.len())
+            .min()
+            .map(|(_, f)| f);
+        return Err(QueryError::UnknownField {
+            field: field.to_string(),
+            suggestion,
+        });
     }
     if value.is_empty() {
         return Err(QueryError::MissingValue(token.to_string()));
@@ -269,14 +489,22 @@ fn parse_filter(token: &str) -> Result<Option<Filter>, QueryError> {
             }
             Filter::Strength(cmp, v)
         }
-        _ => {
+        name => {
+            let (field, field_name) = match name {
+                "updated" => (DateField::Updated, "updated"),
+                _ => (DateField::Established, "established"),
+            };
             let (cmp, v) = comparison(value);
-            let d = parse_date(v).ok_or_else(|| QueryError::BadFilter {
-                field: "updated",
+            let span = dates::parse(v, today).map_err(|_| QueryError::BadFilter {
+                field: field_name,
                 value: value.to_string(),
-                why: "expected a date, e.g. updated:>2024-01-01".into(),
+                why: dates::FORMS.to_string(),
             })?;
-            Filter::Updated(cmp, d)
+            Filter::Date {
+                field,
+                range: DateRange::compare(cmp, span),
+                written: format!("{field_name}:{value}"),
+            }
         }
     };
     Ok(Some(filter))
@@ -285,87 +513,154 @@ fn parse_filter(token: &str) -> Result<Option<Filter>, QueryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn parse(s: &str) -> Result<Query, QueryError> {
+        Query::parse_at(s, d(2026, 12, 7))
+    }
 
     #[test]
     fn full_syntax() {
-        let q = Query::parse(
+        let q = parse(
             r#"rust "borrow checker" -python OR async* +tokio tag:Rust path:topics/ strength:>=0.7 updated:<2024-06-01"#,
         )
         .unwrap();
         assert_eq!(
             q.should,
-            vec![
-                Clause::Word("rust".into()),
-                Clause::Phrase("borrow checker".into()),
-                Clause::Prefix("async".into())
-            ]
+            vec![Clause::Word("rust".into()), Clause::Prefix("async".into())]
         );
-        assert_eq!(q.must, vec![Clause::Word("tokio".into())]);
-        assert_eq!(q.must_not, vec![Clause::Word("python".into())]);
         assert_eq!(
-            q.filters,
+            q.must,
             vec![
-                Filter::Tag("rust".into()),
-                Filter::Path("topics/".into()),
-                Filter::Strength(Cmp::Ge, 0.7),
-                Filter::Updated(Cmp::Lt, NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()),
+                Clause::Phrase("borrow checker".into()),
+                Clause::Word("tokio".into())
             ]
         );
-        assert_eq!(q.text(), "rust borrow checker async tokio");
+        assert_eq!(q.must_not, vec![Clause::Word("python".into())]);
+        assert_eq!(q.filters.len(), 4);
+        assert_eq!(q.filters[0], Filter::Tag("rust".into()));
+        assert_eq!(q.filters[1], Filter::Path("topics/".into()));
+        assert_eq!(q.filters[2], Filter::Strength(Cmp::Ge, 0.7));
+        assert!(matches!(
+            &q.filters[3],
+            Filter::Date { field: DateField::Updated, range, .. }
+                if *range == DateRange { from: None, until: Some(d(2024, 6, 1)) }
+        ));
+        assert_eq!(q.text(), "rust async borrow checker tokio");
     }
 
     #[test]
     fn errors_are_clear() {
-        assert_eq!(Query::parse("  "), Err(QueryError::Empty));
+        assert_eq!(parse("  "), Err(QueryError::Empty));
         assert!(matches!(
-            Query::parse("\"open phrase"),
+            parse("\"open phrase"),
             Err(QueryError::UnclosedQuote(_))
         ));
         assert!(matches!(
-            Query::parse("x strength:>high"),
+            parse("x strength:>high"),
             Err(QueryError::BadFilter { .. })
         ));
         assert!(matches!(
-            Query::parse("x strength:>2"),
+            parse("x strength:>2"),
             Err(QueryError::BadFilter { .. })
         ));
-        assert!(matches!(
-            Query::parse("x updated:>soon"),
-            Err(QueryError::BadFilter { .. })
-        ));
-        assert_eq!(Query::parse("-x"), Err(QueryError::OnlyExclusions));
-        assert!(matches!(Query::parse("tag:"), Err(QueryError::MissingValue(_))));
+        let e = parse("x updated:>soon").unwrap_err().to_string();
+        assert!(e.contains("YYYY-MM-DD, a window like 7d"), "{e}");
+        assert_eq!(parse("-x"), Err(QueryError::OnlyExclusions));
+        assert!(matches!(parse("tag:"), Err(QueryError::MissingValue(_))));
+        let e = parse("tags:python").unwrap_err().to_string();
+        assert!(e.contains("unknown field `tags:`; did you mean `tag:`?"), "{e}");
+        let e = parse("colour:red").unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown field `colour:`; the fields are tag:"),
+            "{e}"
+        );
+        assert!(matches!(parse("tag:rust OR rust"), Err(QueryError::MixedOr(_))));
+        assert!(matches!(parse("+rust OR -go"), Err(QueryError::MixedOr(_))));
     }
 
     #[test]
     fn odd_input_is_words() {
-        let q = Query::parse("http://x.org c++ don\"t * - + ((").unwrap();
-        assert_eq!(
-            q.should,
-            vec![
-                Clause::Word("http://x.org".into()),
-                Clause::Word("c++".into()),
-                Clause::Word("dont".into())
-            ]
-        );
-        assert!(Query::parse("tag:python").unwrap().is_filter_only());
+        let q = parse("http://x.org c++ don\"t * - + (( std::vec 12:30 a:b").unwrap();
+        let words: Vec<String> = q.should.iter().map(ToString::to_string).collect();
+        assert_eq!(words, ["http://x.org", "c++", "dont", "std::vec", "12:30", "a:b"]);
+        assert!(parse("tag:python").unwrap().is_filter_only());
     }
 
     #[test]
-    fn filters_match_subjects() {
-        let tags = vec!["python".to_string()];
-        let s = FilterSubject {
-            id: "topics/python",
-            tags: &tags,
-            strength: Some(0.8),
-            updated: NaiveDate::from_ymd_opt(2024, 2, 1),
-        };
-        assert!(
-            Query::parse("x tag:python path:topics strength:>0.7 updated:>=2024-02-01")
-                .unwrap()
-                .matches_filters(&s)
+    fn or_joins_filters_and_required_terms() {
+        let q = parse("tag:python OR tag:rust").unwrap();
+        assert_eq!(
+            q.filters,
+            vec![Filter::Any(vec![
+                Filter::Tag("python".into()),
+                Filter::Tag("rust".into())
+            ])]
         );
-        assert!(!Query::parse("x strength:<0.5").unwrap().matches_filters(&s));
-        assert!(!Query::parse("x path:people/").unwrap().matches_filters(&s));
+        let q = parse(r#""a b" OR "c d" OR +e"#).unwrap();
+        assert_eq!(q.must.len(), 1);
+        assert_eq!(q.must[0].to_string(), r#""a b" OR "c d" OR e"#);
+        let q = parse("rust OR python").unwrap();
+        assert_eq!(q.text(), "rust python");
+        assert!(q.must.is_empty());
+        let q = parse("-tag:draft bread").unwrap();
+        assert_eq!(
+            q.filters,
+            vec![Filter::Not(Box::new(Filter::Tag("draft".into())))]
+        );
+        let q = parse("tag:rust -python").unwrap();
+        assert!(q.is_filter_only());
+    }
+
+    #[test]
+    fn dates_are_spans() {
+        let q = parse("updated:2025 established:>=2024-06").unwrap();
+        let ranges: Vec<DateRange> = q
+            .filters
+            .iter()
+            .map(|f| match f {
+                Filter::Date { range, .. } => *range,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![
+                DateRange {
+                    from: Some(d(2025, 1, 1)),
+                    until: Some(d(2026, 1, 1))
+                },
+                DateRange {
+                    from: Some(d(2024, 6, 1)),
+                    until: None
+                },
+            ]
+        );
+        assert_eq!(q.filters[0].to_string(), "updated:2025");
+        let q = parse("updated:7d").unwrap();
+        assert!(matches!(&q.filters[0], Filter::Date { range, .. } if range.from == Some(d(2026, 11, 30))));
+    }
+
+    #[test]
+    fn corrections_replace_whole_words_only() {
+        let mut q = parse("levian hydraton levianx").unwrap();
+        q.corrections = vec![
+            Correction {
+                typed: "levian".into(),
+                to: "levain".into(),
+                replaces: true,
+            },
+            Correction {
+                typed: "hydraton".into(),
+                to: "hydration".into(),
+                replaces: false,
+            },
+        ];
+        assert_eq!(q.text(), "levain hydraton levianx");
+        assert_eq!(q.corrected("Levian? levian!"), "Levian? levain!");
     }
 }

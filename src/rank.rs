@@ -53,7 +53,7 @@ impl NoteScore {
 }
 
 /// Where a note stood in the keyword and semantic lists before they were merged.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Signals {
     /// (1-based rank, BM25 score) in the keyword list.
     pub lexical: Option<(usize, f32)>,
@@ -65,6 +65,8 @@ pub struct Signals {
     pub evidence: crate::relevance::Evidence,
     /// The probability of relevance the evidence gives, before priors.
     pub relevance: f32,
+    /// Words this note matched only through a typo correction (as written in notes).
+    pub corrected: Vec<String>,
 }
 
 /// Rolls section hits up to notes: a note scores as its best section, and keeps its best

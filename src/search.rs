@@ -1,4 +1,12 @@
-//! Answering a query over one [`Snapshot`]: retrieve, roll up, fuse, apply priors, render.
+//! Answering a query over one [`Snapshot`], as explicit steps:
+//! read the query (typo tolerance) → constraints → retrieve → roll up → fuse → evidence
+//! and the floor → priors → cut → render.
+//!
+//! The query's constraints (required and excluded terms, filters) hold in every mode: the
+//! keyword search applies them inside tantivy, the semantic search walks the graph only
+//! to notes they allow, so a note that lacks a required word is never listed however
+//! close its meaning. A query of filters alone is a listing: every note that passes,
+//! strongest first, then most recently updated.
 
 use std::collections::HashSet;
 
@@ -6,7 +14,7 @@ use crate::analysis::Analysis;
 use crate::api::{Explain, ExplainLexical, ExplainSemantic, Mode, SearchHit};
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
-use crate::lexical::StoredSection;
+use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Query};
 use crate::rank::{self, NoteScore, Signals};
 use crate::relevance::{self, Evidence};
@@ -28,6 +36,10 @@ pub struct SearchOptions {
     /// Results whose evidence gives a lower probability of relevance are dropped
     /// (`relevance::DEFAULT_MIN_SCORE`; 0 keeps everything).
     pub min_score: f32,
+    /// Read words one typo away from indexed words as those words (`lexical::spell`).
+    pub typos: bool,
+    /// Also count what each constraint removed (`--explain`; it costs a second retrieval).
+    pub explain: bool,
 }
 
 /// The ranked notes of a query.
@@ -36,14 +48,18 @@ pub struct Ranking {
     pub hits: Vec<SearchHit>,
     /// Candidates dropped for too little evidence (see `relevance`).
     pub dropped: usize,
+    /// The query as it was read: with its typo corrections.
+    pub query: Query,
+    /// With `explain`: each constraint, as written, and how many of the candidates the
+    /// query's words found it removed.
+    pub removed: Vec<(String, usize)>,
 }
 
 /// How many sections each retriever contributes for `limit` notes. Fusion needs depth:
-/// it and the priors can promote notes from well below the cut (halving it costs SciFact
-/// 0.002 nDCG@10 and CACM 0.008). Keyword mode only rolls sections up to notes (a note
-/// may have several) and blends in whole-note scores: two sections a note rank as well as
-/// five or ten (the same nDCG@10 on every collection of the quality table) in a quarter
-/// less time than five at 50k notes; the top-k search is most of a keyword query.
+/// it and the priors can promote notes from well below the cut. Keyword mode only rolls
+/// sections up to notes (a note may have several) and blends in whole-note scores: two
+/// sections a note rank as well as five or ten on every collection of the quality table,
+/// in less time; the top-k search is most of a keyword query.
 fn depth(limit: usize, mode: Mode) -> usize {
     match mode {
         Mode::Lexical => (limit * 2).max(50),
@@ -54,12 +70,27 @@ fn depth(limit: usize, mode: Mode) -> usize {
 /// Ranks notes for `query`: each hit explains where it stood in each ranking and what
 /// evidence it has.
 pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<Ranking> {
-    let (ranked, dropped) = rank(snap, query, options)?;
+    let mut query = query.clone();
+    if options.typos && !query.is_filter_only() {
+        query.corrections = snap.lexical().corrections(&query)?;
+    }
+    let constraints = match query.has_constraints() {
+        true => snap.lexical().constraints(&query)?,
+        false => Constraints::default(),
+    };
+    let (ranked, dropped) = match query.is_filter_only() {
+        true => (listing(snap, &query, &constraints, options)?, 0),
+        false => rank(snap, &query, &constraints, options)?,
+    };
+    let removed = match options.explain && query.has_constraints() {
+        true => removed_by_constraints(snap, &query, options)?,
+        false => Vec::new(),
+    };
     let analysis = snap.lexical().analysis();
-    let terms = highlight_terms(query, analysis);
+    let terms = highlight_terms(&query, analysis);
     let mut hits = Vec::with_capacity(ranked.len());
     for n in &ranked {
-        let signals = n.signals;
+        let signals = &n.signals;
         let mut hit = SearchHit {
             rank: hits.len() + 1,
             note: String::new(),
@@ -82,6 +113,7 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
                 keyword_share: signals.evidence.keyword,
                 similarity: signals.evidence.similarity,
                 relevance: signals.relevance,
+                corrected: signals.corrected.clone(),
             }),
             spans: Vec::new(),
         };
@@ -107,7 +139,12 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
         }
         hits.push(hit);
     }
-    Ok(Ranking { hits, dropped })
+    Ok(Ranking {
+        hits,
+        dropped,
+        query,
+        removed,
+    })
 }
 
 /// The section to show for a ranked note: its best one that has text (a semantic match
@@ -128,55 +165,55 @@ fn shown_section(snap: &Snapshot, n: &NoteScore) -> Result<Option<StoredSection>
     }
 }
 
-/// The ranking pipeline: retrieve → roll up → fuse → priors → evidence and floor → cut.
+/// A query of filters alone: every note that passes, strongest first, then most
+/// recently updated, then in index order; each fully relevant (score = the priors).
+fn listing(
+    snap: &Snapshot,
+    query: &Query,
+    constraints: &Constraints,
+    options: &SearchOptions,
+) -> Result<Vec<NoteScore>> {
+    let priors = snap.priors()?;
+    let mut ords: Vec<u32> = snap
+        .lexical()
+        .allowed_notes(query, constraints)?
+        .into_iter()
+        .collect();
+    ords.sort_unstable_by(|a, b| {
+        let (pa, pb) = (priors.get(*a), priors.get(*b));
+        let strength = |s: Option<f32>| s.unwrap_or(-1.0);
+        strength(pb.strength)
+            .total_cmp(&strength(pa.strength))
+            .then(pb.updated.cmp(&pa.updated))
+            .then(a.cmp(b))
+    });
+    ords.truncate(options.limit);
+    let mut notes: Vec<NoteScore> = ords
+        .into_iter()
+        .map(|ord| {
+            let mut n = NoteScore::new(ord, 1.0, Vec::new());
+            n.signals.fused = 1.0;
+            n.signals.relevance = relevance::probability(Evidence::default());
+            n
+        })
+        .collect();
+    show_scores(snap, &mut notes, options)?;
+    Ok(notes)
+}
+
+/// The ranking pipeline: retrieve → roll up → fuse → evidence and floor → priors → cut.
 /// Returns the ranked notes and how many the floor dropped.
-fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<NoteScore>, usize)> {
-    let depth = depth(options.limit, options.mode);
-    let semantic_wanted = options.mode != Mode::Lexical && !query.is_filter_only();
-    let lexical_wanted = options.mode != Mode::Semantic || query.is_filter_only();
-    let query_vector = match semantic_wanted {
+fn rank(
+    snap: &Snapshot,
+    query: &Query,
+    constraints: &Constraints,
+    options: &SearchOptions,
+) -> Result<(Vec<NoteScore>, usize)> {
+    let query_vector = match options.mode != Mode::Lexical {
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let keywords = || match lexical_wanted {
-        true => lexical(snap, query, depth),
-        false => Ok((Vec::new(), false)),
-    };
-    let vectors = |(v, q): &(&VectorIndex, Vec<f32>)| semantic(snap, query, v, q, depth);
-    // A process that answers one query at a time embeds the query on every core, then
-    // runs the two retrievals side by side, the graph walk and the keyword search each on
-    // a core of its own. A server's queries already keep the cores busy: there a thread
-    // more a query would only cost.
-    let (lexical, semantic) = match (&query_vector, snap.model().one_query_at_a_time()) {
-        (Some(q), true) => std::thread::scope(|scope| {
-            let walk = scope.spawn(|| vectors(q));
-            let lexical = keywords();
-            let semantic = walk
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (lexical, semantic)
-        }),
-        (Some(q), false) => (keywords(), vectors(q)),
-        (None, _) => (keywords(), Ok(Vec::new())),
-    };
-    let ((lexical, lexical_complete), semantic) = (lexical?, semantic?);
-    let mut notes = match options.mode {
-        Mode::Hybrid if semantic_wanted => {
-            let lexical = Ranked {
-                notes: &lexical,
-                complete: lexical_complete,
-            };
-            let semantic = Ranked {
-                notes: &semantic,
-                complete: false,
-            };
-            fuse(lexical, semantic, options.fusion)
-        }
-        Mode::Semantic if semantic_wanted => {
-            with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score)))
-        }
-        _ => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
-    };
+    let mut notes = retrieve(snap, query, constraints, options, query_vector.as_ref())?;
     // Absolute evidence of each candidate, and the floor.
     weigh(
         snap,
@@ -195,8 +232,14 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
         options.recency,
     );
     notes.truncate(options.limit);
-    // The score shown: the probability of relevance with the priors, never rising as
-    // rank falls.
+    show_scores(snap, &mut notes, options)?;
+    Ok((notes, dropped))
+}
+
+/// The score shown: the probability of relevance times the priors, never rising as rank
+/// falls.
+fn show_scores(snap: &Snapshot, notes: &mut [NoteScore], options: &SearchOptions) -> Result<()> {
+    let priors = snap.priors()?;
     let shown: Vec<f32> = notes
         .iter()
         .map(|n| {
@@ -207,49 +250,171 @@ fn rank(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result<(Vec<
     for (n, s) in notes.iter_mut().zip(relevance::monotone(shown.into_iter())) {
         n.score = s;
     }
-    Ok((notes, dropped))
+    Ok(())
+}
+
+/// The candidates of the query's retrievers among the notes its constraints allow, rolled
+/// up to notes and (hybrid) fused.
+fn retrieve(
+    snap: &Snapshot,
+    query: &Query,
+    constraints: &Constraints,
+    options: &SearchOptions,
+    query_vector: Option<&(&VectorIndex, Vec<f32>)>,
+) -> Result<Vec<NoteScore>> {
+    let depth = depth(options.limit, options.mode);
+    let lexical_wanted = options.mode != Mode::Semantic;
+    let keywords = || match lexical_wanted {
+        true => lexical(snap, query, constraints, depth),
+        false => Ok((Vec::new(), false)),
+    };
+    let vectors = |(v, q): &(&VectorIndex, Vec<f32>)| semantic(snap, query, constraints, v, q, depth);
+    // A process that answers one query at a time embeds the query on every core, then
+    // runs the two retrievals side by side, the graph walk and the keyword search each on
+    // a core of its own. A server's queries already keep the cores busy: there a thread
+    // more a query would only cost.
+    let (lexical, semantic) = match (query_vector, snap.model().one_query_at_a_time()) {
+        (Some(q), true) => std::thread::scope(|scope| {
+            let walk = scope.spawn(|| vectors(q));
+            let lexical = keywords();
+            let semantic = walk
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (lexical, semantic)
+        }),
+        (Some(q), false) => (keywords(), vectors(q)),
+        (None, _) => (keywords(), Ok(Vec::new())),
+    };
+    let ((lexical, lexical_complete), semantic) = (lexical?, semantic?);
+    Ok(match options.mode {
+        Mode::Hybrid => {
+            let lexical = Ranked {
+                notes: &lexical,
+                complete: lexical_complete,
+            };
+            let semantic = Ranked {
+                notes: &semantic,
+                complete: false,
+            };
+            fuse(lexical, semantic, options.fusion)
+        }
+        Mode::Semantic => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
+        Mode::Lexical => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
+    })
+}
+
+/// For `--explain`: what each constraint removed from the candidates the query's words
+/// find on their own (a query of filters alone: from every note).
+fn removed_by_constraints(
+    snap: &Snapshot,
+    query: &Query,
+    options: &SearchOptions,
+) -> Result<Vec<(String, usize)>> {
+    let candidates: Vec<u32> = if query.is_filter_only() {
+        snap.notes().ords()?
+    } else {
+        // Required terms still rank, as optional ones.
+        let free = Query {
+            should: query.should.iter().chain(&query.must).cloned().collect(),
+            corrections: query.corrections.clone(),
+            ..Query::default()
+        };
+        let query_vector = match options.mode != Mode::Lexical {
+            true => Some(vector_of(snap, &free)?),
+            false => None,
+        };
+        retrieve(
+            snap,
+            &free,
+            &Constraints::default(),
+            options,
+            query_vector.as_ref(),
+        )?
+        .iter()
+        .map(|n| n.note_ord)
+        .collect()
+    };
+    Ok(snap.lexical().removed_by(query, &candidates)?)
 }
 
 /// Fills in each candidate's absolute evidence (keyword share, similarity) and its
-/// probability of relevance (see `relevance`).
+/// probability of relevance (see `relevance`). A word matched only through its typo
+/// correction counts `CORRECTED_WEIGHT` of its weight.
 fn weigh(
     snap: &Snapshot,
     query: &Query,
     notes: &mut [NoteScore],
     query_vector: Option<(&VectorIndex, &[f32])>,
 ) -> Result<()> {
-    let terms = snap.lexical().evidence_terms(query);
+    use crate::lexical::spell::CORRECTED_WEIGHT;
+    let units = snap.lexical().evidence_terms(query);
     let note_index = snap.notes();
     let total = note_index.count().max(1) as f32;
-    let idf_of = |df: u64| {
-        let df = df as f32;
+    let idf_of = |term: &str| {
+        let df = note_index.doc_freq(term) as f32;
         (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
     };
-    let idf: Vec<f32> = terms.iter().map(|t| idf_of(note_index.doc_freq(t))).collect();
+    // A unit's weight is its typed word's, or its correction's when the typed word is in
+    // no note (else an absent word would outweigh every real one).
+    let mut terms: Vec<String> = Vec::new();
+    let mut idf: Vec<f32> = Vec::new();
+    let mut alt_idf: Vec<Option<f32>> = Vec::new();
+    for unit in &units {
+        terms.push(unit.term.clone());
+        let own = idf_of(&unit.term);
+        let alt = unit.correction.as_ref().map(|(t, _)| idf_of(t));
+        alt_idf.push(alt);
+        idf.push(match (note_index.doc_freq(&unit.term), alt) {
+            (0, Some(a)) => a,
+            _ => own,
+        });
+    }
+    let alt_at: Vec<Option<usize>> = units
+        .iter()
+        .map(|u| {
+            u.correction.as_ref().map(|(t, _)| {
+                terms.push(t.clone());
+                terms.len() - 1
+            })
+        })
+        .collect();
     let prefixes = snap.lexical().prefix_evidence(query)?;
-    let prefix_idf: Vec<f32> = prefixes.iter().map(|set| idf_of(set.len() as u64)).collect();
+    let prefix_idf: Vec<f32> = prefixes
+        .iter()
+        .map(|set| {
+            let df = set.len() as f32;
+            (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
+        })
+        .collect();
     let weights: Vec<f32> = idf.iter().chain(&prefix_idf).copied().collect();
     let weight = relevance::keyword_weight(&weights);
     let candidates: rustc_hash::FxHashSet<u32> = notes.iter().map(|n| n.note_ord).collect();
     let matched = note_index.terms_in(&terms, &candidates)?;
     for n in notes.iter_mut() {
-        let matched = {
-            let words = matched
-                .get(&n.note_ord)
-                .map_or(0.0, |ts| ts.iter().map(|&i| idf[i]).sum::<f32>());
-            let prefixes: f32 = prefixes
-                .iter()
-                .zip(&prefix_idf)
-                .filter(|(set, _)| set.contains(&n.note_ord))
-                .map(|(_, w)| w)
-                .sum();
-            words + prefixes
-        };
-        // A filter-only query has no words to weigh: a note passes or it does not.
-        let keyword = (!query.is_filter_only()).then(|| match weight > 0.0 {
-            true => (matched / weight).min(1.0),
+        let has = matched.get(&n.note_ord);
+        let has = |i: usize| has.is_some_and(|ts| ts.contains(&i));
+        let mut words = 0.0;
+        let mut corrected = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            if has(i) {
+                words += idf[i];
+            } else if let (Some(at), Some(a)) = (alt_at[i], alt_idf[i]) {
+                if has(at) {
+                    words += CORRECTED_WEIGHT * a.min(idf[i]);
+                    corrected.extend(unit.correction.as_ref().map(|(_, to)| to.clone()));
+                }
+            }
+        }
+        let prefixes: f32 = prefixes
+            .iter()
+            .zip(&prefix_idf)
+            .filter(|(set, _)| set.contains(&n.note_ord))
+            .map(|(_, w)| w)
+            .sum();
+        let keyword = match weight > 0.0 {
+            true => ((words + prefixes) / weight).min(1.0),
             false => 0.0,
-        });
+        };
         let similarity = match (n.signals.semantic, query_vector) {
             (Some((_, sim)), _) => Some(sim),
             (None, Some((v, q))) => v
@@ -259,25 +424,31 @@ fn weigh(
                 .reduce(f32::max),
             _ => None,
         };
-        n.signals.evidence = Evidence { keyword, similarity };
+        n.signals.evidence = Evidence {
+            keyword: Some(keyword),
+            similarity,
+        };
         n.signals.relevance = relevance::probability(n.signals.evidence);
+        n.signals.corrected = corrected;
     }
     Ok(())
 }
 
 /// Notes ranked by their best sections' keyword scores, blended with the whole note's;
 /// and whether the list holds every match.
-fn lexical(snap: &Snapshot, query: &Query, depth: usize) -> Result<(Vec<NoteScore>, bool)> {
-    let hits = snap.lexical().search(query, depth)?;
+fn lexical(
+    snap: &Snapshot,
+    query: &Query,
+    constraints: &Constraints,
+    depth: usize,
+) -> Result<(Vec<NoteScore>, bool)> {
+    let hits = snap.lexical().search(query, constraints, depth)?;
     // Fewer sections than asked for: every match is in the list.
     let complete = hits.len() < depth;
-    let base = |score: f32| if query.is_filter_only() { 1.0 } else { score };
-    let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, base(h.score))));
-    if !query.is_filter_only() {
-        let ords: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
-        let whole = snap.lexical().note_scores(query, &ords)?;
-        rank::blend_whole(&mut notes, &whole, rank::WHOLE_NOTE_WEIGHT);
-    }
+    let mut notes = rank::rollup(hits.iter().map(|h| (h.note_ord, h.section, h.score)));
+    let ords: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
+    let whole = snap.lexical().note_scores(query, &ords)?;
+    rank::blend_whole(&mut notes, &whole, rank::WHOLE_NOTE_WEIGHT);
     Ok((notes, complete))
 }
 
@@ -291,18 +462,19 @@ fn vector_of<'s>(snap: &'s Snapshot, query: &Query) -> Result<(&'s VectorIndex, 
     Ok((vectors, snap.embed_query(&query.text())?))
 }
 
-/// Notes ranked by their best chunk's similarity to the query vector `q`.
+/// Notes ranked by their best chunk's similarity to the query vector `q`, among the notes
+/// the query's constraints allow.
 fn semantic(
     snap: &Snapshot,
     query: &Query,
+    constraints: &Constraints,
     vectors: &VectorIndex,
     q: &[f32],
     depth: usize,
 ) -> Result<Vec<NoteScore>> {
-    let allowed: Option<HashSet<u32>> = if query.filters.is_empty() && query.must_not.is_empty() {
-        None
-    } else {
-        Some(snap.lexical().allowed_notes(query)?)
+    let allowed: Option<HashSet<u32>> = match query.has_constraints() {
+        true => Some(snap.lexical().allowed_notes(query, constraints)?),
+        false => None,
     };
     let allow = |e: &Entry| allowed.as_ref().is_none_or(|a| a.contains(&e.note_ord));
     let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
@@ -323,14 +495,15 @@ fn with_signals(mut notes: Vec<NoteScore>, set: impl Fn(&mut Signals, usize, f32
     notes
 }
 
-/// The analyzed terms of a query's positive clauses, for highlighting.
+/// The analyzed terms of a query's positive clauses and of its corrections, for
+/// highlighting.
 fn highlight_terms(query: &Query, analysis: &Analysis) -> HashSet<String> {
     query
         .should
         .iter()
         .chain(&query.must)
-        .flat_map(|c| match c {
-            Clause::Word(w) | Clause::Phrase(w) | Clause::Prefix(w) => analysis.analyze(w),
-        })
+        .flat_map(Clause::texts)
+        .chain(query.corrections.iter().map(|c| c.to.as_str()))
+        .flat_map(|w| analysis.analyze(w))
         .collect()
 }

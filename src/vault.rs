@@ -726,7 +726,7 @@ pub fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<
             let d = if l.contains(&w) || w.contains(l.rsplit('/').next().unwrap_or(&l)) {
                 0
             } else {
-                strsim_levenshtein(&w, &l).min(strsim_levenshtein(&w, &prefix) + 1)
+                crate::analysis::edit_distance(&w, &l).min(crate::analysis::edit_distance(&w, &prefix) + 1)
             };
             (d, id)
         })
@@ -734,21 +734,6 @@ pub fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<
         .collect();
     scored.sort();
     scored.into_iter().take(5).map(|(_, id)| id.to_string()).collect()
-}
-
-fn strsim_levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -275,6 +275,10 @@ async def run_session(ck: Checks, session: ClientSession, vault: Vault, mode: st
             want = TOOL_REQUIRED.get(name, set())
             ck.ok(want <= required, f"tool {name}: the input schema should require {sorted(want)}", schema)
             ck.ok(required <= want, f"tool {name}: only {sorted(want) or 'nothing'} should be required", schema)
+            limit = (schema.get("properties") or {}).get("limit")
+            if limit is not None:
+                ck.ok(limit.get("minimum") == 1 and limit.get("maximum") == 100,
+                      f"tool {name}: `limit` should carry the bounds every face checks (1..100)", limit)
             out = field(tool, "output_schema", "outputSchema")
             if out is not None:
                 ck.ok(out.get("type") == "object", f"tool {name}: an output schema should be an object", out)
@@ -374,6 +378,17 @@ async def run_session(ck: Checks, session: ClientSession, vault: Vault, mode: st
     async with ck.step("search '\"unclosed' (malformed)"):
         r = await session.call_tool("search", {"query": '"unclosed', "mode": mode})
         check_tool_error(ck, r, ["quote"])
+
+    # The same checks, and the same words, as the command line and HTTP.
+    for tool, args, mention in (
+        ("search", {"query": "bread", "limit": 0}, ["bad limit `0`: give a whole number from 1 to 100"]),
+        ("recent", {"limit": 101}, ["bad limit `101`: give a whole number from 1 to 100"]),
+        ("related", {"text": "  "}, ["the text is empty"]),
+        ("search", {"query": "bread", "since": "2025-13"}, ["bad date `2025-13`", "YYYY-MM-DD, a window like 7d"]),
+        ("search", {"query": "tags:python"}, ["unknown field `tags:`; did you mean `tag:`?"]),
+    ):
+        async with ck.step(f"{tool} {args} (refused)"):
+            check_tool_error(ck, await session.call_tool(tool, args), mention)
 
     async with ck.step("read_note without `note`"):
         try:

@@ -1,6 +1,6 @@
 //! `index`, `update`, `watch`, `status`, `stats`: building the index and facts about it.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
+use super::term::{note, safe, warn};
 use super::{default_max_file_bytes, parse_language, print_json};
 use crate::analysis::Analysis;
 use crate::embed::ModelPaths;
@@ -61,9 +62,7 @@ pub(super) fn build_index(
     let report = indexer::index(dir, vault, options, &|stage, done, total| {
         if stage == Stage::KeywordsReady {
             bar.suspend(|| {
-                eprintln!(
-                    "recall: keyword search is ready; embedding now (searches use keywords until it is done)"
-                )
+                note("keyword search is ready; embedding now (searches use keywords until it is done)")
             });
             return;
         }
@@ -126,63 +125,101 @@ fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool)
         return print_json(&json!({
             "vault": r.vault, "index": dir.root, "notes": r.notes, "sections": r.sections,
             "links_resolved": r.links_resolved, "links_unresolved": r.links_unresolved,
-            "skipped": r.skipped, "took_ms": r.elapsed_ms,
+            "skipped": r.skipped, "warnings": r.warnings, "took_ms": r.elapsed_ms,
             "embedded": e.embedded, "reused": e.reused, "embed_ms": e.elapsed_ms,
             "embeddings_disabled": e.disabled, "kind": r.kind.name(),
             "added": c.added, "changed": c.changed, "deleted": c.deleted,
         }));
     }
+    let mut out = std::io::stdout().lock();
     let secs = r.elapsed_ms as f64 / 1000.0;
+    let vault = r.vault.display().to_string();
+    let vault = safe(&vault);
     match r.kind {
-        BuildKind::Full => println!(
-            "indexed {} notes ({} sections) from {} in {secs:.2}s",
-            r.notes,
-            r.sections,
-            r.vault.display()
-        ),
-        BuildKind::Incremental => println!(
-            "updated {}: {} added, {} changed, {} deleted in {secs:.2}s; {} notes ({} sections)",
-            r.vault.display(),
-            c.added,
-            c.changed,
-            c.deleted,
-            r.notes,
-            r.sections
-        ),
-        BuildKind::UpToDate => println!("index of {} is up to date ({} notes)", r.vault.display(), r.notes),
+        BuildKind::Full => writeln!(
+            out,
+            "indexed {} notes ({} sections) from {vault} in {secs:.2}s",
+            r.notes, r.sections
+        )?,
+        BuildKind::Incremental => writeln!(
+            out,
+            "updated {vault}: {} added, {} changed, {} deleted in {secs:.2}s; {} notes ({} sections)",
+            c.added, c.changed, c.deleted, r.notes, r.sections
+        )?,
+        BuildKind::UpToDate => writeln!(out, "index of {vault} is up to date ({} notes)", r.notes)?,
     }
-    println!(
+    writeln!(
+        out,
         "links: {} resolved, {} unresolved",
         r.links_resolved, r.links_unresolved
-    );
+    )?;
     match &e.disabled {
         Some(why) if !no_embed && why != "--no-embed" => {
-            eprintln!("recall: warning: no embeddings, keyword search only: {why}")
+            warn(&format!("no embeddings, keyword search only: {why}"))
         }
-        Some(_) => println!("embeddings: none (--no-embed)"),
+        Some(_) => writeln!(out, "embeddings: none (--no-embed)")?,
         None if r.kind == BuildKind::UpToDate => {}
-        None => println!(
+        None => writeln!(
+            out,
             "embeddings: {} chunks embedded ({:.0}/s), {} reused from the previous index",
             e.embedded,
             e.embedded as f64 / (e.elapsed_ms.max(1) as f64 / 1000.0),
             e.reused
-        ),
+        )?,
     }
     if !r.skipped.is_empty() {
-        println!("skipped {} files:", r.skipped.len());
+        writeln!(out, "skipped {} files:", r.skipped.len())?;
         for s in &r.skipped {
-            println!("  {}: {}", s.path.display(), s.reason);
+            writeln!(
+                out,
+                "  {}: {}",
+                safe(&s.path.display().to_string()),
+                safe(&s.reason)
+            )?;
+        }
+    }
+    if !r.warnings.is_empty() {
+        let shown = r.warnings.len().min(WARNINGS_SHOWN);
+        writeln!(
+            out,
+            "warnings in {} notes{}:",
+            r.warnings
+                .iter()
+                .map(|w| &w.note)
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            if shown < r.warnings.len() {
+                format!(" (the first {shown} of {}; --json lists all)", r.warnings.len())
+            } else {
+                String::new()
+            }
+        )?;
+        for w in &r.warnings[..shown] {
+            writeln!(out, "  {}: {}", safe(&w.note), safe(&w.warning))?;
         }
     }
     Ok(())
 }
 
+/// How many note warnings `index` prints for people (`--json` has them all).
+const WARNINGS_SHOWN: usize = 10;
+
 pub(super) fn watch(engine: Engine, debounce_ms: u64) -> anyhow::Result<()> {
     let vault = engine.snapshot().generation.manifest.vault.clone();
-    println!("watching {} (Ctrl-C to stop)", vault.display());
+    writeln!(
+        std::io::stdout(),
+        "watching {} (Ctrl-C to stop)",
+        safe(&vault.display().to_string())
+    )?;
     crate::watch::run(&engine, Duration::from_millis(debounce_ms), &mut |event| {
         if let Some(line) = event.describe() {
-            println!("{} {line}", chrono::Local::now().format("%H:%M:%S"));
+            // A closed stdout must not stop the watcher.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{} {}",
+                chrono::Local::now().format("%H:%M:%S"),
+                safe(&line)
+            );
         }
     })?;
     Ok(())
@@ -193,22 +230,26 @@ pub(super) fn status(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
     if json_out {
         return print_json(&s);
     }
+    let mut out = std::io::stdout().lock();
     if s.changed == 0 {
-        println!(
+        writeln!(
+            out,
             "fresh: {} files unchanged since {} (checked in {:.1} ms)",
             s.files, s.built_at, s.check_ms
-        );
+        )?;
     } else {
-        println!(
+        writeln!(
+            out,
             "stale: about {} notes changed since {}; run `recall update` (checked in {:.1} ms)",
             s.changed, s.built_at, s.check_ms
-        );
+        )?;
     }
     if s.watched {
-        println!(
+        writeln!(
+            out,
             "a `recall watch`, `serve` or `mcp` process keeps this index up to date: searches skip the check ({:.2} ms)",
             s.query_check_ms
-        );
+        )?;
     }
     Ok(())
 }
@@ -218,25 +259,30 @@ pub(super) fn stats(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
     if json_out {
         return print_json(&s);
     }
-    println!("vault:     {}", s.vault.display());
-    println!(
+    let mut out = std::io::stdout().lock();
+    let path = |p: &Path| safe(&p.display().to_string()).into_owned();
+    writeln!(out, "vault:     {}", path(&s.vault))?;
+    writeln!(
+        out,
         "index:     {} ({:.1} MiB)",
-        s.index.display(),
+        path(&s.index),
         s.index_bytes as f64 / 1048576.0
-    );
-    println!("built:     {}", s.built_at);
-    println!("notes:     {}", s.notes);
-    println!("sections:  {}", s.sections);
-    println!("tags:      {}", s.tags);
-    println!(
+    )?;
+    writeln!(out, "built:     {}", s.built_at)?;
+    writeln!(out, "notes:     {}", s.notes)?;
+    writeln!(out, "sections:  {}", s.sections)?;
+    writeln!(out, "tags:      {}", s.tags)?;
+    writeln!(
+        out,
         "links:     {} resolved, {} unresolved",
         s.links_resolved, s.links_unresolved
-    );
-    println!("skipped:   {}", s.skipped);
-    println!(
+    )?;
+    writeln!(out, "skipped:   {}", s.skipped)?;
+    writeln!(
+        out,
         "model:     {}",
         s.model.as_deref().unwrap_or("none (keyword search only)")
-    );
-    println!("language:  {}", s.language);
+    )?;
+    writeln!(out, "language:  {}", s.language)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `eval`, `eval-related`, `doctor`: measuring ranking quality and checking the model.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -87,6 +88,8 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
         recency: None,
         render: false,
         min_score: args.rank.min_score,
+        typos: !args.rank.exact,
+        explain: false,
     };
     let mut dump = match &args.dump {
         Some(path) => Some(std::io::BufWriter::new(
@@ -103,7 +106,9 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
     if args.json {
         return print_json(&report);
     }
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "mode {}: nDCG@10 {:.4}  recall@100 {:.4}  MRR@10 {:.4}  p50 {:.2} ms  p95 {:.2} ms  ({} queries)",
         mode.name(),
         report.ndcg10,
@@ -112,7 +117,7 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
         report.p50_ms,
         report.p95_ms,
         report.queries
-    );
+    )?;
     Ok(())
 }
 
@@ -129,14 +134,16 @@ pub(super) fn eval_related(
     if json_out {
         return print_json(&json!({"related": full, "more_like_this": baseline}));
     }
+    let mut out = std::io::stdout().lock();
     for (name, r) in [
         ("related (content only)", &full),
         ("more-like-this baseline", &baseline),
     ] {
-        println!(
+        writeln!(
+            out,
             "{name:<24} recall@10 {:.4}  nDCG@10 {:.4}  p50 {:.1} ms  ({} notes with links)",
             r.recall10, r.ndcg10, r.p50_ms, r.notes
-        );
+        )?;
     }
     Ok(())
 }
@@ -160,16 +167,18 @@ pub(super) fn doctor(paths: ModelPaths, json_out: bool) -> anyhow::Result<()> {
             "probe_similarity": similar,
         }));
     }
-    println!("runtime:    {}", paths.runtime.display());
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "runtime:    {}", paths.runtime.display())?;
+    writeln!(
+        out,
         "model:      {} ({})",
         paths.model_dir.display(),
         embedder.fingerprint()
-    );
-    println!("dimension:  {}", embedder.dim());
-    println!("load:       {load_ms:.0} ms");
-    println!("embedding:  {per_s:.0} short texts/s");
-    println!("probe:      similarity of two related probes {similar:.3}");
-    println!("ok");
+    )?;
+    writeln!(out, "dimension:  {}", embedder.dim())?;
+    writeln!(out, "load:       {load_ms:.0} ms")?;
+    writeln!(out, "embedding:  {per_s:.0} short texts/s")?;
+    writeln!(out, "probe:      similarity of two related probes {similar:.3}")?;
+    writeln!(out, "ok")?;
     Ok(())
 }

@@ -1,26 +1,28 @@
 //! The command line: argument parsing (clap derive), output formatting, exit codes.
 //!
 //! Everything here is presentation over the library's [`Engine`]: each command builds an
-//! API request from its flags, and prints the typed response for people (colour, progress
-//! bars, only when stdout/stderr are terminals and `NO_COLOR` is unset) or, with `--json`,
-//! as the same JSON the HTTP and MCP servers return. One file per group of commands.
-//! Exit codes: 0 success (zero results included), 2 usage errors (bad flags, bad query,
-//! unknown note), 1 anything else.
+//! API request from its flags, and prints the typed response for people (colour when
+//! `--color` and the terminal say so, progress bars on a terminal, and never a control
+//! character from a note: [`term`]) or, with `--json`/`--format`, as the same JSON the
+//! HTTP and MCP servers return. One file per group of commands.
+//! Exit codes: 0 success (zero results included, and a reader that closed the pipe, as
+//! ripgrep does), 2 usage errors (bad flags, bad query, unknown note), 1 anything else.
 
 mod build;
 mod eval;
 mod notes;
 mod search;
 mod serve;
+mod term;
 
-use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::Analysis;
-use crate::api::Mode;
+use crate::api::{parse_limit, parse_mode, Mode};
 use crate::embed::{ModelPaths, QueryModel};
 use crate::engine::{Engine, Limits, Refresh};
 use crate::error::{Error, ErrorKind};
@@ -43,6 +45,9 @@ pub struct Cli {
     /// Embedding model folder (model.onnx + tokenizer files); default: the model cache.
     #[arg(long, global = true)]
     pub model_dir: Option<PathBuf>,
+    /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = term::ColorChoice::Auto)]
+    pub color: term::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -99,13 +104,71 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Serve the index to an MCP client over stdio, keeping it fresh.
     Mcp(serve::McpArgs),
+    /// Print a shell completion script: `recall completions bash > ~/.local/share/bash-completion/completions/recall`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff): `recall manpage > ~/.local/share/man/man1/recall.1`.
+    Manpage,
+}
+
+/// The shells `completions` writes for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// How a command that lists results prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// For people (colour on a terminal).
+    #[default]
+    Human,
+    /// The whole response as one JSON document (the HTTP and MCP body).
+    Json,
+    /// One JSON object a result, a line each.
+    Jsonl,
+    /// One note id a line, for fzf, xargs and scripts.
+    Ids,
+}
+
+/// `--format` and its shorthand `--json`.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format
+        }
+    }
+}
+
+/// The number of results (`-n`), checked as on every face.
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Number of results (1 to 100).
+    #[arg(short = 'n', long = "limit", default_value = "10", value_parser = parse_limit)]
+    pub limit: usize,
 }
 
 /// Ranking settings shared by `search` and `eval`.
 #[derive(Args, Debug, Clone)]
 pub struct RankArgs {
-    /// Retrieval mode.
-    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    /// Retrieval mode: hybrid (keywords and meaning), lexical or semantic.
+    #[arg(long, default_value = "hybrid", value_parser = parse_mode)]
     pub mode: Mode,
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
@@ -113,6 +176,9 @@ pub struct RankArgs {
     /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K[:W].
     #[arg(long, default_value_t = DEFAULT_FUSION)]
     pub fusion: Fusion,
+    /// Match words only as written: no typo tolerance.
+    #[arg(long)]
+    pub exact: bool,
     /// Drop results whose probability of relevance is below this (0 keeps every candidate).
     #[arg(long, default_value_t = DEFAULT_MIN_SCORE, value_parser = parse_share)]
     pub min_score: f32,
@@ -150,8 +216,11 @@ fn parse_language(s: &str) -> Result<Analysis, String> {
 /// Parses arguments, runs the command, maps errors to exit codes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    term::init_color(cli.color);
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`recall search x | head -1`): nothing is wrong.
+        Err(e) if closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.downcast_ref::<Error>().is_some_and(|e| {
                 matches!(
@@ -159,10 +228,23 @@ pub fn run() -> ExitCode {
                     ErrorKind::BadRequest | ErrorKind::NotFound | ErrorKind::TooLarge
                 )
             });
-            eprintln!("recall: error: {}", error_chain(&e));
+            let _ = writeln!(
+                std::io::stderr(),
+                "recall: error: {}",
+                term::safe(&error_chain(&e))
+            );
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// Whether writing failed because stdout's reader closed the pipe.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes, each said once: a cause whose text the message before it
@@ -205,6 +287,23 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::EvalRelated { vault, json } => eval::eval_related(&dir, &model, vault.as_deref(), *json),
         Command::Serve(args) => serve::serve(dir, model, args),
         Command::Mcp(args) => serve::mcp(dir, model, args),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "recall", &mut buf);
+            std::io::stdout().lock().write_all(&buf)?;
+            Ok(())
+        }
+        Command::Manpage => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            std::io::stdout().lock().write_all(&buf)?;
+            Ok(())
+        }
     }
 }
 
@@ -229,36 +328,42 @@ fn open_fresh(dir: IndexDir, model: ModelPaths, fresh: &FreshArgs) -> anyhow::Re
     }
     match engine.refresh(REFRESH_LIMIT) {
         Refresh::Fresh | Refresh::Watched => {}
-        Refresh::Updated(r) => eprintln!(
-            "recall: index refreshed: {} added, {} changed, {} deleted",
+        Refresh::Updated(r) => term::note(&format!(
+            "index refreshed: {} added, {} changed, {} deleted",
             r.changes.added, r.changes.changed, r.changes.deleted
-        ),
-        Refresh::Stale(n) => eprintln!(
-            "recall: warning: index is stale: {n} files or folders changed since it was built; run `recall update`"
-        ),
-        Refresh::Failed(e) => {
-            eprintln!("recall: warning: could not refresh the index ({e}); answering from it as it is")
-        }
+        )),
+        Refresh::Stale(n) => term::warn(&format!(
+            "index is stale: {n} files or folders changed since it was built; run `recall update`"
+        )),
+        Refresh::Failed(e) => term::warn(&format!(
+            "could not refresh the index ({e}); answering from it as it is"
+        )),
     }
     Ok(engine)
 }
 
-fn color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Bold, dim, highlight and reset escapes, or nothing when output is not a colour terminal.
-fn styles() -> (&'static str, &'static str, &'static str, &'static str) {
-    if color() {
-        ("\x1b[1m", "\x1b[2m", "\x1b[1;33m", "\x1b[0m")
-    } else {
-        ("", "", "", "")
-    }
-}
-
 /// Prints one JSON value on a line.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value)?);
+    let line = serde_json::to_string(value)?;
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
+}
+
+/// Prints each item as a JSON line (`--format jsonl`).
+fn print_jsonl<T: serde::Serialize>(items: &[T]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for item in items {
+        writeln!(out, "{}", serde_json::to_string(item)?)?;
+    }
+    Ok(())
+}
+
+/// Prints note ids a line each (`--format ids`), made safe for a terminal.
+fn print_ids<'a>(ids: impl Iterator<Item = &'a str>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for id in ids {
+        writeln!(out, "{}", term::safe(id))?;
+    }
     Ok(())
 }
 

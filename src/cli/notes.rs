@@ -5,7 +5,8 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::{parse_weight, print_json, styles, FreshArgs};
+use super::term::{safe, Paint};
+use super::{parse_weight, print_ids, print_json, print_jsonl, Format, FreshArgs, LimitArgs, OutputArgs};
 use crate::api::{NoteRequest, RecentRequest, RelatedRequest};
 use crate::engine::Engine;
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
@@ -30,17 +31,16 @@ pub struct RelatedArgs {
     /// Find memories related to this text instead of a note.
     #[arg(long)]
     pub text: Option<String>,
-    /// Number of results.
-    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
-    pub limit: u64,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// Only notes not already linked to or from the note (discovery).
     #[arg(long)]
     pub unlinked: bool,
     /// Show each result's evidence scores (meaning, wording, tags, links).
     #[arg(long)]
     pub explain: bool,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
     pub strength_weight: f32,
@@ -50,17 +50,16 @@ pub struct RelatedArgs {
 
 #[derive(Args, Debug)]
 pub struct RecentArgs {
-    /// Number of results.
-    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub limit: u64,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// Only notes with this tag.
     #[arg(long)]
     pub tag: Option<String>,
     /// Only notes whose id starts with this (a folder, like people/).
     #[arg(long)]
     pub path: Option<String>,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
@@ -75,12 +74,12 @@ pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if let Some(markdown) = &n.markdown {
-        writeln!(out, "{markdown}")?;
+        writeln!(out, "{}", safe(markdown))?;
         return Ok(());
     }
     let vault = engine.snapshot().generation.manifest.vault.clone();
-    writeln!(out, "{}  ({})", n.title, n.note)?;
-    writeln!(out, "file: {}", vault.join(&n.path).display())?;
+    writeln!(out, "{}  ({})", safe(&n.title), safe(&n.note))?;
+    writeln!(out, "file: {}", safe(&vault.join(&n.path).display().to_string()))?;
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     writeln!(
         out,
@@ -89,7 +88,7 @@ pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
         opt(n.established.map(|d| d.to_string())),
         opt(n.updated.map(|d| d.to_string()))
     )?;
-    writeln!(out, "tags: {}", n.tags.join(", "))?;
+    writeln!(out, "tags: {}", safe(&n.tags.join(", ")))?;
     writeln!(out, "sections:")?;
     for s in &n.sections {
         let heading = if s.heading.is_empty() {
@@ -97,7 +96,7 @@ pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
         } else {
             &s.heading
         };
-        writeln!(out, "  {:>4}-{:<4} {}", s.line_start, s.line_end, heading)?;
+        writeln!(out, "  {:>4}-{:<4} {}", s.line_start, s.line_end, safe(heading))?;
     }
     writeln!(out, "links:")?;
     for l in &n.links {
@@ -106,19 +105,19 @@ pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "(unresolved)".into());
-        writeln!(out, "  line {:<4} [[{}]] -> {}", l.line, l.raw, to)?;
+        writeln!(out, "  line {:<4} [[{}]] -> {}", l.line, safe(&l.raw), safe(&to))?;
     }
     let backlinks = if n.backlinks.is_empty() {
         "-".to_string()
     } else {
         n.backlinks.join(", ")
     };
-    writeln!(out, "backlinks: {backlinks}")?;
+    writeln!(out, "backlinks: {}", safe(&backlinks))?;
     for (k, v) in &n.front_matter {
-        writeln!(out, "front matter {k}: {v}")?;
+        writeln!(out, "front matter {}: {}", safe(k), safe(&v.to_string()))?;
     }
     for w in &n.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", safe(w))?;
     }
     Ok(())
 }
@@ -127,35 +126,47 @@ pub(super) fn related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()>
     let r = engine.related(&RelatedRequest {
         note: args.note.clone(),
         text: args.text.clone(),
-        limit: Some(args.limit as usize),
+        limit: Some(args.limit.limit),
         unlinked: args.unlinked,
         explain: args.explain,
         strength_weight: Some(args.strength_weight),
     })?;
-    if args.json {
-        return print_json(&r);
+    match args.output.format() {
+        Format::Json => return print_json(&r),
+        Format::Jsonl => return print_jsonl(&r.results),
+        Format::Ids => return print_ids(r.results.iter().map(|h| h.note.as_str())),
+        Format::Human => {}
     }
+    let mut out = std::io::stdout().lock();
     if r.results.is_empty() {
-        println!("nothing related to {} found", r.note);
+        writeln!(out, "nothing related to {} found", safe(&r.note))?;
     }
-    let (bold, dim, _, reset) = styles();
+    let paint = Paint::new();
     for h in &r.results {
         let strength = h
             .strength
             .map(|s| format!("  strength {s:.2}"))
             .unwrap_or_default();
-        println!(
-            "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}",
-            h.rank, h.note, h.title, h.score
-        );
+        writeln!(
+            out,
+            "{:>2}. {}  {}  {}",
+            h.rank,
+            paint.bold(&h.note),
+            safe(&h.title),
+            paint.dim(&format!("score {:.3}{strength}", h.score))
+        )?;
         if !h.reasons.is_empty() {
-            println!("    {}", h.reasons.join("; "));
+            writeln!(out, "    {}", safe(&h.reasons.join("; ")))?;
         }
         if let Some(e) = &h.evidence {
-            println!(
-                "    {dim}meaning {:.3}  wording {:.3}  tags {:.3}  links {:.3}{reset}",
-                e.meaning, e.wording, e.tags, e.links
-            );
+            writeln!(
+                out,
+                "    {}",
+                paint.dim(&format!(
+                    "meaning {:.3}  wording {:.3}  tags {:.3}  links {:.3}",
+                    e.meaning, e.wording, e.tags, e.links
+                ))
+            )?;
         }
     }
     Ok(())
@@ -163,24 +174,32 @@ pub(super) fn related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()>
 
 pub(super) fn recent(engine: &Engine, args: &RecentArgs) -> anyhow::Result<()> {
     let r = engine.recent(&RecentRequest {
-        limit: Some(args.limit as usize),
+        limit: Some(args.limit.limit),
         tag: args.tag.clone(),
         path: args.path.clone(),
     })?;
-    if args.json {
-        return print_json(&r);
+    match args.output.format() {
+        Format::Json => return print_json(&r),
+        Format::Jsonl => return print_jsonl(&r.results),
+        Format::Ids => return print_ids(r.results.iter().map(|h| h.note.as_str())),
+        Format::Human => {}
     }
-    let (bold, dim, _, reset) = styles();
+    let mut out = std::io::stdout().lock();
+    let paint = Paint::new();
     for h in &r.results {
         let updated = h.updated.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
         let strength = h
             .strength
             .map(|s| format!("  strength {s:.2}"))
             .unwrap_or_default();
-        println!(
-            "{:>2}. {updated}  {bold}{}{reset}  {}{dim}{strength}{reset}",
-            h.rank, h.note, h.title
-        );
+        writeln!(
+            out,
+            "{:>2}. {updated}  {}  {}{}",
+            h.rank,
+            paint.bold(&h.note),
+            safe(&h.title),
+            paint.dim(&strength)
+        )?;
     }
     Ok(())
 }

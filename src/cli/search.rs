@@ -1,36 +1,39 @@
-//! `search`: a query's ranked notes, for a terminal or as JSON.
+//! `search`: a query's ranked notes, for a terminal, as JSON, JSON lines or ids.
 
 use std::io::Write;
 
 use clap::Args;
 
-use super::{print_json, styles, FreshArgs, RankArgs};
-use crate::api::{Explain, SearchHit, SearchRequest};
+use super::term::{safe, warn, Paint};
+use super::{print_ids, print_json, print_jsonl, Format, FreshArgs, LimitArgs, OutputArgs, RankArgs};
+use crate::api::{Explain, SearchHit, SearchRequest, SearchResponse};
 use crate::engine::Engine;
 use crate::snippet::Span;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// The query (see README: "phrases", -exclude, prefix*, tag:, path:, strength:, updated:).
+    /// The query (see README: "phrases", +required, -exclude, prefix*, tag:, path:,
+    /// strength:, updated:, established:, OR).
     #[arg(required = true, num_args = 1..)]
     pub query: Vec<String>,
-    /// Number of results.
-    #[arg(short = 'n', long = "limit", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub limit: u64,
-    #[arg(long)]
-    pub json: bool,
-    /// Show, per result, its keyword and semantic rank and score and the fused score.
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Show, per result, its keyword and semantic rank and score and its evidence, and
+    /// what each constraint of the query removed.
     #[arg(long)]
     pub explain: bool,
     /// Boost recently updated memories: HALF_LIFE like 90d, 2w, 6m or 1y (a note updated
     /// one half-life ago gets half the boost of one updated today).
-    #[arg(long, value_name = "HALF_LIFE", value_parser = check_half_life)]
+    #[arg(long, value_name = "HALF_LIFE")]
     pub recent: Option<String>,
-    /// Only notes updated on or after DATE (updated, else established, else file time).
-    #[arg(long, value_name = "DATE", value_parser = check_date)]
+    /// Only notes updated on or after DATE (updated, else established, else file time):
+    /// YYYY, YYYY-MM, YYYY-MM-DD, a window like 7d, 2w, 3m or 1y, today or yesterday.
+    #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Only notes updated before DATE.
-    #[arg(long, value_name = "DATE", value_parser = check_date)]
+    /// Only notes updated before DATE (the same forms as --since).
+    #[arg(long, value_name = "DATE")]
     pub before: Option<String>,
     #[command(flatten)]
     pub rank: RankArgs,
@@ -38,24 +41,15 @@ pub struct SearchArgs {
     pub fresh: FreshArgs,
 }
 
-fn check_half_life(s: &str) -> Result<String, String> {
-    crate::rank::parse_half_life(s).map(|_| s.to_string())
-}
-
-fn check_date(s: &str) -> Result<String, String> {
-    crate::note::parse_date(s)
-        .map(|d| d.to_string())
-        .ok_or_else(|| format!("`{s}` is not a date; write YYYY-MM-DD"))
-}
-
 pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
     let request = SearchRequest {
         query: args.query.join(" "),
-        limit: Some(args.limit as usize),
+        limit: Some(args.limit.limit),
         mode: Some(args.rank.mode),
         since: args.since.clone(),
         before: args.before.clone(),
         recent: args.recent.clone(),
+        exact: args.rank.exact,
         explain: args.explain,
         strength_weight: Some(args.rank.strength_weight),
         fusion: Some(args.rank.fusion),
@@ -63,24 +57,55 @@ pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
     };
     let response = engine.search(&request)?;
     for w in &response.warnings {
-        eprintln!("recall: warning: {w}");
+        warn(w);
     }
-    if args.json {
-        return print_json(&response);
+    match args.output.format() {
+        Format::Json => print_json(&response),
+        Format::Jsonl => print_jsonl(&response.results),
+        Format::Ids => print_ids(response.results.iter().map(|h| h.note.as_str())),
+        Format::Human => human(&response, args),
     }
+}
+
+fn human(r: &SearchResponse, args: &SearchArgs) -> anyhow::Result<()> {
+    let paint = Paint::new();
     let mut out = std::io::stdout().lock();
-    if response.results.is_empty() {
-        writeln!(out, "no results for {:?}", response.query)?;
+    if let Some(corrected) = &r.corrected_query {
+        writeln!(out, "showing results for \"{}\"", safe(corrected))?;
     }
-    if args.explain && response.dropped > 0 {
+    for c in r.corrections.iter().filter(|c| !c.replaced) {
         writeln!(
             out,
-            "({} candidates left out: too little evidence, below --min-score {})",
-            response.dropped, args.rank.min_score
+            "(also matching \"{}\" for \"{}\")",
+            safe(&c.read_as),
+            safe(&c.typed)
         )?;
     }
-    for h in &response.results {
-        print_hit(&mut out, h)?;
+    if r.results.is_empty() {
+        writeln!(out, "no results for: {}", safe(&r.query))?;
+        if let Some(suggestion) = &r.did_you_mean {
+            writeln!(out, "did you mean \"{}\"?", safe(suggestion))?;
+        }
+    }
+    if args.explain {
+        if r.dropped > 0 {
+            writeln!(
+                out,
+                "({} candidates left out: too little evidence, below --min-score {})",
+                r.dropped, args.rank.min_score
+            )?;
+        }
+        for c in &r.constraints {
+            writeln!(
+                out,
+                "(constraint {} removed {} of the candidates)",
+                safe(&c.constraint),
+                c.removed
+            )?;
+        }
+    }
+    for h in &r.results {
+        print_hit(&mut out, &paint, h)?;
         if let Some(e) = &h.explain {
             writeln!(out, "    explain: {}", explain_text(e))?;
         }
@@ -105,33 +130,42 @@ fn explain_text(e: &Explain) -> String {
         .similarity
         .map(|s| format!("{s:.2}"))
         .unwrap_or_else(|| "-".into());
+    let corrected = match e.corrected.is_empty() {
+        true => String::new(),
+        false => format!("  by typo correction: {}", safe(&e.corrected.join(", "))),
+    };
     format!(
-        "lexical {lexical}  semantic {semantic}  fused {:.3}  keyword share {share}  similarity {sim}  relevance {:.2}",
+        "lexical {lexical}  semantic {semantic}  fused {:.3}  keyword share {share}  similarity {sim}  relevance {:.2}{corrected}",
         e.fused, e.relevance
     )
 }
 
-fn print_hit(out: &mut impl Write, h: &SearchHit) -> std::io::Result<()> {
-    let (bold, dim, hl, reset) = styles();
+fn print_hit(out: &mut impl Write, paint: &Paint, h: &SearchHit) -> std::io::Result<()> {
     let strength = h
         .strength
         .map(|s| format!("  strength {s:.2}"))
         .unwrap_or_default();
     writeln!(
         out,
-        "{:>2}. {bold}{}{reset}  {}  {dim}score {:.3}{strength}{reset}",
-        h.rank, h.note, h.title, h.score
+        "{:>2}. {}  {}  {}",
+        h.rank,
+        paint.bold(&h.note),
+        safe(&h.title),
+        paint.dim(&format!("score {:.3}{strength}", h.score))
     )?;
     if !h.section.is_empty() {
-        writeln!(out, "    {dim}{}:{}  {}{reset}", h.path, h.line, h.section)?;
+        writeln!(
+            out,
+            "    {}",
+            paint.dim(&format!("{}:{}  {}", h.path, h.line, h.section))
+        )?;
     }
     let snippet: String = h
         .spans
         .iter()
-        .map(|Span { text, hit }| match (hit, hl.is_empty()) {
-            (false, _) => text.clone(),
-            (true, false) => format!("{hl}{text}{reset}"),
-            (true, true) => format!("**{text}**"),
+        .map(|Span { text, hit }| match hit {
+            false => safe(text).into_owned(),
+            true => paint.hit(text),
         })
         .collect();
     if !snippet.is_empty() {

@@ -59,7 +59,7 @@ fn start(dir: IndexDir, model: ModelPaths, watch: &WatchArgs) -> anyhow::Result<
         .spawn(move || {
             let mut log = |event: crate::watch::WatchEvent| {
                 if let Some(line) = event.describe() {
-                    eprintln!("recall: {} {line}", chrono::Local::now().format("%H:%M:%S"));
+                    super::term::note(&format!("{} {line}", chrono::Local::now().format("%H:%M:%S")));
                 }
             };
             let result = if follow_only {
@@ -68,7 +68,7 @@ fn start(dir: IndexDir, model: ModelPaths, watch: &WatchArgs) -> anyhow::Result<
                 crate::watch::run(&watcher, debounce, &mut log)
             };
             if let Err(e) = result {
-                eprintln!("recall: warning: no longer watching the vault: {e}");
+                super::term::warn(&format!("no longer watching the vault: {e}"));
             }
         })?;
     Ok(engine)

@@ -4,10 +4,16 @@
 //! Layout: `all` (title + heading path + text + tags) carries the main BM25 score; `title`,
 //! `heading` and `tags_text` are indexed again on their own so that a query word found there
 //! adds a boosted score on top. `raw` holds unstemmed words for `prefix*` matching (a
-//! stemmed index cannot answer prefixes of what the user typed). Note-level metadata
-//! (`tag`, `note`, `strength`, `updated`) is indexed as exact values so that every filter
+//! stemmed index cannot answer prefixes of what the user typed, and its dictionary is
+//! where typo tolerance finds words, [`spell`]). Note-level metadata (`tag`, `note`,
+//! `strength`, `updated`, `established`) is indexed as exact values so that every filter
 //! runs inside tantivy, before the top-k cut, and stays correct however selective it is.
 //! `note_ord` ties a section to its note in the note store.
+//!
+//! A query's constraints hold per note, as people read them: `+word` and phrases are
+//! required of the note (in any of its sections), `-word` excludes a note that has it
+//! anywhere. Both become sets of note ordinals that filter the section search inside
+//! tantivy ([`Constraints`]), and the same sets filter the semantic side (`search`).
 //!
 //! Beside the section index (`sections/`) lives a second, one document per note
 //! (`notes/`, see [`notes`]): the whole note as one bag of words, and the note store.
@@ -27,12 +33,17 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, DocAddress, DocSet, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
+use rustc_hash::FxHashMap;
+
 use crate::analysis::{fold_keyword, Analysis};
+use crate::dates::DateRange;
 use crate::note::Section;
-use crate::query::{Clause, Cmp, Filter, Query};
+use crate::query::{Clause, Cmp, DateField, Filter, Query};
 use crate::vault::LoadedNote;
+use spell::CORRECTED_WEIGHT;
 
 pub mod notes;
+pub mod spell;
 
 pub use notes::NoteIndex;
 
@@ -76,10 +87,18 @@ struct Fields {
     tag_key: Field,
     strength: Field,
     updated: Field,
+    established: Field,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
+    let date = || {
+        DateOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+            .set_precision(DateTimePrecision::Seconds)
+    };
     let text = |tokenizer: &str, positions: bool, stored: bool| {
         let record = if positions {
             IndexRecordOption::WithFreqsAndPositions
@@ -117,14 +136,8 @@ fn schema() -> (Schema, Fields) {
             "strength",
             NumericOptions::default().set_indexed().set_fast().set_stored(),
         ),
-        updated: b.add_date_field(
-            "updated",
-            DateOptions::default()
-                .set_indexed()
-                .set_fast()
-                .set_stored()
-                .set_precision(DateTimePrecision::Seconds),
-        ),
+        updated: b.add_date_field("updated", date()),
+        established: b.add_date_field("established", date()),
     };
     (b.build(), fields)
 }
@@ -326,6 +339,9 @@ fn add_note(
         if let Some(d) = updated {
             doc.add_date(f.updated, d);
         }
+        if let Some(d) = note.meta.established {
+            doc.add_date(f.established, to_datetime(d));
+        }
         writer.add_document(doc)?;
     }
     Ok(())
@@ -460,53 +476,59 @@ impl LexicalIndex {
         })
     }
 
-    /// Whole-note BM25 scores of the `candidates` for `query`'s words (phrases and
-    /// prefixes count only in the section search). A candidate none of whose words
-    /// match is absent.
+    /// Whole-note BM25 scores of the `candidates` for `query`'s words and their
+    /// corrections (phrases and prefixes count only in the section search). A candidate
+    /// none of whose words match is absent.
     pub fn note_scores(
         &self,
         query: &Query,
         candidates: &[u32],
     ) -> Result<rustc_hash::FxHashMap<u32, f32>, LexicalError> {
-        let terms: Vec<String> = self
-            .optional_clauses(query)
-            .into_iter()
-            .chain(&query.must)
-            .filter_map(|c| match c {
-                Clause::Word(w) => Some(self.analysis.analyze(w)),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let alternatives = self.alternatives(query);
+        let mut terms: Vec<(String, f32)> = Vec::new();
+        for c in self.scoring_clauses(query).into_iter().flat_map(leaves) {
+            let Clause::Word(w) = c else { continue };
+            for t in self.analysis.analyze(w) {
+                if let Some((alt, _)) = alternatives.get(&t) {
+                    terms.push((alt.clone(), CORRECTED_WEIGHT));
+                }
+                terms.push((t, 1.0));
+            }
+        }
         self.notes.scores(&terms, candidates)
     }
 
-    /// The analyzed terms whose keyword weight a note's evidence is measured against: the
-    /// optional words that count (stop words left out) and the required ones, phrases
-    /// included, each once.
-    pub fn evidence_terms(&self, query: &Query) -> Vec<String> {
-        let mut terms: Vec<String> = Vec::new();
-        for c in self.optional_clauses(query).into_iter().chain(&query.must) {
-            if let Clause::Word(w) | Clause::Phrase(w) = c {
-                for t in self.analysis.analyze(w) {
-                    if !terms.contains(&t) {
-                        terms.push(t);
-                    }
+    /// The units of keyword evidence a note is measured against: the analyzed terms of
+    /// the optional words that count (stop words left out) and the required ones,
+    /// phrases included, each once, with the term of its correction when it has one.
+    pub fn evidence_terms(&self, query: &Query) -> Vec<EvidenceUnit> {
+        let alternatives = self.alternatives(query);
+        let mut units: Vec<EvidenceUnit> = Vec::new();
+        for c in self.scoring_clauses(query).into_iter().flat_map(leaves) {
+            let (Clause::Word(w) | Clause::Phrase(w)) = c else {
+                continue;
+            };
+            for term in self.analysis.analyze(w) {
+                if !units.iter().any(|u| u.term == term) {
+                    let correction = alternatives
+                        .0
+                        .get(&term)
+                        .map(|a| (a.term.clone(), a.word.clone()));
+                    units.push(EvidenceUnit { term, correction });
                 }
             }
         }
-        terms
+        units
     }
 
     /// For each prefix clause that counts (optional or required), the notes it matches:
     /// a prefix is one unit of keyword evidence, as a word is, but has no single term
     /// whose postings say where it occurs.
     pub fn prefix_evidence(&self, query: &Query) -> Result<Vec<HashSet<u32>>, LexicalError> {
-        self.optional_clauses(query)
+        self.scoring_clauses(query)
             .into_iter()
-            .chain(&query.must)
             .filter(|c| matches!(c, Clause::Prefix(_)))
-            .map(|c| self.notes_matching(std::slice::from_ref(c)))
+            .map(|c| self.notes_matching(std::slice::from_ref(c), &Alternatives::default()))
             .collect()
     }
 
@@ -524,15 +546,36 @@ impl LexicalIndex {
         &self.analysis
     }
 
-    /// The best `limit` sections for `query`, filters applied.
-    pub fn search(&self, query: &Query, limit: usize) -> Result<Vec<SectionHit>, LexicalError> {
+    /// The notes `query`'s constraints allow, as sets the searches filter by.
+    pub fn constraints(&self, query: &Query) -> Result<Constraints, LexicalError> {
+        let alternatives = self.alternatives(query);
+        let excluded = self.notes_matching(&query.must_not, &alternatives)?;
+        let mut required: Option<HashSet<u32>> = None;
+        for c in &query.must {
+            let with = self.notes_matching(std::slice::from_ref(c), &alternatives)?;
+            required = Some(match required {
+                None => with,
+                Some(r) => r.intersection(&with).copied().collect(),
+            });
+        }
+        Ok(Constraints { excluded, required })
+    }
+
+    /// The best `limit` sections for `query`'s words, among the notes its constraints
+    /// allow (`constraints` of this query).
+    pub fn search(
+        &self,
+        query: &Query,
+        constraints: &Constraints,
+        limit: usize,
+    ) -> Result<Vec<SectionHit>, LexicalError> {
         let searcher = self.reader.searcher();
-        let excluded = self.notes_matching(&query.must_not)?;
-        let tq = self.tantivy_query(query, &excluded);
+        let alternatives = self.alternatives(query);
+        let tq = self.tantivy_query(query, &alternatives, constraints);
         let mut top = searcher
             .search(&*tq, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .map_err(self.err())?;
-        self.add_field_boosts(query, &mut top)?;
+        self.add_field_boosts(query, &alternatives, &mut top)?;
         self.hits(top)
     }
 
@@ -640,23 +683,67 @@ impl LexicalIndex {
         first.map(|(_, a)| self.stored(a)).transpose()
     }
 
-    /// Ordinals of the notes that pass `query`'s filters and exclusions: the candidate set
-    /// for retrievers that cannot filter by themselves.
-    pub fn allowed_notes(&self, query: &Query) -> Result<HashSet<u32>, LexicalError> {
-        let filters_only = Query {
-            filters: query.filters.clone(),
-            must_not: query.must_not.clone(),
-            ..Query::default()
-        };
-        let excluded = self.notes_matching(&query.must_not)?;
-        let tq = self.tantivy_query(&filters_only, &excluded);
+    /// Ordinals of the notes that pass every constraint of `query` (filters, required
+    /// and excluded terms): the candidates of a query of filters alone, and of
+    /// retrievers that cannot filter by themselves.
+    pub fn allowed_notes(
+        &self,
+        query: &Query,
+        constraints: &Constraints,
+    ) -> Result<HashSet<u32>, LexicalError> {
+        let mut clauses = self.constraint_clauses(query, constraints);
+        clauses.push((Occur::Must, Box::new(AllQuery)));
         self.note_ords(
             &self
                 .reader
                 .searcher()
-                .search(&*tq, &DocSetCollector)
+                .search(&BooleanQuery::new(clauses), &DocSetCollector)
                 .map_err(self.err())?,
         )
+    }
+
+    /// For `--explain`: how many of the `candidates` (the notes the query's words find
+    /// without its constraints) each constraint leaves out, named as written.
+    pub fn removed_by(
+        &self,
+        query: &Query,
+        candidates: &[u32],
+    ) -> Result<Vec<(String, usize)>, LexicalError> {
+        let alternatives = self.alternatives(query);
+        let among = || -> Box<dyn TQuery> {
+            Box::new(TermSetQuery::new(
+                candidates
+                    .iter()
+                    .map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o))),
+            ))
+        };
+        let passing = |q: Box<dyn TQuery>| -> Result<usize, LexicalError> {
+            let both = BooleanQuery::new(vec![(Occur::Must, among()), (Occur::Must, q)]);
+            let docs = self
+                .reader
+                .searcher()
+                .search(&both, &DocSetCollector)
+                .map_err(self.err())?;
+            Ok(self.note_ords(&docs)?.len())
+        };
+        let mut out = Vec::new();
+        for f in &query.filters {
+            out.push((f.to_string(), candidates.len() - passing(self.filter_query(f))?));
+        }
+        for c in &query.must {
+            let shown = match c {
+                Clause::Phrase(_) | Clause::Any(_) => c.to_string(),
+                _ => format!("+{c}"),
+            };
+            out.push((
+                shown,
+                candidates.len() - passing(self.clause_query(c, &alternatives))?,
+            ));
+        }
+        for c in &query.must_not {
+            out.push((format!("-{c}"), passing(self.clause_query(c, &alternatives))?));
+        }
+        Ok(out)
     }
 
     fn note_ords(&self, docs: &HashSet<DocAddress>) -> Result<HashSet<u32>, LexicalError> {
@@ -672,13 +759,17 @@ impl LexicalIndex {
     }
 
     /// Ordinals of notes with a section that matches any of `clauses`.
-    fn notes_matching(&self, clauses: &[Clause]) -> Result<HashSet<u32>, LexicalError> {
+    fn notes_matching(
+        &self,
+        clauses: &[Clause],
+        alternatives: &Alternatives,
+    ) -> Result<HashSet<u32>, LexicalError> {
         if clauses.is_empty() {
             return Ok(HashSet::new());
         }
         let any: Vec<(Occur, Box<dyn TQuery>)> = clauses
             .iter()
-            .map(|c| (Occur::Should, self.clause_query(c)))
+            .map(|c| (Occur::Should, self.clause_query(c, alternatives)))
             .collect();
         let docs = self
             .reader
@@ -688,82 +779,109 @@ impl LexicalIndex {
         self.note_ords(&docs)
     }
 
-    fn tantivy_query(&self, query: &Query, excluded: &HashSet<u32>) -> Box<dyn TQuery> {
-        let optional = self.optional_clauses(query);
-        // Each optional word adds its own term queries to one flat union: the sum is the
-        // same as a nested query's, and a union of term queries lets tantivy skip whole
-        // blocks of documents that cannot reach the top (block-max WAND).
-        let words: Vec<(Occur, Box<dyn TQuery>)> = optional
-            .iter()
-            .flat_map(|c| self.clause_parts(c))
-            .map(|q| (Occur::Should, q))
-            .collect();
-        let plain = query.must.is_empty() && query.filters.is_empty() && excluded.is_empty();
-        if plain && !words.is_empty() {
-            return Box::new(BooleanQuery::new(words));
+    /// The index terms the query's corrections add (see [`spell`]).
+    fn alternatives(&self, query: &Query) -> Alternatives {
+        let mut stem = self.analysis.stemmer();
+        let mut map = FxHashMap::default();
+        for c in &query.corrections {
+            for (_, folded) in self.analysis.folded_words(&c.typed) {
+                let alternative = Alternative {
+                    term: stem(&c.to),
+                    word: c.to.clone(),
+                    replaces: c.replaces,
+                };
+                map.insert(stem(&folded), alternative);
+            }
         }
+        Alternatives(map)
+    }
+
+    /// The constraints as tantivy clauses: filters, required notes, excluded notes.
+    fn constraint_clauses(&self, query: &Query, constraints: &Constraints) -> Vec<(Occur, Box<dyn TQuery>)> {
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        if query.must.is_empty() && !words.is_empty() {
-            // Beside required filters, tantivy would treat lone optional words as optional
-            // altogether; at least one word must match.
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
-        } else {
-            clauses.extend(words);
-        }
-        for c in &query.must {
-            clauses.push((Occur::Must, self.clause_query(c)));
-        }
         for filter in &query.filters {
             clauses.push((
                 Occur::Must,
                 Box::new(ConstScoreQuery::new(self.filter_query(filter), 0.0)),
             ));
         }
-        if !excluded.is_empty() {
-            let terms = excluded
-                .iter()
-                .map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o)));
-            clauses.push((Occur::MustNot, Box::new(TermSetQuery::new(terms))));
+        let ords = |set: &HashSet<u32>| -> Box<dyn TQuery> {
+            Box::new(TermSetQuery::new(
+                set.iter()
+                    .map(|o| Term::from_field_u64(self.f.note_ord, u64::from(*o))),
+            ))
+        };
+        if let Some(required) = &constraints.required {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(ords(required), 0.0))));
         }
-        if query.is_filter_only() {
-            clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)),
-            ));
+        if !constraints.excluded.is_empty() {
+            clauses.push((Occur::MustNot, ords(&constraints.excluded)));
         }
+        clauses
+    }
+
+    fn tantivy_query(
+        &self,
+        query: &Query,
+        alternatives: &Alternatives,
+        constraints: &Constraints,
+    ) -> Box<dyn TQuery> {
+        // Each word adds its own term queries to one flat union: the sum is the same as a
+        // nested query's, and a union of term queries lets tantivy skip whole blocks of
+        // documents that cannot reach the top (block-max WAND).
+        let words: Vec<(Occur, Box<dyn TQuery>)> = self
+            .scoring_clauses(query)
+            .into_iter()
+            .flat_map(|c| self.clause_parts(c, alternatives))
+            .map(|q| (Occur::Should, q))
+            .collect();
+        let mut clauses = self.constraint_clauses(query, constraints);
+        if clauses.is_empty() {
+            return Box::new(BooleanQuery::new(words));
+        }
+        // Beside the constraints, tantivy would treat lone optional words as optional
+        // altogether; at least one must match.
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
         Box::new(BooleanQuery::new(clauses))
     }
 
-    /// The optional clauses that count: stop words ("the", "of") are left out when the
-    /// query has other words, since they match nearly every section and rank nothing; a
-    /// query of stop words alone keeps them.
-    fn optional_clauses<'q>(&self, query: &'q Query) -> Vec<&'q Clause> {
+    /// The clauses whose words rank: the optional ones that count (stop words such as
+    /// "the" and "of" are left out when the query has other words, since they match
+    /// nearly every section and rank nothing; a query of stop words alone keeps them), and
+    /// the required ones.
+    fn scoring_clauses<'q>(&self, query: &'q Query) -> Vec<&'q Clause> {
         let content = |c: &&Clause| !matches!(c, Clause::Word(w) if self.analysis.is_stop_word(w));
         let optional: Vec<&Clause> = query.should.iter().filter(content).collect();
-        if optional.is_empty() && query.must.is_empty() {
+        let optional = if optional.is_empty() && query.must.is_empty() {
             query.should.iter().collect()
         } else {
             optional
-        }
+        };
+        optional.into_iter().chain(&query.must).collect()
     }
 
-    /// The words of a clause scored as single terms (not inside a phrase): those the
-    /// title, heading and tag boosts apply to.
-    fn single_words(&self, clause: &Clause) -> Vec<String> {
-        let (Clause::Word(w) | Clause::Phrase(w)) = clause else {
-            return Vec::new();
-        };
-        let groups = self.analysis.term_groups(w);
-        if matches!(clause, Clause::Phrase(_)) && groups.len() > 1 {
-            return Vec::new();
+    /// The words of a clause scored as single terms (not inside a phrase), with their
+    /// weights: those the title, heading and tag boosts apply to.
+    fn single_words(&self, clause: &Clause, alternatives: &Alternatives) -> Vec<(String, f32)> {
+        let mut out = Vec::new();
+        for c in leaves(clause) {
+            let (Clause::Word(w) | Clause::Phrase(w)) = c else {
+                continue;
+            };
+            let groups = self.analysis.term_groups(w);
+            if matches!(c, Clause::Phrase(_)) && groups.len() > 1 {
+                continue;
+            }
+            for g in groups {
+                if let [(_, t)] = g.as_slice() {
+                    if let Some((alt, _)) = alternatives.get(t) {
+                        out.push((alt.clone(), CORRECTED_WEIGHT));
+                    }
+                    out.push((t.clone(), 1.0));
+                }
+            }
         }
-        groups
-            .into_iter()
-            .filter_map(|g| match g.as_slice() {
-                [(_, t)] => Some(t.clone()),
-                _ => None,
-            })
-            .collect()
+        out
     }
 
     /// Adds to each of the `top` sections the boosted BM25 of the query's words in its
@@ -771,13 +889,17 @@ impl LexicalIndex {
     /// inside it: as term queries in the union, the three fields tripled the lists that
     /// block-max WAND sorts at every step, and were most of a query's time; the boosts are
     /// small (0.25), so they reorder the candidates but seldom change which they are.
-    fn add_field_boosts(&self, query: &Query, top: &mut [(f32, DocAddress)]) -> Result<(), LexicalError> {
-        let words: Vec<String> = self
-            .optional_clauses(query)
+    fn add_field_boosts(
+        &self,
+        query: &Query,
+        alternatives: &Alternatives,
+        top: &mut [(f32, DocAddress)],
+    ) -> Result<(), LexicalError> {
+        let (words, weights): (Vec<String>, Vec<f32>) = self
+            .scoring_clauses(query)
             .into_iter()
-            .chain(&query.must)
-            .flat_map(|c| self.single_words(c))
-            .collect();
+            .flat_map(|c| self.single_words(c, alternatives))
+            .unzip();
         if words.is_empty() || top.is_empty() {
             return Ok(());
         }
@@ -788,19 +910,20 @@ impl LexicalIndex {
             (self.f.heading, HEADING_BOOST),
             (self.f.tags_text, TAGS_BOOST),
         ] {
-            let weights = words
+            let bm25 = words
                 .iter()
-                .map(|t| {
+                .zip(&weights)
+                .map(|(t, w)| {
                     let term = Term::from_field_text(field, t);
                     Ok(match searcher.doc_freq(&term)? {
                         0 => None,
-                        _ => Some(Bm25Weight::for_terms(&searcher, &[term])?.boost_by(boost)),
+                        _ => Some(Bm25Weight::for_terms(&searcher, &[term])?.boost_by(boost * w)),
                     })
                 })
                 .collect::<tantivy::Result<Vec<_>>>()
                 .map_err(self.err())?;
             for_each_occurrence(&searcher, field, &words, &docs, |i, t, tf, norm| {
-                if let Some(w) = &weights[t] {
+                if let Some(w) = &bm25[t] {
                     top[i].0 += w.score(norm, tf);
                 }
             })
@@ -811,8 +934,8 @@ impl LexicalIndex {
     }
 
     /// One clause as one tantivy query (it matches when any of its parts does).
-    fn clause_query(&self, clause: &Clause) -> Box<dyn TQuery> {
-        let mut parts = self.clause_parts(clause);
+    fn clause_query(&self, clause: &Clause, alternatives: &Alternatives) -> Box<dyn TQuery> {
+        let mut parts = self.clause_parts(clause, alternatives);
         match parts.len() {
             1 => parts.remove(0),
             _ => Box::new(BooleanQuery::new(
@@ -821,10 +944,17 @@ impl LexicalIndex {
         }
     }
 
-    /// The queries whose scores add up to a clause's in `all`: a term query per word, a
-    /// phrase query per CJK span or quoted phrase, a prefix query. (The field boosts are
-    /// added to the top sections afterwards: `add_field_boosts`.)
-    fn clause_parts(&self, clause: &Clause) -> Vec<Box<dyn TQuery>> {
+    /// The queries whose scores add up to a clause's in `all`: a term query per word (and
+    /// one for its correction, weighed less), a phrase query per CJK span or quoted phrase
+    /// (a word in no note replaced by its correction), a prefix query. (The field boosts
+    /// are added to the top sections afterwards: `add_field_boosts`.)
+    fn clause_parts(&self, clause: &Clause, alternatives: &Alternatives) -> Vec<Box<dyn TQuery>> {
+        let term = |t: &str| -> Box<dyn TQuery> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(self.f.all, t),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
         match clause {
             Clause::Word(w) | Clause::Phrase(w) => {
                 let groups = self.analysis.term_groups(w);
@@ -835,23 +965,32 @@ impl LexicalIndex {
                     Box::new(PhraseQuery::new_with_offset(
                         terms
                             .iter()
-                            .map(|(p, t)| (p - base, Term::from_field_text(self.f.all, t)))
+                            .map(|(p, t)| {
+                                let t = match alternatives.get(t) {
+                                    Some((alt, true)) => alt,
+                                    _ => t,
+                                };
+                                (p - base, Term::from_field_text(self.f.all, t))
+                            })
                             .collect(),
                     ))
                 };
-                let group = |g: &[(usize, String)]| -> Box<dyn TQuery> {
+                let group = |g: &[(usize, String)]| -> Vec<Box<dyn TQuery>> {
                     match g {
-                        [(_, t)] => Box::new(TermQuery::new(
-                            Term::from_field_text(self.f.all, t),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                        _ => phrase(g),
+                        [(_, t)] => {
+                            let mut parts = vec![term(t)];
+                            if let Some((alt, _)) = alternatives.get(t) {
+                                parts.push(Box::new(BoostQuery::new(term(alt), CORRECTED_WEIGHT)));
+                            }
+                            parts
+                        }
+                        _ => vec![phrase(g)],
                     }
                 };
                 match (clause, groups.as_slice()) {
                     (_, []) => vec![Box::new(BooleanQuery::new(Vec::new()))],
-                    (_, [g]) => vec![group(g)],
-                    (Clause::Word(_), _) => groups.iter().map(|g| group(g)).collect(),
+                    (_, [g]) => group(g),
+                    (Clause::Word(_), _) => groups.iter().flat_map(|g| group(g)).collect(),
                     _ => vec![phrase(&groups.concat())],
                 }
             }
@@ -863,20 +1002,15 @@ impl LexicalIndex {
                     Err(_) => Box::new(BooleanQuery::new(Vec::new())),
                 }]
             }
+            Clause::Any(all) => all
+                .iter()
+                .flat_map(|c| self.clause_parts(c, alternatives))
+                .collect(),
         }
     }
 
     fn filter_query(&self, filter: &Filter) -> Box<dyn TQuery> {
-        use std::ops::Bound::{self, Excluded, Included, Unbounded};
-        fn bounds(cmp: Cmp, t: Term) -> (Bound<Term>, Bound<Term>) {
-            match cmp {
-                Cmp::Gt => (Excluded(t), Unbounded),
-                Cmp::Ge => (Included(t), Unbounded),
-                Cmp::Lt => (Unbounded, Excluded(t)),
-                Cmp::Le => (Unbounded, Included(t)),
-                Cmp::Eq => (Included(t.clone()), Included(t)),
-            }
-        }
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         match filter {
             Filter::Tag(t) => Box::new(TermQuery::new(
                 Term::from_field_text(self.f.tag_key, &fold_keyword(t)),
@@ -891,14 +1025,41 @@ impl LexicalIndex {
             }
             Filter::Strength(cmp, v) => {
                 // Stored as f32 widened to f64 (0.7 → 0.699999988): widen the bound alike.
-                let v = f64::from(*v);
-                let (lo, hi) = bounds(*cmp, Term::from_field_f64(self.f.strength, v));
+                let t = Term::from_field_f64(self.f.strength, f64::from(*v));
+                let (lo, hi) = match cmp {
+                    Cmp::Gt => (Excluded(t), Unbounded),
+                    Cmp::Ge => (Included(t), Unbounded),
+                    Cmp::Lt => (Unbounded, Excluded(t)),
+                    Cmp::Le => (Unbounded, Included(t)),
+                    Cmp::Eq => (Included(t.clone()), Included(t)),
+                };
                 Box::new(RangeQuery::new(lo, hi))
             }
-            Filter::Updated(cmp, d) => {
-                let (lo, hi) = bounds(*cmp, Term::from_field_date(self.f.updated, to_datetime(*d)));
-                Box::new(RangeQuery::new(lo, hi))
+            Filter::Date { field, range, .. } => {
+                let field = match field {
+                    DateField::Updated => self.f.updated,
+                    DateField::Established => self.f.established,
+                };
+                let bound = |d: Option<chrono::NaiveDate>, end: bool| match d {
+                    Some(d) if end => Excluded(Term::from_field_date(field, to_datetime(d))),
+                    Some(d) => Included(Term::from_field_date(field, to_datetime(d))),
+                    None => Unbounded,
+                };
+                let DateRange { from, until } = *range;
+                if from.is_none() && until.is_none() {
+                    return Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0));
+                }
+                Box::new(RangeQuery::new(bound(from, false), bound(until, true)))
             }
+            Filter::Any(all) => Box::new(BooleanQuery::new(
+                all.iter()
+                    .map(|f| (Occur::Should, self.filter_query(f)))
+                    .collect(),
+            )),
+            Filter::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+                (Occur::MustNot, self.filter_query(inner)),
+            ])),
         }
     }
 
@@ -913,6 +1074,54 @@ impl LexicalIndex {
     /// Number of section documents.
     pub fn num_sections(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+}
+
+/// The notes a query's required and excluded terms allow (filters stay tantivy
+/// queries of their own).
+#[derive(Debug, Clone, Default)]
+pub struct Constraints {
+    /// Notes with an excluded term anywhere.
+    excluded: HashSet<u32>,
+    /// Notes that have every required term (in any section); `None` when none is required.
+    required: Option<HashSet<u32>>,
+}
+
+/// One unit of a query's keyword evidence: an index term, and the term and word of its
+/// typo correction, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceUnit {
+    pub term: String,
+    pub correction: Option<(String, String)>,
+}
+
+/// What a typed word's correction adds (see [`spell`]).
+struct Alternative {
+    /// The correction's index term.
+    term: String,
+    /// The correction as written.
+    word: String,
+    /// The typed word is in no note: the correction replaces it in phrases.
+    replaces: bool,
+}
+
+/// Index term of a typed word → its correction.
+#[derive(Default)]
+struct Alternatives(FxHashMap<String, Alternative>);
+
+impl Alternatives {
+    /// The correction's term, and whether it replaces the typed word.
+    fn get(&self, term: &str) -> Option<(&String, bool)> {
+        self.0.get(term).map(|a| (&a.term, a.replaces))
+    }
+}
+
+/// The word and phrase clauses inside a clause (itself, or the members of an `OR`).
+fn leaves(clause: &Clause) -> Vec<&Clause> {
+    match clause {
+        Clause::Any(all) => all.iter().flat_map(leaves).collect(),
+        Clause::Prefix(_) => Vec::new(),
+        other => vec![other],
     }
 }
 

@@ -333,17 +333,26 @@ impl NoteIndex {
         Ok(out)
     }
 
-    /// Whole-note BM25 scores of the `candidates` for the analyzed `terms` (a term given
-    /// twice counts twice). A candidate none of whose terms match is absent.
-    pub fn scores(&self, terms: &[String], candidates: &[u32]) -> Result<FxHashMap<u32, f32>, LexicalError> {
+    /// Whole-note BM25 scores of the `candidates` for the analyzed terms, each with a
+    /// weight (a term given twice counts twice). A candidate none of whose terms match is
+    /// absent.
+    pub fn scores(
+        &self,
+        terms: &[(String, f32)],
+        candidates: &[u32],
+    ) -> Result<FxHashMap<u32, f32>, LexicalError> {
         let searcher = self.reader.searcher();
         let weights = terms
             .iter()
-            .map(|t| Bm25Weight::for_terms(&searcher, &[Term::from_field_text(self.f.text, t)]))
+            .map(|(t, w)| {
+                Bm25Weight::for_terms(&searcher, &[Term::from_field_text(self.f.text, t)])
+                    .map(|b| b.boost_by(*w))
+            })
             .collect::<tantivy::Result<Vec<_>>>()
             .map_err(self.err())?;
+        let terms: Vec<String> = terms.iter().map(|(t, _)| t.clone()).collect();
         let mut out: FxHashMap<u32, f32> = FxHashMap::default();
-        self.for_each_occurrence(terms, candidates.iter().copied(), |ord, i, tf, norm| {
+        self.for_each_occurrence(&terms, candidates.iter().copied(), |ord, i, tf, norm| {
             *out.entry(ord).or_default() += weights[i].score(norm, tf)
         })?;
         Ok(out)

@@ -74,11 +74,14 @@ impl RecallMcp {
     #[tool(
         description = "Search the notes for a topic: ranked notes with the best-matching section, a snippet \
 (matches in **bold**), a relevance score, the memory's strength (0..1) and tags. Query syntax: plain words \
-are ranked (`rust async`), \"quoted phrases\" must match in order, `+word` is required, `-word` excludes, \
-`prefix*` matches word starts; filters `tag:python`, `path:people/`, `strength:>0.7`, `updated:>2024-01-01`. \
-Example: `\"borrow checker\" tag:rust -python`. Modes: hybrid (default, words and meaning), lexical (exact \
-words), semantic (meaning). Use `recent` (a half-life like 30d) to favour fresh memories. To find notes \
-that belong with a note you already have, use `related` instead.",
+are ranked (`rust async`, one typo per word tolerated); \"quoted phrases\" are required in that order, \
+`+word` is required, `-word` excludes, `prefix*` matches word starts; filters `tag:python`, `path:people/`, \
+`strength:>0.7`, `updated:2025`, `established:>=2024-06`, `updated:7d` (dates: YYYY, YYYY-MM, YYYY-MM-DD, \
+7d, 2w, 3m, 1y, today, yesterday), `tag:a OR tag:b`, `-tag:draft`. Required words, phrases, exclusions and \
+filters hold in every mode. A query of filters alone lists every match, strongest first. Example: \
+`\"borrow checker\" tag:rust -python`. Modes: hybrid (default, words and meaning), lexical (exact words), \
+semantic (meaning). Use `recent` (a half-life like 30d) to favour fresh memories. To find notes that belong \
+with a note you already have, use `related` instead.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search(&self, Parameters(req): Parameters<SearchRequest>) -> Result<CallToolResult, McpError> {

@@ -11,8 +11,24 @@ fn strength(s: Option<f32>) -> String {
 
 pub fn search(r: &SearchResponse) -> String {
     let mut out = String::new();
+    if let Some(corrected) = &r.corrected_query {
+        let _ = writeln!(out, "showing results for {corrected:?}");
+    }
+    for c in r.corrections.iter().filter(|c| !c.replaced) {
+        let _ = writeln!(out, "(also matching {:?} for {:?})", c.read_as, c.typed);
+    }
     if r.results.is_empty() {
         let _ = writeln!(out, "no results for {:?} ({})", r.query, r.mode.name());
+        if let Some(suggestion) = &r.did_you_mean {
+            let _ = writeln!(out, "did you mean {suggestion:?}?");
+        }
+    }
+    for c in &r.constraints {
+        let _ = writeln!(
+            out,
+            "(constraint {} removed {} candidates)",
+            c.constraint, c.removed
+        );
     }
     if r.dropped > 0 {
         let _ = writeln!(

@@ -1,17 +1,16 @@
-//! The `/v1` endpoints: each turns its path and query string into an API request, lets
-//! the engine answer on a blocking thread, and returns the API response as JSON (or the
-//! error as `{"error": {"code", "message"}}` with its status).
+//! The `/v1` endpoints: each turns its path and query string (checked by [`Params`]) into
+//! an API request, lets the engine answer on a blocking thread, and returns the API
+//! response as JSON (or the error as `{"error": {"code", "message"}}` with its status).
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State as AxState};
-use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::params::Params;
 use super::{State, CALL_TIMEOUT};
 use crate::api::{ErrorBody, NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
 use crate::engine::Engine;
@@ -31,24 +30,6 @@ fn engine_error(e: &Error) -> Response {
         ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     error_response(status, code, e.to_string())
-}
-
-/// A query string as an API request; one that does not parse is a 400 in our format.
-pub struct ApiQuery<T>(T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(error_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                rejection.body_text(),
-            )),
-        }
-    }
 }
 
 /// Runs `call` on a blocking thread, within the limits on calls at once and on time.
@@ -90,57 +71,121 @@ pub async fn not_found() -> Response {
     )
 }
 
-pub async fn search(state: Shared, ApiQuery(req): ApiQuery<SearchRequest>) -> Response {
-    answer(&state.0, move |e| e.search(&req)).await
+/// `GET` is the only method of the `/v1` endpoints.
+pub async fn method_not_allowed(method: Method) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here: the /v1 endpoints answer GET (MCP is POST /mcp)"),
+    )
 }
 
-/// `/v1/related/{note}` takes no `note` or `text` in its query string.
-#[derive(Deserialize)]
-pub struct RelatedParams {
-    limit: Option<usize>,
-    #[serde(default)]
-    unlinked: bool,
-    #[serde(default)]
-    explain: bool,
+/// Answers a request whose parameters `build` checks and turns into the engine's call.
+async fn checked<R, T>(
+    state: &Arc<State>,
+    build: impl FnOnce() -> crate::error::Result<R>,
+    call: fn(&Engine, &R) -> crate::error::Result<T>,
+) -> Response
+where
+    R: Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    match build() {
+        Ok(req) => answer(state, move |e| call(e, &req)).await,
+        Err(e) => engine_error(&e),
+    }
 }
 
-pub async fn related_note(
-    state: Shared,
-    Path(note): Path<String>,
-    ApiQuery(p): ApiQuery<RelatedParams>,
-) -> Response {
-    let req = RelatedRequest {
-        note: Some(note),
-        limit: p.limit,
-        unlinked: p.unlinked,
-        explain: p.explain,
-        ..RelatedRequest::default()
+pub async fn search(state: Shared, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let known = [
+            "q",
+            "query",
+            "limit",
+            "mode",
+            "since",
+            "before",
+            "recent",
+            "min_score",
+            "exact",
+            "explain",
+        ];
+        let p = Params::parse(raw.as_deref(), &known)?;
+        let query = match (p.text("q"), p.text("query")) {
+            (Some(_), Some(_)) => return Err(Error::Usage("give `q` or `query`, not both".into())),
+            (Some(q), None) | (None, Some(q)) => q,
+            (None, None) => p.required("q", "the query to search for")?,
+        };
+        Ok(SearchRequest {
+            query,
+            limit: p.limit()?,
+            mode: p.mode()?,
+            since: p.text("since"),
+            before: p.text("before"),
+            recent: p.text("recent"),
+            min_score: p.min_score()?,
+            exact: p.flag("exact")?,
+            explain: p.flag("explain")?,
+            ..SearchRequest::default()
+        })
     };
-    answer(&state.0, move |e| e.related(&req)).await
+    checked(&state.0, build, Engine::search).await
 }
 
-pub async fn related_text(state: Shared, ApiQuery(req): ApiQuery<RelatedRequest>) -> Response {
-    answer(&state.0, move |e| e.related(&req)).await
-}
-
-#[derive(Deserialize)]
-pub struct NoteParams {
-    section: Option<String>,
-}
-
-pub async fn note(state: Shared, Path(note): Path<String>, ApiQuery(p): ApiQuery<NoteParams>) -> Response {
-    let req = NoteRequest {
-        note,
-        section: p.section,
-        ..NoteRequest::default()
+pub async fn related_note(state: Shared, Path(note): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let p = Params::parse(raw.as_deref(), &["limit", "unlinked", "explain"])?;
+        Ok(RelatedRequest {
+            note: Some(note),
+            limit: p.limit()?,
+            unlinked: p.flag("unlinked")?,
+            explain: p.flag("explain")?,
+            ..RelatedRequest::default()
+        })
     };
-    answer(&state.0, move |e| e.note(&req)).await
+    checked(&state.0, build, Engine::related).await
 }
 
-pub async fn recent(state: Shared, ApiQuery(req): ApiQuery<RecentRequest>) -> Response {
-    answer(&state.0, move |e| e.recent(&req)).await
+pub async fn related_text(state: Shared, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let p = Params::parse(raw.as_deref(), &["text", "note", "limit", "unlinked", "explain"])?;
+        Ok(RelatedRequest {
+            note: p.text("note"),
+            text: p.text("text"),
+            limit: p.limit()?,
+            unlinked: p.flag("unlinked")?,
+            explain: p.flag("explain")?,
+            ..RelatedRequest::default()
+        })
+    };
+    checked(&state.0, build, Engine::related).await
 }
 
-pub async fn status(state: Shared) -> Response {
-    answer(&state.0, |e| e.status()).await
+pub async fn note(state: Shared, Path(note): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let p = Params::parse(raw.as_deref(), &["section"])?;
+        Ok(NoteRequest {
+            note,
+            section: p.text("section"),
+            ..NoteRequest::default()
+        })
+    };
+    checked(&state.0, build, Engine::note).await
+}
+
+pub async fn recent(state: Shared, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let p = Params::parse(raw.as_deref(), &["limit", "tag", "path"])?;
+        Ok(RecentRequest {
+            limit: p.limit()?,
+            tag: p.text("tag"),
+            path: p.text("path"),
+        })
+    };
+    checked(&state.0, build, Engine::recent).await
+}
+
+pub async fn status(state: Shared, RawQuery(raw): RawQuery) -> Response {
+    let build = || Params::parse(raw.as_deref(), &[]).map(|_| ());
+    checked(&state.0, build, |e, _| e.status()).await
 }

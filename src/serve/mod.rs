@@ -13,6 +13,7 @@
 
 mod guard;
 mod handlers;
+mod params;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -111,6 +112,7 @@ pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
         .route("/v1/recent", get(handlers::recent))
         .route("/v1/status", get(handlers::status))
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
         .nest_service("/mcp", mcp)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
