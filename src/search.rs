@@ -339,14 +339,14 @@ fn removed_by_constraints(
 
 /// Fills in each candidate's absolute evidence (keyword share, similarity) and its
 /// probability of relevance (see `relevance`). A word matched only through its typo
-/// correction counts `CORRECTED_WEIGHT` of its weight.
+/// correction counts `CORRECTED_EVIDENCE` of its weight.
 fn weigh(
     snap: &Snapshot,
     query: &Query,
     notes: &mut [NoteScore],
     query_vector: Option<(&VectorIndex, &[f32])>,
 ) -> Result<()> {
-    use crate::lexical::spell::CORRECTED_WEIGHT;
+    use crate::lexical::spell::CORRECTED_EVIDENCE;
     let units = snap.lexical().evidence_terms(query);
     let note_index = snap.notes();
     let total = note_index.count().max(1) as f32;
@@ -400,7 +400,7 @@ fn weigh(
                 words += idf[i];
             } else if let (Some(at), Some(a)) = (alt_at[i], alt_idf[i]) {
                 if has(at) {
-                    words += CORRECTED_WEIGHT * a.min(idf[i]);
+                    words += CORRECTED_EVIDENCE * a.min(idf[i]);
                     corrected.extend(unit.correction.as_ref().map(|(_, to)| to.clone()));
                 }
             }
