@@ -26,6 +26,7 @@ test: setup
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --lib --no-default-features -- -D warnings
 
 ## ci: what .ci/run does
 ci: lint test

@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fuse::Fusion;
@@ -78,7 +77,8 @@ pub fn check_min_score(v: f32) -> Result<f32, String> {
 }
 
 /// Which retrievers a search uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Keywords and meaning, merged (the default).
@@ -101,7 +101,8 @@ impl Mode {
 }
 
 /// A search.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The query, in recall's syntax: words (ranked, `rust async`), "quoted phrases"
@@ -109,10 +110,10 @@ pub struct SearchRequest {
     /// `path:FOLDER/`, `strength:>0.7`, `updated:>2024-01`, `established:2025`
     /// (`tag:a OR tag:b` for either, `-tag:draft` to exclude). Required words, phrases,
     /// exclusions and filters hold in every mode. Example: `"borrow checker" tag:rust -python`.
-    #[schemars(length(min = 1, max = 4096))]
+    #[cfg_attr(feature = "mcp", schemars(length(min = 1, max = 4096)))]
     pub query: String,
     /// How many notes to return (default 10).
-    #[schemars(range(min = 1, max = 100))]
+    #[cfg_attr(feature = "mcp", schemars(range(min = 1, max = 100)))]
     pub limit: Option<usize>,
     /// `hybrid` (default: keywords and meaning), `lexical` (exact words only) or
     /// `semantic` (meaning only).
@@ -126,7 +127,7 @@ pub struct SearchRequest {
     pub recent: Option<String>,
     /// Drop results whose probability of relevance is below this (default 0.005, 0 keeps
     /// every candidate).
-    #[schemars(range(min = 0.0, max = 1.0))]
+    #[cfg_attr(feature = "mcp", schemars(range(min = 0.0, max = 1.0)))]
     pub min_score: Option<f32>,
     /// Match words only as written: no typo tolerance.
     #[serde(default)]
@@ -137,11 +138,11 @@ pub struct SearchRequest {
     pub explain: bool,
     /// Weight of the strength prior (command line only).
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "mcp", schemars(skip))]
     pub strength_weight: Option<f32>,
     /// How hybrid mode merges its lists (command line only).
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "mcp", schemars(skip))]
     pub fusion: Option<Fusion>,
 }
 
@@ -253,16 +254,17 @@ pub struct ExplainSemantic {
 }
 
 /// Notes related to a note, or to a piece of text.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RelatedRequest {
     /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
     pub note: Option<String>,
     /// Instead of a note: text to find related notes for.
-    #[schemars(length(min = 1, max = 16384))]
+    #[cfg_attr(feature = "mcp", schemars(length(min = 1, max = 16384)))]
     pub text: Option<String>,
     /// How many notes to return (default 10).
-    #[schemars(range(min = 1, max = 100))]
+    #[cfg_attr(feature = "mcp", schemars(range(min = 1, max = 100)))]
     pub limit: Option<usize>,
     /// Only notes not already linked to or from the note: discovery of missing links.
     #[serde(default)]
@@ -272,7 +274,7 @@ pub struct RelatedRequest {
     pub explain: bool,
     /// Weight of the strength prior (command line only).
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "mcp", schemars(skip))]
     pub strength_weight: Option<f32>,
 }
 
@@ -297,7 +299,8 @@ pub struct RelatedHit {
 }
 
 /// A note, as indexed, optionally with its markdown.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// The note id (path in the vault without `.md`, e.g. `topics/python_development`).
@@ -308,11 +311,11 @@ pub struct NoteRequest {
     pub section: Option<String>,
     /// Include the markdown (default true over the wire).
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "mcp", schemars(skip))]
     pub without_markdown: bool,
     /// Include each section's plain text (the command line's `show --json`).
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "mcp", schemars(skip))]
     pub section_text: bool,
 }
 
@@ -354,11 +357,12 @@ pub struct SectionInfo {
 }
 
 /// The most recently updated memories.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecentRequest {
     /// How many notes (default 10).
-    #[schemars(range(min = 1, max = 100))]
+    #[cfg_attr(feature = "mcp", schemars(range(min = 1, max = 100)))]
     pub limit: Option<usize>,
     /// Only notes with this tag.
     pub tag: Option<String>,

@@ -30,13 +30,24 @@ pub enum Error {
     },
     #[error("{0}")]
     TooLarge(String),
+    /// A request, flag or parameter that cannot be served as given: the caller can fix it.
     #[error("{0}")]
     Usage(String),
+    /// The embedding model cannot be used: its files are missing or unreadable, or it is
+    /// not the model the index was built with.
+    #[error("{0}")]
+    Model(String),
+    /// The file watcher could not start or stopped.
+    #[error("{0}")]
+    Watcher(String),
     #[error("{path}: {source}")]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// The index contradicts itself (a note ordinal with no note): a damaged index or a bug.
+    #[error("{0}")]
+    Internal(String),
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -56,7 +67,7 @@ pub enum ErrorKind {
     NotFound,
     /// The request is larger than the limits allow.
     TooLarge,
-    /// Anything else: no index, unreadable files, a missing model.
+    /// Anything else: no index, unreadable files, a missing model, a watcher that failed.
     Internal,
 }
 
@@ -66,7 +77,15 @@ impl Error {
             Error::Usage(_) | Error::Query(_) => ErrorKind::BadRequest,
             Error::UnknownNote { .. } => ErrorKind::NotFound,
             Error::TooLarge(_) => ErrorKind::TooLarge,
-            _ => ErrorKind::Internal,
+            Error::Store(_)
+            | Error::Lexical(_)
+            | Error::Vault(_)
+            | Error::Embed(_)
+            | Error::Vector(_)
+            | Error::Model(_)
+            | Error::Watcher(_)
+            | Error::Io { .. }
+            | Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

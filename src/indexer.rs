@@ -149,7 +149,37 @@ pub struct EmbedReport {
     pub reused: usize,
     pub elapsed_ms: u64,
     /// Why there are no embeddings, when there are none.
-    pub disabled: Option<String>,
+    pub disabled: Option<NoEmbeddings>,
+}
+
+/// Why an index has no embeddings (said in reports as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoEmbeddings {
+    /// Asked for: `--no-embed`.
+    TurnedOff,
+    /// An update of an index that was built without them.
+    NotInIndex,
+    /// A first build's keyword index, published while its vectors are made.
+    InProgress,
+    /// The model could not be loaded, and why.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for NoEmbeddings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoEmbeddings::TurnedOff => f.write_str("--no-embed"),
+            NoEmbeddings::NotInIndex => f.write_str("the index was built without embeddings"),
+            NoEmbeddings::InProgress => f.write_str("embedding in progress"),
+            NoEmbeddings::Unavailable(why) => f.write_str(why),
+        }
+    }
+}
+
+impl serde::Serialize for NoEmbeddings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Tombstones plus delta vectors beyond this share of all vectors make an update a full
@@ -343,17 +373,17 @@ fn report(
 }
 
 /// Loads the model, or says why there will be no embeddings.
-fn load_model(options: &IndexOptions) -> std::result::Result<Embedder, String> {
+fn load_model(options: &IndexOptions) -> std::result::Result<Embedder, NoEmbeddings> {
     read_model(options)?
         .load(crate::cores(), true)
-        .map_err(|e| e.to_string())
+        .map_err(|e| NoEmbeddings::Unavailable(e.to_string()))
 }
 
 /// Reads the model's files (no session yet), or says why there will be no embeddings.
-fn read_model(options: &IndexOptions) -> std::result::Result<ModelFiles, String> {
+fn read_model(options: &IndexOptions) -> std::result::Result<ModelFiles, NoEmbeddings> {
     match &options.model {
-        None => Err("--no-embed".into()),
-        Some(paths) => ModelFiles::read(paths.clone()).map_err(|e| e.to_string()),
+        None => Err(NoEmbeddings::TurnedOff),
+        Some(paths) => ModelFiles::read(paths.clone()).map_err(|e| NoEmbeddings::Unavailable(e.to_string())),
     }
 }
 
@@ -435,7 +465,7 @@ fn build_locked(
     } else {
         let keyword = Published {
             embedding: EmbedReport {
-                disabled: Some("embedding in progress".into()),
+                disabled: Some(NoEmbeddings::InProgress),
                 ..EmbedReport::default()
             },
             ..published.clone()
@@ -830,12 +860,15 @@ fn update_locked(
         std::thread::spawn(move || {
             let files = read_model(&options)?;
             if unwanted.load(Ordering::SeqCst) {
-                return Err("not needed".to_string());
+                return Err(NoEmbeddings::Unavailable("not needed".into()));
             }
-            files.load(crate::cores(), true).map_err(|e| e.to_string())
+            files
+                .load(crate::cores(), true)
+                .map_err(|e| NoEmbeddings::Unavailable(e.to_string()))
         })
     });
-    let analysis = Analysis::new(&g.manifest.language).map_err(Error::Usage)?;
+    let analysis = Analysis::new(&g.manifest.language)
+        .map_err(|e| Error::Internal(format!("{}: {e}", g.dir.display())))?;
     let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
     let plan = plan(g, &old, options, index, progress)?;
     let vault = g.manifest.vault.clone();
@@ -847,7 +880,7 @@ fn update_locked(
             let _ = thread.join();
         }
         let embedding = EmbedReport {
-            disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
+            disabled: g.manifest.model.is_none().then_some(NoEmbeddings::NotInIndex),
             ..EmbedReport::default()
         };
         return Ok(report(
@@ -906,7 +939,7 @@ fn update_locked(
         })
         .collect();
     let mut embedding = EmbedReport {
-        disabled: g.manifest.model.is_none().then(|| "--no-embed".into()),
+        disabled: g.manifest.model.is_none().then_some(NoEmbeddings::NotInIndex),
         ..EmbedReport::default()
     };
     let old_vectors = match g.manifest.model {
@@ -939,12 +972,12 @@ fn update_locked(
             }),
             None => {
                 let loaded = match loading {
-                    Some(thread) => thread
-                        .join()
-                        .unwrap_or_else(|_| Err("the model loader panicked".into())),
+                    Some(thread) => thread.join().unwrap_or_else(|_| {
+                        Err(NoEmbeddings::Unavailable("the model loader panicked".into()))
+                    }),
                     None => load_model(options),
                 };
-                let mut e = loaded.map_err(|why| Error::Usage(format!("cannot update embeddings: {why}")))?;
+                let mut e = loaded.map_err(|why| Error::Model(format!("cannot update embeddings: {why}")))?;
                 if check_model(&e, g).is_err() {
                     // Another model: every vector must be redone.
                     drop(staging);
@@ -982,7 +1015,7 @@ fn update_locked(
 /// Whether `e` is the model `g` was built with.
 fn check_model(e: &Embedder, g: &Generation) -> Result<()> {
     match g.manifest.model.as_deref() {
-        Some(m) if m != e.fingerprint() => Err(Error::Usage(format!(
+        Some(m) if m != e.fingerprint() => Err(Error::Model(format!(
             "the index was built with model {m} but {} is loaded; rebuild with `recall index --rebuild`",
             e.fingerprint()
         ))),

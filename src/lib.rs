@@ -20,6 +20,9 @@
 
 pub mod analysis;
 pub mod api;
+#[cfg(feature = "mcp")]
+pub mod calls;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod dates;
 pub mod embed;
@@ -29,6 +32,7 @@ pub mod eval;
 pub mod fuse;
 pub mod indexer;
 pub mod lexical;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod note;
 pub mod query;
@@ -36,6 +40,7 @@ pub mod rank;
 pub mod related;
 pub mod relevance;
 pub mod search;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod snapshot;
 pub mod snippet;

@@ -576,7 +576,7 @@ fn note_with_text(snap: &Snapshot, ord: u32) -> Result<crate::note::Note> {
     let record = snap
         .notes()
         .record(ord)?
-        .ok_or_else(|| Error::Usage(format!("no note with ordinal {ord}")))?;
+        .ok_or_else(|| Error::Internal(format!("the index has no note with ordinal {ord}")))?;
     let path = snap.generation.manifest.vault.join(&record.relative);
     Ok(match std::fs::read_to_string(&path) {
         Ok(text) => {

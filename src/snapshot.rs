@@ -41,7 +41,8 @@ impl Snapshot {
     /// Opens the generation `dir` currently names.
     pub fn open(dir: &IndexDir, model: Arc<QueryModel>) -> Result<Snapshot> {
         let generation = dir.open()?;
-        let analysis = Analysis::new(&generation.manifest.language).map_err(Error::Usage)?;
+        let analysis = Analysis::new(&generation.manifest.language)
+            .map_err(|e| Error::Internal(format!("{}: {e}", generation.dir.display())))?;
         let lexical = LexicalIndex::open(&generation.tantivy_dir(), &analysis)?;
         Ok(Snapshot {
             generation,
@@ -180,7 +181,7 @@ impl Snapshot {
         self.model.with(|embedder| {
             if let Some(model) = &self.generation.manifest.model {
                 if model != embedder.fingerprint() {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Model(format!(
                         "the index was built with model {model} but {} is loaded; rebuild with `recall index --rebuild`",
                         embedder.fingerprint()
                     )));

@@ -46,10 +46,10 @@ pub fn run(engine: &Engine, debounce: Duration, report: &mut dyn FnMut(WatchEven
     let vault = engine.snapshot().generation.manifest.vault.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(tx)
-        .map_err(|e| Error::Usage(format!("cannot start the file watcher: {e}")))?;
+        .map_err(|e| Error::Watcher(format!("cannot start the file watcher: {e}")))?;
     watcher
         .watch(&vault, notify::RecursiveMode::Recursive)
-        .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", vault.display())))?;
+        .map_err(|e| Error::Watcher(format!("cannot watch {}: {e}", vault.display())))?;
     let index_root = engine
         .dir()
         .root
@@ -79,7 +79,7 @@ pub fn run(engine: &Engine, debounce: Duration, report: &mut dyn FnMut(WatchEven
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::Usage("the file watcher stopped".into()));
+                return Err(Error::Watcher("the file watcher stopped".into()));
             }
         }
     }

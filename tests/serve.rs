@@ -302,3 +302,41 @@ fn answers_follow_edits_additions_and_deletions_within_two_seconds() {
     // The edited note is still there, with its new word.
     assert!(has_word("zwieback", "topics/marathon_training"));
 }
+
+/// The one request path holds the time limit on every face: `/v1`, `/mcp`, and stdio MCP.
+/// A hybrid search embeds its query (milliseconds at best), so 1 ms is always exceeded.
+#[test]
+fn a_call_over_the_time_limit_gets_the_timeout_error_on_every_face() {
+    let (_dir, _vault, index, _) = indexed_copy(&[]);
+    let query = "sourdough levain hydration and the long cold fermentation of a rye starter ".repeat(8);
+    let expected = "no answer within 0.001 s; try again";
+
+    let server = Server::start(&index, &["--no-watch", "--timeout", "0.001"]);
+    let target = format!("/v1/search?mode=hybrid&q={}", query.trim().replace(' ', "+"));
+    let (status, v) = server.get(&target);
+    assert_eq!((status, error_code(&v)), (503, "timeout"), "{v}");
+    assert_eq!(v["error"]["message"], expected);
+
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "search", "arguments": {"query": query, "mode": "hybrid"}}})
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{call}",
+        server.port,
+        call.len()
+    );
+    let (status, body) = server.raw(request.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    assert_eq!(v["result"]["content"][0]["text"], expected, "{v}");
+
+    // A generous limit answers the same call.
+    let relaxed = Server::start(&index, &["--no-watch", "--timeout", "30"]);
+    let (status, v) = relaxed.get(&target);
+    assert_eq!(status, 200, "{v}");
+
+    let v = common::mcp_stdio_call(&index, &["--no-watch", "--timeout", "0.001"], &call);
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    assert_eq!(v["result"]["content"][0]["text"], expected, "{v}");
+}

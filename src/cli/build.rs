@@ -14,7 +14,7 @@ use crate::analysis::Analysis;
 use crate::embed::ModelPaths;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::indexer::{self, BuildKind, IndexOptions, IndexReport, Stage};
+use crate::indexer::{self, BuildKind, IndexOptions, IndexReport, NoEmbeddings, Stage};
 use crate::store::IndexDir;
 
 #[derive(Args, Debug)]
@@ -154,9 +154,12 @@ fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool)
         r.links_resolved, r.links_unresolved
     )?;
     match &e.disabled {
-        Some(why) if !no_embed && why != "--no-embed" => {
-            warn(&format!("no embeddings, keyword search only: {why}"))
-        }
+        Some(NoEmbeddings::TurnedOff) => writeln!(out, "embeddings: none (--no-embed)")?,
+        Some(NoEmbeddings::NotInIndex) => writeln!(
+            out,
+            "embeddings: none (the index was built without them; `recall index --rebuild` adds them)"
+        )?,
+        Some(why) if !no_embed => warn(&format!("no embeddings, keyword search only: {why}")),
         Some(_) => writeln!(out, "embeddings: none (--no-embed)")?,
         None if r.kind == BuildKind::UpToDate => {}
         None => writeln!(

@@ -12,6 +12,7 @@ mod build;
 mod eval;
 mod notes;
 mod search;
+#[cfg(feature = "mcp")]
 mod serve;
 mod term;
 
@@ -101,8 +102,10 @@ pub enum Command {
         json: bool,
     },
     /// Serve the index over HTTP (JSON API, and MCP at /mcp), keeping it fresh.
+    #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
     /// Serve the index to an MCP client over stdio, keeping it fresh.
+    #[cfg(feature = "mcp")]
     Mcp(serve::McpArgs),
     /// Print a shell completion script: `recall completions bash > ~/.local/share/bash-completion/completions/recall`.
     Completions {
@@ -263,13 +266,24 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     out
 }
 
+impl Command {
+    /// Whether the command runs until stopped, updating its index as it goes.
+    fn runs_long(&self) -> bool {
+        match self {
+            Command::Watch { .. } => true,
+            #[cfg(feature = "serve")]
+            Command::Serve(_) => true,
+            #[cfg(feature = "mcp")]
+            Command::Mcp(_) => true,
+            _ => false,
+        }
+    }
+}
+
 fn dispatch(cli: &Cli) -> anyhow::Result<()> {
     let dir = IndexDir::new(&cli.index);
     let model = ModelPaths::locate(cli.model_dir.as_deref());
-    if matches!(
-        cli.command,
-        Command::Watch { .. } | Command::Serve(_) | Command::Mcp(_)
-    ) {
+    if cli.command.runs_long() {
         crate::steady_heap();
     }
     match &cli.command {
@@ -285,7 +299,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Doctor { json } => eval::doctor(model, *json),
         Command::Related(args) => notes::related(&open_fresh(dir, model, &args.fresh)?, args),
         Command::EvalRelated { vault, json } => eval::eval_related(&dir, &model, vault.as_deref(), *json),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(dir, model, args),
+        #[cfg(feature = "mcp")]
         Command::Mcp(args) => serve::mcp(dir, model, args),
         Command::Completions { shell } => {
             let shell = match shell {

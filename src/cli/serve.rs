@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::calls::{parse_timeout, Calls};
 use crate::embed::{ModelPaths, QueryModel};
 use crate::engine::{Engine, Limits};
+#[cfg(feature = "serve")]
 use crate::serve::{parse_listen, ServeConfig};
 use crate::store::IndexDir;
 
+#[cfg(feature = "serve")]
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one). Anything but loopback needs --token.
@@ -23,13 +26,25 @@ pub struct ServeArgs {
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_hosts: Vec<String>,
     #[command(flatten)]
+    pub calls: CallArgs,
+    #[command(flatten)]
     pub watch: WatchArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct McpArgs {
     #[command(flatten)]
+    pub calls: CallArgs,
+    #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    /// Longest a call may take, in seconds (waiting for its turn included); a call
+    /// without an answer by then gets a `timeout` error.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 #[derive(Args, Debug)]
@@ -82,11 +97,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+#[cfg(feature = "serve")]
 pub(super) fn serve(dir: IndexDir, model: ModelPaths, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig {
         listen: args.listen,
         token: args.token.clone(),
         allow_hosts: args.allow_hosts.clone(),
+        timeout: args.calls.timeout,
     };
     // Refuse a bad configuration before loading anything.
     config.check()?;
@@ -96,8 +113,9 @@ pub(super) fn serve(dir: IndexDir, model: ModelPaths, args: &ServeArgs) -> anyho
 
 pub(super) fn mcp(dir: IndexDir, model: ModelPaths, args: &McpArgs) -> anyhow::Result<()> {
     let engine = start(dir, model, &args.watch)?;
+    let calls = Arc::new(Calls::for_server(engine, args.calls.timeout));
     let runtime = runtime()?;
-    runtime.block_on(crate::mcp::serve_stdio(engine))?;
+    runtime.block_on(crate::mcp::serve_stdio(calls))?;
     // A search still running on a blocking thread must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())

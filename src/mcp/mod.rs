@@ -2,7 +2,8 @@
 //! HTTP (`/mcp` of `recall serve`), built on the official Rust SDK (rmcp).
 //!
 //! Each tool is a thin adapter: its arguments are an API request type (whose schema rmcp
-//! derives from the Rust type), the [`Engine`] answers on a blocking thread, and the
+//! derives from the Rust type), the [`Engine`] answers through the one request path of
+//! every server ([`Calls`]: a cap on calls at once, a time limit), and the
 //! result carries the API response as structured content plus a compact text rendering
 //! ([`text`]) a model reads easily. A failure the caller can fix (unknown note, malformed
 //! query) is a tool result marked as an error with the command line's message, never a
@@ -19,6 +20,7 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler
 use serde::Serialize;
 
 use crate::api::{NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
+use crate::calls::{CallError, Calls};
 use crate::engine::Engine;
 use crate::error::Result;
 
@@ -34,39 +36,37 @@ ranked by relevance with strength as a tie-breaker.";
 /// The recall tools, over one engine.
 #[derive(Clone)]
 pub struct RecallMcp {
-    engine: Arc<Engine>,
+    calls: Arc<Calls>,
     tool_router: ToolRouter<Self>,
 }
 
-/// A tool call answered on a blocking thread: the engine's work is CPU-bound.
-async fn answer<T, F>(
-    engine: &Arc<Engine>,
-    call: F,
-    render: fn(&T) -> String,
-) -> Result<CallToolResult, McpError>
+/// A tool call through the one request path. What the caller can act on (a refused
+/// request, a timeout) is a tool result marked as an error; a bug is a protocol error.
+async fn answer<T, F>(calls: &Calls, call: F, render: fn(&T) -> String) -> Result<CallToolResult, McpError>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Engine) -> Result<T> + Send + 'static,
 {
-    let engine = Arc::clone(engine);
-    match tokio::task::spawn_blocking(move || call(&engine)).await {
-        Ok(Ok(value)) => {
+    match calls.run(call).await {
+        Ok(value) => {
             let structured = serde_json::to_value(&value)
                 .map_err(|e| McpError::internal_error(format!("cannot encode the result: {e}"), None))?;
             let mut result = CallToolResult::success(vec![ContentBlock::text(render(&value))]);
             result.structured_content = Some(structured);
             Ok(result)
         }
-        Ok(Err(e)) => Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())])),
-        Err(e) => Err(McpError::internal_error(format!("the tool failed: {e}"), None)),
+        Err(e @ (CallError::Engine(_) | CallError::Timeout(_))) => {
+            Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]))
+        }
+        Err(e @ CallError::Failed(_)) => Err(McpError::internal_error(e.to_string(), None)),
     }
 }
 
 #[tool_router]
 impl RecallMcp {
-    pub fn new(engine: Arc<Engine>) -> RecallMcp {
+    pub fn new(calls: Arc<Calls>) -> RecallMcp {
         RecallMcp {
-            engine,
+            calls,
             tool_router: Self::tool_router(),
         }
     }
@@ -85,7 +85,7 @@ with a note you already have, use `related` instead.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn search(&self, Parameters(req): Parameters<SearchRequest>) -> Result<CallToolResult, McpError> {
-        answer(&self.engine, move |e| e.search(&req), text::search).await
+        answer(&self.calls, move |e| e.search(&req), text::search).await
     }
 
     #[tool(
@@ -96,7 +96,7 @@ linked either way, to discover missing links. Use this rather than `search` when
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn related(&self, Parameters(req): Parameters<RelatedRequest>) -> Result<CallToolResult, McpError> {
-        answer(&self.engine, move |e| e.related(&req), text::related).await
+        answer(&self.calls, move |e| e.related(&req), text::related).await
     }
 
     #[tool(
@@ -107,7 +107,7 @@ are cut at 64 KiB with a marker line; then read them a section at a time.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn read_note(&self, Parameters(req): Parameters<NoteRequest>) -> Result<CallToolResult, McpError> {
-        answer(&self.engine, move |e| e.note(&req), text::note).await
+        answer(&self.calls, move |e| e.note(&req), text::note).await
     }
 
     #[tool(
@@ -117,7 +117,7 @@ folder (`path: people/`).",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn recent(&self, Parameters(req): Parameters<RecentRequest>) -> Result<CallToolResult, McpError> {
-        answer(&self.engine, move |e| e.recent(&req), text::recent).await
+        answer(&self.calls, move |e| e.recent(&req), text::recent).await
     }
 
     #[tool(
@@ -126,7 +126,7 @@ was built), the embedding model, the vault and index paths.",
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn status(&self) -> Result<CallToolResult, McpError> {
-        answer(&self.engine, |e| e.status(), text::status).await
+        answer(&self.calls, |e| e.status(), text::status).await
     }
 }
 
@@ -139,10 +139,10 @@ impl ServerHandler for RecallMcp {
     }
 }
 
-/// Serves `engine` over stdin/stdout until the client closes stdin. Nothing else may
-/// write to stdout meanwhile.
-pub async fn serve_stdio(engine: Arc<Engine>) -> anyhow::Result<()> {
-    let running = match RecallMcp::new(engine).serve(rmcp::transport::stdio()).await {
+/// Serves over stdin/stdout until the client closes stdin. Nothing else may write to
+/// stdout meanwhile.
+pub async fn serve_stdio(calls: Arc<Calls>) -> anyhow::Result<()> {
+    let running = match RecallMcp::new(calls).serve(rmcp::transport::stdio()).await {
         Ok(running) => running,
         // The client went away before initializing: nothing to serve.
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),

@@ -11,12 +11,12 @@ use axum::Json;
 use serde::Serialize;
 
 use super::params::Params;
-use super::{State, CALL_TIMEOUT};
 use crate::api::{ErrorBody, NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
+use crate::calls::{CallError, Calls};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
 
-type Shared = AxState<Arc<State>>;
+type Shared = AxState<Arc<Calls>>;
 
 pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(ErrorBody::new(code, message))).into_response()
@@ -32,30 +32,21 @@ fn engine_error(e: &Error) -> Response {
     error_response(status, code, e.to_string())
 }
 
-/// Runs `call` on a blocking thread, within the limits on calls at once and on time.
-async fn answer<T, F>(state: &Arc<State>, call: F) -> Response
+/// Runs `call` through the one request path ([`Calls`]), the answer as JSON.
+async fn answer<T, F>(calls: &Calls, call: F) -> Response
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Engine) -> crate::error::Result<T> + Send + 'static,
 {
-    let work = async {
-        let _permit = state.running.acquire().await;
-        let engine = Arc::clone(&state.engine);
-        tokio::task::spawn_blocking(move || call(&engine)).await
-    };
-    match tokio::time::timeout(CALL_TIMEOUT, work).await {
-        Ok(Ok(Ok(value))) => Json(value).into_response(),
-        Ok(Ok(Err(e))) => engine_error(&e),
-        Ok(Err(e)) => error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the request failed: {e}"),
-        ),
-        Err(_) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!("no answer within {} s; try again", CALL_TIMEOUT.as_secs()),
-        ),
+    match calls.run(call).await {
+        Ok(value) => Json(value).into_response(),
+        Err(CallError::Engine(e)) => engine_error(&e),
+        Err(e @ CallError::Timeout(_)) => {
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "timeout", e.to_string())
+        }
+        Err(e @ CallError::Failed(_)) => {
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        }
     }
 }
 
@@ -82,7 +73,7 @@ pub async fn method_not_allowed(method: Method) -> Response {
 
 /// Answers a request whose parameters `build` checks and turns into the engine's call.
 async fn checked<R, T>(
-    state: &Arc<State>,
+    calls: &Calls,
     build: impl FnOnce() -> crate::error::Result<R>,
     call: fn(&Engine, &R) -> crate::error::Result<T>,
 ) -> Response
@@ -91,7 +82,7 @@ where
     T: Serialize + Send + 'static,
 {
     match build() {
-        Ok(req) => answer(state, move |e| call(e, &req)).await,
+        Ok(req) => answer(calls, move |e| call(e, &req)).await,
         Err(e) => engine_error(&e),
     }
 }

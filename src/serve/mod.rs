@@ -24,14 +24,13 @@ use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use crate::calls::Calls;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::mcp::RecallMcp;
 
 /// Largest request body accepted (MCP calls are small JSON documents).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Longest a call may take before the client gets a 503.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -41,6 +40,9 @@ pub struct ServeConfig {
     pub token: Option<String>,
     /// Host names (besides loopback ones and the listen address) requests may carry.
     pub allow_hosts: Vec<String>,
+    /// Longest a call may take (waiting for its turn included) before the client gets a
+    /// 503 `timeout` (an error result over MCP).
+    pub timeout: Duration,
 }
 
 impl ServeConfig {
@@ -76,13 +78,6 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     }
 }
 
-/// What every handler shares.
-pub struct State {
-    pub engine: Arc<Engine>,
-    /// Calls running at once; more wait (and time out after [`CALL_TIMEOUT`]).
-    pub running: tokio::sync::Semaphore,
-}
-
 /// The whole HTTP application: API routes, `/mcp`, the guard in front of both.
 pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
     let guard = Arc::new(guard::Guard::new(config));
@@ -93,16 +88,14 @@ pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
     // only loopback names, must not refuse what ours allowed.
     mcp_config.allowed_hosts = guard.allowed_hosts();
     mcp_config.max_request_body_bytes = MAX_BODY_BYTES;
-    let mcp_engine = Arc::clone(&engine);
+    // `/v1` and `/mcp` share one cap on calls at once.
+    let calls = Arc::new(Calls::for_server(engine, config.timeout));
+    let mcp_calls = Arc::clone(&calls);
     let mcp = StreamableHttpService::new(
-        move || Ok(RecallMcp::new(Arc::clone(&mcp_engine))),
+        move || Ok(RecallMcp::new(Arc::clone(&mcp_calls))),
         Arc::new(NeverSessionManager::default()),
         mcp_config,
     );
-    let state = Arc::new(State {
-        engine,
-        running: tokio::sync::Semaphore::new(crate::cores() * 8),
-    });
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/v1/search", get(handlers::search))
@@ -113,7 +106,7 @@ pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
         .route("/v1/status", get(handlers::status))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .with_state(state)
+        .with_state(calls)
         .nest_service("/mcp", mcp)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
@@ -175,6 +168,7 @@ mod tests {
             listen: parse_listen(listen).unwrap(),
             token: token.map(str::to_string),
             allow_hosts: Vec::new(),
+            timeout: crate::calls::DEFAULT_TIMEOUT,
         };
         assert!(config("127.0.0.1:1", None).check().is_ok());
         assert!(config("0.0.0.0:1", None).check().is_err());

@@ -424,3 +424,42 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Starts `recall --index INDEX mcp EXTRA...` on stdio, initializes, sends `call` (a
+/// JSON-RPC request), and returns the response with the same id.
+pub fn mcp_stdio_call(index: &Path, extra: &[&str], call: &str) -> Value {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recall"))
+        .arg("--index")
+        .arg(index)
+        .arg("mcp")
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawning recall mcp");
+    let id = serde_json::from_str::<Value>(call).unwrap()["id"].clone();
+    let mut stdin = child.stdin.take().unwrap();
+    let init = r#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"tests","version":"0"}}}"#;
+    writeln!(stdin, "{init}").unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answer = |want: &Value| loop {
+        let line = lines.next().expect("recall mcp closed stdout").unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if &v["id"] == want {
+            return v;
+        }
+    };
+    answer(&Value::from("init"));
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    writeln!(stdin, "{call}").unwrap();
+    let v = answer(&id);
+    drop(stdin);
+    let _ = child.wait();
+    v
+}
