@@ -27,6 +27,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --lib --no-default-features -- -D warnings
+	python3 scripts/check-layers.py
 
 ## ci: what .ci/run does
 ci: lint test

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fuse::Fusion;
 use crate::note::Link;
+pub use crate::query::{parse_mode, Mode};
 use crate::related::Evidence;
 
 /// Results a call returns unless it asks for another number.
@@ -44,59 +45,11 @@ fn limit_message(s: &str) -> String {
     format!("bad limit `{s}`: give a whole number from 1 to {MAX_LIMIT}")
 }
 
-/// The one check of a mode name.
-pub fn parse_mode(s: &str) -> Result<Mode, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "hybrid" => Ok(Mode::Hybrid),
-        "lexical" => Ok(Mode::Lexical),
-        "semantic" => Ok(Mode::Semantic),
-        _ => Err(format!("bad mode `{s}`: use hybrid, lexical or semantic")),
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Mode, String> {
-        parse_mode(s)
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The one check of a `min_score`: a probability.
 pub fn check_min_score(v: f32) -> Result<f32, String> {
     match (0.0..=1.0).contains(&v) {
         true => Ok(v),
         false => Err(format!("bad min_score `{v}`: give a number from 0 to 1")),
-    }
-}
-
-/// Which retrievers a search uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Keywords and meaning, merged (the default).
-    #[default]
-    Hybrid,
-    /// Keywords only (BM25).
-    Lexical,
-    /// Meaning only (embedding similarity).
-    Semantic,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Hybrid => "hybrid",
-            Mode::Lexical => "lexical",
-            Mode::Semantic => "semantic",
-        }
     }
 }
 

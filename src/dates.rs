@@ -14,7 +14,27 @@
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
-use crate::query::Cmp;
+/// A comparison in a `strength:` or date filter (defined with the dates, which read it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cmp {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+}
+
+impl Cmp {
+    pub fn test<T: PartialOrd>(self, value: T, bound: T) -> bool {
+        match self {
+            Cmp::Gt => value > bound,
+            Cmp::Ge => value >= bound,
+            Cmp::Lt => value < bound,
+            Cmp::Le => value <= bound,
+            Cmp::Eq => value == bound,
+        }
+    }
+}
 
 /// What every refusal says the accepted forms are.
 pub const FORMS: &str = "write YYYY, YYYY-MM, YYYY-MM-DD, a window like 7d, 2w, 3m or 1y, today or yesterday";

@@ -16,9 +16,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::api::{
-    check_limit, check_min_score, ConstraintInfo, CorrectionInfo, NoteRequest, NoteResponse, RecentHit,
-    RecentRequest, RecentResponse, RelatedHit, RelatedRequest, RelatedResponse, SearchHit, SearchRequest,
-    SearchResponse, SectionInfo, StatsResponse, StatusResponse, DEFAULT_LIMIT,
+    check_limit, check_min_score, ConstraintInfo, CorrectionInfo, Explain, ExplainLexical, ExplainSemantic,
+    NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
+    RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse, StatusResponse,
+    DEFAULT_LIMIT,
 };
 use crate::dates::{self, DateRange};
 use crate::embed::{ModelPaths, QueryModel};
@@ -31,6 +32,7 @@ use crate::rank::DEFAULT_STRENGTH_WEIGHT;
 use crate::related::{self, RelatedOptions, Source};
 use crate::search::{self, SearchOptions};
 use crate::snapshot::Snapshot;
+use crate::snippet;
 use crate::store::IndexDir;
 
 /// Longest query accepted, in bytes: a longer one is not a query.
@@ -252,10 +254,7 @@ impl Engine {
             results: ranking
                 .hits
                 .into_iter()
-                .map(|h| SearchHit {
-                    explain: h.explain.filter(|_| req.explain),
-                    ..h
-                })
+                .filter_map(|h| search_hit(h, req.explain))
                 .collect(),
             warnings: warning.into_iter().collect(),
         })
@@ -497,6 +496,37 @@ impl Engine {
             language: m.language.clone(),
         })
     }
+}
+
+/// A ranked note as the API shows it (a hit searched without `render` has nothing to show).
+fn search_hit(h: search::Hit, explain: bool) -> Option<SearchHit> {
+    let s = &h.signals;
+    let explain = explain.then(|| Explain {
+        lexical: s.lexical.map(|(rank, score)| ExplainLexical { rank, score }),
+        semantic: s
+            .semantic
+            .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
+        fused: s.fused,
+        keyword_share: s.evidence.keyword,
+        similarity: s.evidence.similarity,
+        relevance: s.relevance,
+        corrected: s.corrected.clone(),
+    });
+    let search::Shown { section, spans } = h.shown?;
+    Some(SearchHit {
+        rank: h.rank,
+        note: h.note,
+        title: section.title,
+        path: section.file,
+        section: section.heading,
+        line: section.line,
+        score: h.score,
+        strength: section.strength,
+        tags: section.tags,
+        snippet: snippet::marked(&spans),
+        explain,
+        spans,
+    })
 }
 
 /// A call's `limit`, checked as on every face.

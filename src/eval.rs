@@ -174,11 +174,11 @@ pub fn evaluate(
         let elapsed = started.elapsed();
         if let Some(out) = dump.as_mut() {
             for h in &hits {
-                let e = h.explain.as_ref();
+                let s = &h.signals;
                 let line = serde_json::json!({
                     "query": id, "rank": h.rank, "note": h.note, "gain": rel.get(&h.note).copied().unwrap_or(0.0),
-                    "keyword_share": e.and_then(|e| e.keyword_share), "similarity": e.and_then(|e| e.similarity),
-                    "fused": e.map(|e| e.fused), "relevance": e.map(|e| e.relevance),
+                    "keyword_share": s.evidence.keyword, "similarity": s.evidence.similarity,
+                    "fused": s.fused, "relevance": s.relevance,
                 });
                 writeln!(out, "{line}").map_err(|source| Error::Io {
                     path: "eval dump".into(),

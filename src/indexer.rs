@@ -29,9 +29,9 @@ use crate::error::{Error, Result};
 use crate::lexical::notes::keys_answered_by;
 use crate::lexical::{LexicalIndex, NoteDoc};
 use crate::note::Note;
-use crate::rank::Prior;
+use crate::record::{Prior, Skipped};
 use crate::store::{FileRow, Files, Generation, IndexDir, Manifest, WriteLock, FORMAT_VERSION, NO_NOTE};
-use crate::vault::{note_files, read_all, LoadedNote, Resolver, Skipped, Vault, WalkOptions};
+use crate::vault::{note_files, read_all, LoadedNote, Resolver, Vault, WalkOptions};
 use crate::vector::{text_hash, Entry, VectorIndex, VectorStore, VectorTable};
 
 /// A stage of a build, for progress reporting.

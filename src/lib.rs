@@ -37,6 +37,7 @@ pub mod mcp;
 pub mod note;
 pub mod query;
 pub mod rank;
+pub mod record;
 pub mod related;
 pub mod relevance;
 pub mod search;

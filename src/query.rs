@@ -16,6 +16,9 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
+pub use crate::dates::Cmp;
 use crate::dates::{self, DateRange};
 
 /// One searchable piece of a query.
@@ -52,25 +55,51 @@ impl fmt::Display for Clause {
     }
 }
 
-/// A comparison in a `strength:` or date filter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cmp {
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Eq,
+/// Which retrievers a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Keywords and meaning, merged (the default).
+    #[default]
+    Hybrid,
+    /// Keywords only (BM25).
+    Lexical,
+    /// Meaning only (embedding similarity).
+    Semantic,
 }
 
-impl Cmp {
-    pub fn test<T: PartialOrd>(self, value: T, bound: T) -> bool {
+impl Mode {
+    pub fn name(self) -> &'static str {
         match self {
-            Cmp::Gt => value > bound,
-            Cmp::Ge => value >= bound,
-            Cmp::Lt => value < bound,
-            Cmp::Le => value <= bound,
-            Cmp::Eq => value == bound,
+            Mode::Hybrid => "hybrid",
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
         }
+    }
+}
+
+/// The one check of a mode name.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "hybrid" => Ok(Mode::Hybrid),
+        "lexical" => Ok(Mode::Lexical),
+        "semantic" => Ok(Mode::Semantic),
+        _ => Err(format!("bad mode `{s}`: use hybrid, lexical or semantic")),
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        parse_mode(s)
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

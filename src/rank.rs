@@ -15,6 +15,8 @@ use rustc_hash::FxHashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::record::Prior;
+
 /// λ of [`blend_whole`]: chosen on SciFact train as memory notes (nDCG@10 0.653 at 0,
 /// 0.677 at 0.5, **0.689 at 0.75**, 0.682 at 1); plain SciFact, one section a note, is
 /// indifferent (0.700 ± 0.001), see BENCHMARKS.md.
@@ -143,13 +145,6 @@ pub fn parse_half_life(s: &str) -> Result<f32, String> {
     } else {
         Err(bad())
     }
-}
-
-/// Per-note facts the priors need (stored per index so that a query need not load notes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct Prior {
-    pub strength: Option<f32>,
-    pub updated: Option<NaiveDate>,
 }
 
 /// Multiplies in the strength prior (and recency, when asked) and re-sorts.

@@ -479,7 +479,7 @@ pub fn related(snap: &Snapshot, source: &Source, options: &RelatedOptions) -> Re
     let mut ranked: Vec<NoteScore> = scored.into_iter().map(|(n, _, _)| n).collect();
     rank::apply_priors(
         &mut ranked,
-        |ord| rank::Prior {
+        |ord| crate::record::Prior {
             strength: records.get(&ord).and_then(|n| n.note.meta.strength),
             updated: None,
         },

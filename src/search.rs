@@ -11,11 +11,10 @@
 use std::collections::HashSet;
 
 use crate::analysis::Analysis;
-use crate::api::{Explain, ExplainLexical, ExplainSemantic, Mode, SearchHit};
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
 use crate::lexical::{Constraints, StoredSection};
-use crate::query::{Clause, Query};
+use crate::query::{Clause, Mode, Query};
 use crate::rank::{self, NoteScore, Signals};
 use crate::relevance::{self, Evidence};
 use crate::snapshot::Snapshot;
@@ -42,10 +41,31 @@ pub struct SearchOptions {
     pub explain: bool,
 }
 
+/// One ranked note, with the evidence for it.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// 1-based.
+    pub rank: usize,
+    pub note: String,
+    /// After the priors.
+    pub score: f32,
+    /// Where it stood in each ranking and what evidence it has.
+    pub signals: Signals,
+    /// With `render`: the section to show and its snippet.
+    pub shown: Option<Shown>,
+}
+
+/// The section a hit shows, and the part of it that matched.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub section: StoredSection,
+    pub spans: Vec<snippet::Span>,
+}
+
 /// The ranked notes of a query.
 #[derive(Debug, Clone, Default)]
 pub struct Ranking {
-    pub hits: Vec<SearchHit>,
+    pub hits: Vec<Hit>,
     /// Candidates dropped for too little evidence (see `relevance`).
     pub dropped: usize,
     /// The query as it was read: with its typo corrections.
@@ -89,55 +109,28 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
     let analysis = snap.lexical().analysis();
     let terms = highlight_terms(&query, analysis);
     let mut hits = Vec::with_capacity(ranked.len());
-    for n in &ranked {
-        let signals = &n.signals;
-        let mut hit = SearchHit {
-            rank: hits.len() + 1,
-            note: String::new(),
-            title: String::new(),
-            path: String::new(),
-            section: String::new(),
-            line: 0,
-            score: n.score,
-            strength: None,
-            tags: Vec::new(),
-            snippet: String::new(),
-            explain: Some(Explain {
-                lexical: signals
-                    .lexical
-                    .map(|(rank, score)| ExplainLexical { rank, score }),
-                semantic: signals
-                    .semantic
-                    .map(|(rank, similarity)| ExplainSemantic { rank, similarity }),
-                fused: signals.fused,
-                keyword_share: signals.evidence.keyword,
-                similarity: signals.evidence.similarity,
-                relevance: signals.relevance,
-                corrected: signals.corrected.clone(),
-            }),
-            spans: Vec::new(),
-        };
-        if options.render {
-            let Some(stored) = shown_section(snap, n)? else {
-                continue;
-            };
-            // A stale index (refresh skipped or refused) must not show a deleted note.
-            if !snap.generation.manifest.vault.join(&stored.file).is_file() {
-                continue;
+    for n in ranked {
+        let (note, shown) = match options.render {
+            true => {
+                let Some(section) = shown_section(snap, &n)? else {
+                    continue;
+                };
+                // A stale index (refresh skipped or refused) must not show a deleted note.
+                if !snap.generation.manifest.vault.join(&section.file).is_file() {
+                    continue;
+                }
+                let spans = snippet::snippet(&section.body, &terms, snippet::SNIPPET_CHARS, analysis);
+                (section.note.clone(), Some(Shown { section, spans }))
             }
-            hit.spans = snippet::snippet(&stored.body, &terms, snippet::SNIPPET_CHARS, analysis);
-            hit.snippet = snippet::marked(&hit.spans);
-            hit.note = stored.note;
-            hit.title = stored.title;
-            hit.path = stored.file;
-            hit.section = stored.heading;
-            hit.line = stored.line;
-            hit.strength = stored.strength;
-            hit.tags = stored.tags;
-        } else {
-            hit.note = snap.id(n.note_ord)?;
-        }
-        hits.push(hit);
+            false => (snap.id(n.note_ord)?, None),
+        };
+        hits.push(Hit {
+            rank: hits.len() + 1,
+            note,
+            score: n.score,
+            signals: n.signals,
+            shown,
+        });
     }
     Ok(Ranking {
         hits,

@@ -14,12 +14,12 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::analysis::Analysis;
-use crate::api::Mode;
 use crate::embed::{Embedder, QueryModel};
 use crate::error::{Error, Result};
 use crate::lexical::LexicalIndex;
 use crate::lexical::NoteIndex;
 use crate::note::strip_md_suffix;
+use crate::query::Mode;
 use crate::store::{Generation, IdTable, IndexDir, PriorTable};
 use crate::vault::LoadedNote;
 use crate::vector::VectorIndex;

@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::note::{strip_md_suffix, Note, NoteId};
+use crate::record::{FileStamp, Skipped};
 use crate::store::{FileRow, FileTable, Files, NO_NOTE};
 
 /// Files larger than this are skipped unless the caller says otherwise.
@@ -36,36 +37,6 @@ impl Default for WalkOptions {
         WalkOptions {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             exclude: None,
-        }
-    }
-}
-
-/// A file that was not indexed, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Skipped {
-    pub path: PathBuf,
-    pub reason: String,
-}
-
-/// A note file as found on disk: enough to notice later that it changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileStamp {
-    pub size: u64,
-    /// Modification time, nanoseconds since the epoch (0 when unknown).
-    pub mtime_ns: u128,
-}
-
-impl FileStamp {
-    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        FileStamp {
-            size: meta.len(),
-            mtime_ns,
         }
     }
 }

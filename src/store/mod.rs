@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rank::Prior;
-use crate::vault::Skipped;
+use crate::record::{Prior, Skipped};
 
 pub mod journal;
 pub mod tables;

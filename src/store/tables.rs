@@ -22,8 +22,7 @@ use chrono::{Datelike, NaiveDate};
 use memmap2::Mmap;
 
 use super::{io, StoreError};
-use crate::rank::Prior;
-use crate::vault::FileStamp;
+use crate::record::{FileStamp, Prior};
 
 const PRIORS_MAGIC: &[u8; 8] = b"RCLPRI01";
 const FILES_MAGIC: &[u8; 8] = b"RCLFIL01";
