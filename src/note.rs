@@ -607,7 +607,7 @@ impl<'a> Parse<'a> {
     }
 
     fn front_matter(&mut self, yaml: &str) {
-        // serde_yaml is slow on pathological input (unbalanced brackets cost µs per byte);
+        // The YAML parser is slow on pathological input (unbalanced brackets cost µs per byte);
         // real front matter is a few lines.
         if yaml.len() > MAX_FRONT_MATTER {
             self.warnings.push(format!(
@@ -616,7 +616,7 @@ impl<'a> Parse<'a> {
             ));
             return;
         }
-        let value: serde_yaml::Value = match serde_yaml::from_str(yaml) {
+        let value: serde_norway::Value = match serde_norway::from_str(yaml) {
             Ok(v) => v,
             Err(e) => {
                 self.warnings
