@@ -44,3 +44,19 @@ def facts(recall_commit: bool = False) -> Facts:
         pass
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return Facts(commit, src_changed, cpu, now)
+
+
+def simd_flags() -> str:
+    """The CPU's SIMD extensions that matter for embedding speed (and, a little, its results)."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    wanted = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+              "avx_vnni", "avx512_bf16", "amx_tile", "asimd", "sve"]
+    return " ".join(f for f in wanted if f in flags) or "?"

@@ -266,28 +266,13 @@ def check_qrels(args):
         sys.exit(1)
 
 
-def simd_flags():
-    flags = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    wanted = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
-              "avx_vnni", "avx512_bf16", "amx_tile", "asimd", "sve"]
-    return " ".join(f for f in wanted if f in flags) or "?"
-
-
 def report(args):
     sys.path.insert(0, "benches")
-    from benchinfo import facts, sh
+    from benchinfo import facts, sh, simd_flags
     d = args.dir
     meta = json.load(open(os.path.join(d, "meta.json"), encoding="utf-8"))
     f = facts(recall_commit=True)
-    simd = getattr(f, "simd", None) or simd_flags()
+    simd = simd_flags()
     version = lambda exe: (sh(exe, "--version").splitlines() or ["?"])[0]
     bins = [("new", args.recall)] + ([("baseline", args.baseline)] if args.baseline else [])
 
