@@ -25,18 +25,20 @@ pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 pub const MAX_TOKENS: usize = 256;
 /// The longest chunk recall embeds, in word pieces (prefix, [CLS] and [SEP] included).
 /// Shorter than the model's window: all-MiniLM-L6-v2 was trained on texts of at most 128
-/// word pieces, and its vector of a long text blurs several topics. Chosen on SciFact train
-/// (BENCHMARKS.md): 160 gave hybrid nDCG@10 0.7451 where 256 gave 0.7394 (and 96, 128,
-/// 192, 224 gave 0.7407 to 0.7436).
+/// word pieces, and its vector of a long text blurs several topics. Chosen on SciFact train:
+/// 160 gave the best hybrid nDCG@10 of the windows tried, from 96 up to the full 256, at
+/// the cost of more chunks to embed (docs/experiments.md, "Chunk window: 160 word pieces
+/// instead of 256").
 const CHUNK_TOKENS: usize = 160;
-/// Texts per inference call. One, by measurement (BENCHMARKS.md): on 2 cores a lone text
-/// runs faster than a padded batch of 32 (65 vs 48 chunks/s with the default model), and
-/// with dynamically quantized models a vector then never depends on its batch-mates, so
-/// cached, re-embedded and query vectors always agree.
+/// Texts per inference call. One, by measurement: on 2 cores a lone text runs faster than
+/// a padded batch of 32 (BENCHMARKS.md, "Embedding model choice"), and with dynamically
+/// quantized models a vector then never depends on its batch-mates, so cached, re-embedded
+/// and query vectors always agree.
 pub const BATCH: usize = 1;
 /// Word pieces that neighbouring chunks of a long section share, so that a sentence cut
-/// at a window's edge is still whole in one of them. Chosen on SciFact train (BENCHMARKS.md):
-/// 32 beat both no overlap and the former quarter-window stride, with fewer chunks.
+/// at a window's edge is still whole in one of them. Chosen on SciFact train: 32 beat both
+/// no overlap and the former quarter-window stride, with fewer chunks (BENCHMARKS.md,
+/// "Embedding throughput").
 const OVERLAP: usize = 32;
 /// Texts between progress reports.
 const PROGRESS_EVERY: usize = 64;
@@ -98,9 +100,10 @@ pub fn cache_dir() -> PathBuf {
 ///
 /// Queries and small updates go through one session that uses every core. Bulk embedding
 /// (a build) instead runs one single-threaded session per core, each on its own share of
-/// the texts: with one text per call a lone session keeps two cores only partly busy (53
-/// against 70 chunks/s on 2 cores, `benches/embed_throughput.rs`, BENCHMARKS.md). Those
-/// sessions are made on the first bulk call, so a query never pays for them.
+/// the texts: with one text per call a lone session keeps two cores only partly busy, and
+/// its threads wait for each other when anything else runs (`benches/embed_throughput.rs`;
+/// BENCHMARKS.md, "Embedding throughput"). Those sessions are made on the first bulk
+/// call, so a query never pays for them.
 pub struct Embedder {
     model: TextEmbedding,
     workers: Vec<TextEmbedding>,
@@ -242,8 +245,8 @@ impl Embedder {
     }
 
     /// Embeds `texts` into unit-length vectors and hands them to `done` a group at a time,
-    /// keeping none: a 50k-note build would otherwise hold every vector in f32 (350 MB)
-    /// when the caller keeps them as int8. `done` hears of each group as it is finished
+    /// keeping none: a large build would otherwise hold every vector in f32, about four times
+    /// what the caller keeps as int8. `done` hears of each group as it is finished
     /// (groups may finish out of order): the index of its first text, its vectors, and how
     /// many texts are done in all.
     pub fn embed_groups(&mut self, texts: &[String], done: &mut GroupDone<'_>) -> Result<(), EmbedError> {
@@ -452,8 +455,9 @@ impl QueryModel {
 ///
 /// Without `arena`, ONNX Runtime allocates each run's tensors from the heap and frees
 /// them after: a server's sessions, which embed a whole chunk now and then between short
-/// queries, otherwise kept growing their arena by doubling (16 MB at once in the soak,
-/// BENCHMARKS.md, "Serving"), though every run had been given room at full length.
+/// queries, otherwise kept growing their arena by doubling, though every run had been
+/// given room at full length (docs/experiments.md, "Update and query-time work at 50k
+/// notes"; the soak: BENCHMARKS.md, "Serving").
 fn session(
     user: UserDefinedEmbeddingModel,
     threads: usize,
@@ -466,12 +470,12 @@ fn session(
         .with_max_length(MAX_TOKENS)
         .with_intra_threads(threads)
         // ORT would fuse each residual Add + LayerNormalization into SkipLayerNormalization,
-        // which runs slower on this CPU than the two ops it replaces: single-threaded the
-        // default quantized model takes 20.6 instead of 23.7 ms for 200 word pieces.
+        // which runs slower on this CPU than the two ops it replaces (BENCHMARKS.md,
+        // "Embedding throughput").
         .with_session_config("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
         // ORT's idle workers spin by default: in a one-shot update that took a core from
-        // the planning running beside the model's loading (50k notes: 308 against 263 ms
-        // median), and queries go no faster for it (50k hybrid p50 14.2 against 14.1 ms).
+        // the planning running beside the model's loading, and queries go no faster for it
+        // (docs/experiments.md, "Update and query-time work at 50k notes").
         .with_session_config("session.intra_op.allow_spinning", "0");
     let options = match RUNTIME.get().and_then(|r| r.as_ref().ok()) {
         Some(environment) => options.with_environment(environment.clone()),

@@ -2,10 +2,11 @@
 //!
 //! Both lists are already rolled up to notes. The default is a convex combination of
 //! z-score normalised scores (each list's scores minus its mean, over its standard
-//! deviation), which on SciFact train beat reciprocal rank fusion and min-max (figures in
-//! BENCHMARKS.md): unlike RRF it keeps how far ahead a clear winner is, and unlike min-max
-//! it is not pulled around by one outlier. The fused score is then rescaled to [0, 1] so
-//! the strength and recency priors (which multiply) see a non-negative score.
+//! deviation), which on SciFact train beat reciprocal rank fusion and min-max
+//! (BENCHMARKS.md, "Fusion and lexical tuning"): unlike RRF it keeps how far ahead a clear
+//! winner is, and unlike min-max it is not pulled around by one outlier. The fused score
+//! is then rescaled to [0, 1] so the strength and recency priors (which multiply) see a
+//! non-negative score.
 
 use rustc_hash::FxHashMap;
 
@@ -112,9 +113,10 @@ impl Ranked<'_> {
 /// Every note of either list gets a score on both sides (its own, or the missing score
 /// of [`Ranked::missing`]), and each side is normalized over that whole candidate pool.
 /// So a short, complete keyword list (an exact phrase that two notes contain) stands far
-/// above the pool instead of being flattened by its own few scores: on the Chinese
-/// known-item queries, whose keyword lists hold a handful of notes, hybrid nDCG@10 went
-/// from 0.27 to 0.99; on SciFact train it moved from 0.7398 to 0.7404 (BENCHMARKS.md).
+/// above the pool instead of being flattened by its own few scores. That matters most for
+/// the Chinese known-item queries, whose keyword lists hold a handful of notes, and costs
+/// nothing on SciFact train (BENCHMARKS.md, "Normalizing each side over the whole
+/// candidate pool").
 pub fn fuse(lexical: Ranked<'_>, semantic: Ranked<'_>, fusion: Fusion) -> Vec<NoteScore> {
     let mut merged: FxHashMap<u32, (NoteScore, Signals)> = FxHashMap::default();
     for (rank, n) in lexical.notes.iter().enumerate() {

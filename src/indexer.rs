@@ -185,8 +185,8 @@ impl serde::Serialize for NoEmbeddings {
 /// Tombstones plus delta vectors beyond this share of all vectors make an update a full
 /// build (and beyond `COMPACT_MIN` vectors, so small vaults are not rebuilt every time).
 /// A rewritten note counts twice (its old vectors dead, its new ones in the delta), and a
-/// rename rewrites every note that links to it: in the 16-note example vault (207 vectors)
-/// one rename, one deletion and one edit make a churn of 259.
+/// rename rewrites every note that links to it: in the 16-note example vault one rename,
+/// one deletion and one edit make a churn larger than all its vectors.
 const COMPACT_SHARE: f32 = 0.25;
 const COMPACT_MIN: usize = 1024;
 
@@ -536,7 +536,8 @@ fn chunk_work<'a>(
     for (ord, loaded) in notes {
         let note = &loaded.note;
         // Every section but the tag list: a title-only section embeds the title, which
-        // known-item search needs (Dendron semantic nDCG@10 0.519 with it, 0.497 without).
+        // known-item search needs (it lifts known-item Dendron's semantic nDCG@10,
+        // `benches/quality.sh`).
         for (i, section) in note
             .sections
             .iter()
@@ -648,7 +649,8 @@ fn plan(
     let vault = &g.manifest.vault;
     let before = g.files()?;
     // Keyed by the path's bytes with a fast hash: at 50k notes, std's component-wise path
-    // hashing and owned keys were a third of an update's planning.
+    // hashing and owned keys were a large share of an update's planning
+    // (docs/experiments.md, "Update and query-time work at 50k notes").
     let by_path: FxHashMap<&OsStr, &FileRow> = before.rows.iter().map(|r| (r.path.as_os_str(), r)).collect();
     // Contents changed in place leave folders alone: then one stat per recorded file is
     // the whole listing; a file added, removed or renamed moves a folder: walk again.
@@ -849,7 +851,8 @@ fn update_locked(
 ) -> Result<IndexReport> {
     let started = Instant::now();
     // Without a server's model, the model loads while the vault is checked and the
-    // keyword index written: at 50k notes those take about as long as the loading. A run
+    // keyword index written, so the two overlap instead of adding up (docs/experiments.md,
+    // "Update and query-time work at 50k notes"). A run
     // that finds nothing to do must not exit while ORT is making a session (ORT then
     // prints errors): it says so (`unwanted`), which stops a load that has not begun its
     // session, and waits for one that has.

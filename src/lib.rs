@@ -7,9 +7,9 @@
 //! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] takes a
 //! parsed [`query`] (its dates read by [`dates`]), reads its typos against the index's own
 //! dictionary (`lexical::spell`), turns its constraints into the notes they allow,
-//! retrieves from both indexes, merges the lists ([`fuse`]) and applies the ranking rules
-//! of [`rank`], with [`relevance`] saying how sure each result is (and dropping those with
-//! no evidence) → [`snippet`] shows why a note matched. [`related`] finds the
+//! retrieves from both indexes, merges the lists ([`fuse`]), drops the candidates with too
+//! little evidence ([`relevance`] says how sure each result is) and then applies the
+//! priors of [`rank`] → [`snippet`] shows why a note matched. [`related`] finds the
 //! notes that belong with a note, from the same indexes plus the link graph and tags.
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
@@ -74,9 +74,9 @@ pub fn give_back_freed_memory() {
 /// `mcp`): allocations of a megabyte or more get pages of their own, returned when freed.
 /// glibc raises that threshold to the largest block freed so far (up to 32 MB), so after
 /// the first update's big indexing buffers, the next ones came from the heaps of the
-/// threads that ran them and stayed there: a server's RSS grew by 7 to 15 MB an edit, +50 %
-/// over the serve soak (BENCHMARKS.md, "Serving"). One arena for all threads stopped it
-/// too, but cost a third of the keyword-query throughput.
+/// threads that ran them and stayed there: a server's RSS grew with every edit over the
+/// serve soak (BENCHMARKS.md, "Serving"). One arena for all threads stopped it too, but
+/// cost keyword-query throughput.
 pub fn steady_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes how future allocations are served.

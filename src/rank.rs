@@ -1,11 +1,14 @@
-//! Ranking rules applied after retrieval, each an explicit step (as in milli):
-//! roll section hits up to notes, then adjust by strength, then by recency.
+//! Ranking rules applied after retrieval, each an explicit step (as in milli): roll
+//! section hits up to notes; then, once `search` has fused the lists and dropped the
+//! candidates under the relevance floor, multiply in the priors: strength, and recency
+//! when asked for. The floor reads the evidence before priors, so no prior saves or sinks
+//! a result at the floor.
 //!
 //! **Strength prior.** A note's relevance score is multiplied by
 //! `1 + w · (strength − 0.5)`, where notes without a strength count as 0.5 (neutral), so
 //! the factor lies in `[1 − w/2, 1 + w/2]`: it breaks ties and near-ties in favour of
 //! stronger memories but cannot lift a barely relevant note over a clearly relevant one.
-//! The default `w` was chosen on SciFact memory notes (see BENCHMARKS.md).
+//! The default `w` was chosen on SciFact memory notes (BENCHMARKS.md, "Strength prior").
 //!
 //! **Recency.** With a half-life `h`, the score is multiplied by `1 + 0.5 · 2^(−age/h)`:
 //! a note updated today gains 50 %, one updated `h` ago 25 %, an old one nothing.
@@ -17,13 +20,13 @@ use serde::Serialize;
 
 use crate::record::Prior;
 
-/// λ of [`blend_whole`]: chosen on SciFact train as memory notes (nDCG@10 0.653 at 0,
-/// 0.677 at 0.5, **0.689 at 0.75**, 0.682 at 1); plain SciFact, one section a note, is
-/// indifferent (0.700 ± 0.001), see BENCHMARKS.md.
+/// λ of [`blend_whole`]: chosen on SciFact train as memory notes, where 0.75 ranked best of
+/// 0, 0.5, 0.75 and 1 (`recall eval` on the `benches/quality.sh` indexes); plain SciFact,
+/// one section a note, is indifferent to it.
 pub const WHOLE_NOTE_WEIGHT: f32 = 0.75;
 /// Default weight of the strength prior: the largest of 0.05, 0.1, 0.2 that costs at most
-/// 0.005 nDCG@10 on SciFact memory notes, whose strengths are random (train −0.0004, test
-/// −0.0043; 0.2 cost −0.0074 on test once whole-note scoring sharpened the keyword side).
+/// 0.005 nDCG@10 on SciFact memory notes, whose strengths are random; 0.2 went past that
+/// once whole-note scoring sharpened the keyword side (BENCHMARKS.md, "Strength prior").
 pub const DEFAULT_STRENGTH_WEIGHT: f32 = 0.1;
 /// What a note without a strength counts as.
 pub const NEUTRAL_STRENGTH: f32 = 0.5;

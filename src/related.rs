@@ -31,8 +31,9 @@ use crate::vector::quant;
 
 /// Weights of the evidence kinds, in units of similarity of meaning. Wording (after
 /// [`wording_scale`]) and tags were tuned on the links of dendron-site and logseq-docs, and
-/// checked on flancian-garden (BENCHMARKS.md, "Related memories"); a direct link is strong
-/// evidence by itself.
+/// checked on flancian-garden (docs/experiments.md, "Related notes: wording scaled to the
+/// spread of meaning"; today's figures: BENCHMARKS.md, "Related memories"); a direct link
+/// is strong evidence by itself.
 pub const W_MEANING: f32 = 1.0;
 pub const W_WORDING: f32 = 0.6;
 pub const W_TAGS: f32 = 0.05;
@@ -165,10 +166,10 @@ impl Links {
 /// candidate and meaning absolute, and how widely each spreads the candidates differs from
 /// note to note (a note of rare words has one clear wording match, a short note a flat
 /// field); scaled this way each counts by how much it separates the candidates, the way
-/// search fuses its two lists by z-scores. Related recall@10 on the vaults' links, against
-/// a fixed weight (BENCHMARKS.md): dendron-site 0.313 → 0.343, logseq-docs 0.223 → 0.240,
-/// flancian-garden 0.131 → 0.154. Without vectors (so no spread of meaning), wording keeps
-/// its own scale.
+/// search fuses its two lists by z-scores. It found more of the vaults' links than any
+/// fixed weight, on the tuning vaults and the held-out one (docs/experiments.md, "Related
+/// notes: wording scaled to the spread of meaning"). Without vectors (so no spread of
+/// meaning), wording keeps its own scale.
 fn wording_scale<'e>(evidence: impl Iterator<Item = &'e Evidence> + Clone) -> f32 {
     let spread = |x: &dyn Fn(&Evidence) -> f32| {
         let n = evidence.clone().count().max(1) as f32;

@@ -15,9 +15,9 @@
 //!
 //! A logistic model turns them into the probability that the note is relevant, fitted on
 //! SciFact **train** judgments (`recall eval --dump` and `benches/calibration.py`); its
-//! coefficients are below with the figures they came from. (Ranking by that probability
-//! instead of the fused score was tried and lost on every held-out collection, Dendron by
-//! 0.14 nDCG@10: it ranks worse than it measures.) The displayed score is that
+//! coefficients are below with the fits they came from. (Ranking by that probability
+//! instead of the fused score was tried and lost on every held-out collection: it ranks
+//! worse than it measures.) The displayed score is that
 //! probability times the strength and recency priors, capped from the top of the list
 //! down so that it never rises as rank falls. A result whose evidence-only probability is
 //! under the floor (`--min-score`, default [`DEFAULT_MIN_SCORE`]) is dropped: with no
@@ -32,29 +32,29 @@ struct Model {
     similarity: f32,
 }
 
-/// Fitted on SciFact train, hybrid, each query's top 10 (8,090 results, 780 judged
-/// relevant), when the share was of every query word. With the share of the five rarest
-/// ([`keyword_weight`]) a refit gives -8.484, 3.124, 7.722, but at the floor it keeps
-/// fewer relevant results and more nonsense (`benches/calibration.sh` with either:
-/// BENCHMARKS.md); these are kept. `bash benches/calibration.sh` prints the fit. Used
-/// whenever the similarity is known, whatever the mode, so the same evidence gives the
-/// same score.
+/// Fitted on SciFact train, hybrid, each query's top 10, when the share was of every
+/// query word. A refit with the share of the five rarest ([`keyword_weight`]) keeps fewer
+/// relevant results and more nonsense at the floor (docs/experiments.md, "Keyword share
+/// against the query's five rarest words"), so these are kept.
+/// `bash benches/calibration.sh` prints today's fit and checks these (BENCHMARKS.md,
+/// "Scores that mean something"). Used whenever the similarity is known, whatever the
+/// mode, so the same evidence gives the same score.
 const WITH_SIMILARITY: Model = Model {
     intercept: -8.426,
     keyword: 4.736,
     similarity: 7.092,
 };
-/// Fitted on the keyword mode's top 10 of the same queries (8,090 results, 736 judged
-/// relevant), without the similarity: for keyword mode and indexes without embeddings.
+/// Fitted on the keyword mode's top 10 of the same queries, without the similarity: for
+/// keyword mode and indexes without embeddings.
 const KEYWORDS_ONLY: Model = Model {
     intercept: -6.094,
     keyword: 7.459,
     similarity: 0.0,
 };
 
-/// The default floor on the evidence-only probability: it keeps 99% of the judged-relevant
-/// top-10 results of SciFact and drops every result of nonsense queries (BENCHMARKS.md,
-/// "calibration").
+/// The default floor on the evidence-only probability: low enough to keep nearly every
+/// judged-relevant top-10 result of SciFact, high enough to leave nonsense queries without
+/// results (`benches/calibration.sh`; BENCHMARKS.md, "Scores that mean something").
 pub const DEFAULT_MIN_SCORE: f32 = 0.005;
 
 /// How many of a query's words its keyword weight counts: the most informative ones.

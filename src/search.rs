@@ -79,7 +79,8 @@ pub struct Ranking {
 /// it and the priors can promote notes from well below the cut. Keyword mode only rolls
 /// sections up to notes (a note may have several) and blends in whole-note scores: two
 /// sections a note rank as well as five or ten on every collection of the quality table,
-/// in less time; the top-k search is most of a keyword query.
+/// in less time, since the top-k search's work grows with the sections it keeps
+/// (docs/experiments.md, "Keyword mode: two sections a result instead of five").
 fn depth(limit: usize, mode: Mode) -> usize {
     match mode {
         Mode::Lexical => (limit * 2).max(50),

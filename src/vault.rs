@@ -223,7 +223,8 @@ fn stat_all(root: &Path, rels: &[&OsStr]) -> Vec<Option<FileStamp>> {
 }
 
 /// The vault's root, opened once so that each `stat` resolves only the path inside it
-/// (`fstatat`): at 50k notes the walk down the root's own path was a third of the check.
+/// (`fstatat`): at 50k notes the walk down the root's own path was a large share of the
+/// check (the check's cost: BENCHMARKS.md, "Scale").
 struct RootDir {
     root: PathBuf,
     #[cfg(unix)]
@@ -615,7 +616,7 @@ impl Resolver {
 
     /// A resolver that answers only `targets` (the same as a full one for them): an
     /// update resolves the links of the few notes it writes, and a full table of every
-    /// note was most of its time at 50k notes.
+    /// note would cost it time in proportion to the vault.
     pub fn for_targets<'a>(
         ids: impl Iterator<Item = &'a str>,
         targets: impl Iterator<Item = &'a str>,

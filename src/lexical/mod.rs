@@ -51,9 +51,9 @@ const EN: &str = "recall_text";
 const RAW: &str = "recall_raw";
 
 /// Extra weight of a query word found in these fields, on top of its score in `all`.
-/// Chosen on SciFact train (nDCG@10: 0 → 0.6958, 0.25 → 0.7009, 0.5 → 0.6876 for the
-/// title); headings and tags get the same small lift for memory notes, where they are
-/// a note's own summary of itself.
+/// Chosen for the title on SciFact train, over none and over 0.5 (BENCHMARKS.md, "Fusion
+/// and lexical tuning"); headings and tags get the same small lift for memory notes, where
+/// they are a note's own summary of itself.
 pub const TITLE_BOOST: f32 = 0.25;
 pub const HEADING_BOOST: f32 = 0.25;
 pub const TAGS_BOOST: f32 = 0.25;
@@ -143,7 +143,7 @@ fn schema() -> (Schema, Fields) {
 }
 
 /// Indexing memory of each writer thread: enough for large segments, small enough that a
-/// 50k-note build stays under a gigabyte in all (BENCHMARKS.md, "Scale").
+/// 50k-note build stays within its peak-memory target (BENCHMARKS.md, "Scale").
 const WRITER_BYTES_PER_THREAD: usize = 40_000_000;
 
 const SECTIONS: &str = "sections";
@@ -887,8 +887,9 @@ impl LexicalIndex {
     /// Adds to each of the `top` sections the boosted BM25 of the query's words in its
     /// title, headings and tags, and orders them again. Done after the top-k cut, not
     /// inside it: as term queries in the union, the three fields tripled the lists that
-    /// block-max WAND sorts at every step, and were most of a query's time; the boosts are
-    /// small (0.25), so they reorder the candidates but seldom change which they are.
+    /// block-max WAND sorts at every step, a large share of a query's time
+    /// (docs/experiments.md, "Field boosts after the top-k cut"); the boosts are small
+    /// (0.25), so they reorder the candidates but seldom change which they are.
     fn add_field_boosts(
         &self,
         query: &Query,

@@ -3,16 +3,17 @@
 //! - `priors.bin`: each note's strength and date by ordinal (8 bytes a note), what the
 //!   ranking's priors multiply in for every candidate of every query.
 //! - `ids.bin`: each note's id by ordinal, what every result needs to be named. (Tantivy's
-//!   string columns decompress a dictionary block per lookup: 2 ms for a page of 100
+//!   string columns decompress a dictionary block per lookup, which showed in a page of
 //!   results at 50k notes; here a lookup is two reads.)
 //! - `files.bin`: the vault as it was indexed, each note file with its size, modification
 //!   time, ordinal and content hash, and each folder with its modification time. It is
 //!   what the freshness check stats against (one `stat` per file, nothing parsed into
 //!   objects) and what an update compares the vault with.
 //!
-//! All are rewritten whole by every update: they are plain rows, under 7 MB at 50k
-//! notes, written in milliseconds. The notes themselves (their records, their text) live
-//! in the tantivy indexes, where an update writes only the notes that changed.
+//! All are rewritten whole by every update: they are plain rows, small and quick to write
+//! next to the rest of an update (BENCHMARKS.md, "Scale"). The notes themselves (their
+//! records, their text) live in the tantivy indexes, where an update writes only the
+//! notes that changed.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

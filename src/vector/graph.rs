@@ -2,13 +2,13 @@
 //! map.
 //!
 //! hnsw_rs builds the graph well, but reloading its dump rebuilds every point and
-//! neighbour list on the heap: 4–6 s and over a gigabyte for the 231k vectors of a
-//! 50k-note vault (measured in BENCHMARKS.md, "Opening the index"), on every command-line
-//! query. So after the build the layers are copied out into `graph.bin` as compressed
-//! sparse rows (a node's neighbours are a slice of one `u32` array), which opens in
-//! constant time; a search reads the few thousand nodes it visits and nothing else. The
-//! search is the classic one: greedy descent through the upper layers, then a best-first
-//! beam of width `ef` on layer 0, rejected points traversed but never returned.
+//! neighbour list on the heap, in time and memory that grow with the vault, on every
+//! command-line query. So after the build the layers are copied out into `graph.bin` as
+//! compressed sparse rows (a node's neighbours are a slice of one `u32` array), which
+//! opens in constant time (cold searches: BENCHMARKS.md, "Scale"); a search reads the few
+//! thousand nodes it visits and nothing else. The search is the classic one: greedy
+//! descent through the upper layers, then a best-first beam of width `ef` on layer 0,
+//! rejected points traversed but never returned.
 //!
 //! Layout (little-endian u32s after the magic): node count, top layer, entry node; layer 0
 //! as `offsets[n + 1]`, `neighbours[...]`; each upper layer as its node count, its nodes

@@ -15,8 +15,7 @@
 //! rebuilds everything (see `indexer`).
 //!
 //! Filtered queries whose allowed set is small are answered exactly: a graph walk through
-//! a mostly-forbidden graph loses recall, and a scan of a few thousand rows costs well
-//! under a millisecond.
+//! a mostly-forbidden graph loses recall, and a scan of a few thousand rows is cheap.
 
 pub mod graph;
 pub mod quant;
@@ -30,10 +29,12 @@ use rustc_hash::FxHashMap;
 
 use graph::Graph;
 
-/// Graph degree (hnsw_rs `max_nb_connection`); see BENCHMARKS.md for the measurement.
+/// Graph degree (hnsw_rs `max_nb_connection`), measured with the others in
+/// `benches/hnsw_recall.rs` (BENCHMARKS.md, "HNSW recall against exact search").
 pub const M: usize = 16;
-/// Candidate list size while building the graph: 100 builds 2.4x faster than 200 and
-/// still gives recall@10 0.9995 at `EF_SEARCH` on SciFact (BENCHMARKS.md).
+/// Candidate list size while building the graph: 100 builds much faster than 200 and loses
+/// almost no recall at `EF_SEARCH` on SciFact (BENCHMARKS.md, "HNSW recall against exact
+/// search").
 pub const EF_CONSTRUCTION: usize = 100;
 /// Candidate list size while searching (raised to k when k is larger).
 pub const EF_SEARCH: usize = 128;

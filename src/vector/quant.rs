@@ -1,11 +1,11 @@
 //! Vectors stored as int8: a unit vector's components scaled by its largest magnitude
 //! into -127..=127, followed by that scale (f32) so a row is self-contained.
 //!
-//! A row of dimension 384 is 388 bytes instead of 1,536 as f32: the whole vector index of
-//! a 50k-note vault fits in ~90 MB and is read through a memory map. Queries stay in f32
-//! and are scored against the stored codes (`q · s·c`), so only the stored side is
-//! rounded; the graph is built with int8-by-int8 products. The effect on ranking quality is
-//! measured in BENCHMARKS.md ("Smaller vectors").
+//! A row of dimension 384 is 388 bytes instead of 1,536 as f32, about a quarter, so
+//! the vector index of a large vault stays small and is read through a memory map
+//! (BENCHMARKS.md, "Scale"). Queries stay in f32 and are scored against the stored codes
+//! (`q · s·c`), so only the stored side is rounded; the graph is built with int8-by-int8
+//! products. Every quality figure (BENCHMARKS.md, "Ranking quality") is of these rows.
 
 /// Bytes of the scale at the end of a row.
 pub const SCALE_BYTES: usize = 4;
