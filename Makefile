@@ -28,6 +28,7 @@ lint:
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --lib --no-default-features -- -D warnings
 	python3 scripts/check-layers.py
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps --lib
 
 ## ci: what .ci/run does
 ci: lint test

@@ -116,8 +116,7 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
                 let Some(section) = shown_section(snap, &n)? else {
                     continue;
                 };
-                // A stale index (refresh skipped or refused) must not show a deleted note.
-                if !snap.generation.manifest.vault.join(&section.file).is_file() {
+                if !snap.still_there(&section.file) {
                     continue;
                 }
                 let spans = snippet::snippet(&section.body, &terms, snippet::SNIPPET_CHARS, analysis);

@@ -60,6 +60,13 @@ impl Snapshot {
         self.lexical.notes()
     }
 
+    /// Whether the file of a note (`relative` to the vault) is still there. The one check
+    /// that keeps a stale index (refresh skipped or refused) from offering a deleted note,
+    /// used by every result list.
+    pub fn still_there(&self, relative: impl AsRef<std::path::Path>) -> bool {
+        self.generation.manifest.vault.join(relative).is_file()
+    }
+
     /// Finds a note by id (exact, then ignoring case, then `.md` stripped), or an
     /// unknown-note error that suggests close ids.
     pub fn find(&self, wanted: &str) -> Result<(u32, LoadedNote)> {

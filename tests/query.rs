@@ -431,8 +431,9 @@ fn output_never_prints_a_control_character_from_a_note() {
 fn into_closed_pipe(index: &Path, args: &[&str]) -> std::process::Output {
     use std::os::fd::{FromRawFd, OwnedFd};
     let mut fds = [0i32; 2];
-    // SAFETY: pipe fills two new descriptors; each is owned once below.
+    // SAFETY: pipe fills two new descriptors.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the two descriptors pipe just made, each owned once.
     let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
     Command::new(env!("CARGO_BIN_EXE_recall"))

@@ -1,0 +1,261 @@
+//! An update: only what changed is re-read and rewritten, into a generation that shares
+//! the old one's immutable files. The model loads while the vault is checked and the
+//! keyword index written, so the two overlap instead of adding up.
+//!
+//! An update never starts a full build itself: when the model is not the index's, or the
+//! vector deltas and tombstones outgrow their share, it answers [`Updated::Rebuild`] and
+//! its caller builds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::embed::{embed_into, load_model, read_model};
+use super::plan::{plan, Plan};
+use super::{
+    check_model, finish, link_ords, report, warnings_of, BuildKind, EmbedReport, IndexOptions, IndexReport,
+    NoEmbeddings, Progress, Published, Stage, Tables,
+};
+use crate::analysis::Analysis;
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::lexical::{LexicalIndex, NoteDoc};
+use crate::store::{Generation, IndexDir, Staging, WriteLock};
+use crate::vector::{VectorIndex, VectorStore};
+
+/// Tombstones plus delta vectors beyond this share of all vectors make an update a full
+/// build (and beyond `COMPACT_MIN` vectors, so small vaults are not rebuilt every time).
+/// A rewritten note counts twice (its old vectors dead, its new ones in the delta), and a
+/// rename rewrites every note that links to it: in the 16-note example vault one rename,
+/// one deletion and one edit make a churn larger than all its vectors.
+const COMPACT_SHARE: f32 = 0.25;
+const COMPACT_MIN: usize = 1024;
+
+/// What an update came to.
+pub(super) enum Updated {
+    Done(IndexReport),
+    /// The model is not the index's, or the vectors need compacting: build in full.
+    Rebuild,
+}
+
+/// The model, loading on its own thread. A run that finds nothing to do must not exit
+/// while ORT is making a session (ORT then prints errors): [`Loader::cancel`] stops a
+/// load that has not begun its session, and waits for one that has.
+struct Loader {
+    unwanted: Arc<AtomicBool>,
+    thread: Option<JoinHandle<std::result::Result<Embedder, NoEmbeddings>>>,
+}
+
+impl Loader {
+    /// Starts loading when the index has vectors and no server lends its model.
+    fn start(g: &Generation, options: &IndexOptions) -> Loader {
+        let unwanted = Arc::new(AtomicBool::new(false));
+        let thread = (g.manifest.model.is_some() && options.shared_model.is_none()).then(|| {
+            let options = options.clone();
+            let unwanted = Arc::clone(&unwanted);
+            std::thread::spawn(move || {
+                let files = read_model(&options)?;
+                if unwanted.load(Ordering::SeqCst) {
+                    return Err(NoEmbeddings::Unavailable("not needed".into()));
+                }
+                files
+                    .load(crate::cores(), true)
+                    .map_err(|e| NoEmbeddings::Unavailable(e.to_string()))
+            })
+        });
+        Loader { unwanted, thread }
+    }
+
+    fn cancel(self) {
+        self.unwanted.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
+        }
+    }
+
+    /// The loaded model (loading it now if no thread did).
+    fn wait(self, options: &IndexOptions) -> std::result::Result<Embedder, NoEmbeddings> {
+        match self.thread {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(NoEmbeddings::Unavailable("the model loader panicked".into()))),
+            None => load_model(options),
+        }
+    }
+}
+
+pub(super) fn update_locked(
+    index: &IndexDir,
+    lock: &WriteLock,
+    g: &Generation,
+    options: &IndexOptions,
+    progress: Progress<'_>,
+) -> Result<Updated> {
+    let started = Instant::now();
+    let loader = Loader::start(g, options);
+    let analysis = Analysis::new(&g.manifest.language)
+        .map_err(|e| Error::Internal(format!("{}: {e}", g.dir.display())))?;
+    let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
+    let plan = plan(g, &old, options, index, progress)?;
+    let no_vectors = || g.manifest.model.is_none().then_some(NoEmbeddings::NotInIndex);
+    if plan.write.is_empty() && plan.remove.is_empty() {
+        // Nothing to re-index; remember the new stamps so the next check is quiet.
+        g.save_files(&plan.files)?;
+        loader.cancel();
+        let embedding = EmbedReport {
+            disabled: no_vectors(),
+            ..EmbedReport::default()
+        };
+        let elapsed = started.elapsed().as_millis() as u64;
+        return Ok(Updated::Done(report(
+            &g.manifest,
+            BuildKind::UpToDate,
+            plan.skipped,
+            plan.changes,
+            elapsed,
+            embedding,
+        )));
+    }
+    let tables = tables(g, &old, &plan)?;
+    let mut staging = index.stage(lock)?;
+    write_keywords(g, &old, &plan, &mut staging, &tables, options, progress)?;
+    let embedding = match g.manifest.model {
+        None => EmbedReport {
+            disabled: no_vectors(),
+            ..EmbedReport::default()
+        },
+        Some(_) => match update_vectors(g, &plan, &staging, loader, options)? {
+            Some(report) => report,
+            None => return Ok(Updated::Rebuild),
+        },
+    };
+    let published = Published {
+        kind: BuildKind::Incremental,
+        vault: g.manifest.vault.clone(),
+        next_ord: plan.next_ord,
+        warnings: warnings_of(plan.write.iter().map(|(_, n)| n)),
+        tables,
+        files: plan.files,
+        skipped: plan.skipped,
+        model: g.manifest.model.clone(),
+        changes: plan.changes,
+        embedding,
+    };
+    finish(staging, published, options, started).map(Updated::Done)
+}
+
+/// The old generation's counts, priors and ids, moved by what goes and what comes.
+fn tables(g: &Generation, old: &LexicalIndex, plan: &Plan) -> Result<Tables> {
+    let m = &g.manifest;
+    let old_priors = g.priors()?;
+    let old_ids = g.ids()?;
+    let mut t = Tables {
+        counts: super::Counts {
+            notes: m.notes as i64,
+            sections: m.sections as i64,
+            resolved: m.links_resolved as i64,
+            unresolved: m.links_unresolved as i64,
+        },
+        priors: (0..plan.next_ord).map(|o| old_priors.get(o)).collect(),
+        ids: (0..plan.next_ord)
+            .map(|o| old_ids.get(o).unwrap_or_default().to_string())
+            .collect(),
+    };
+    for &ord in &plan.remove {
+        let record = old.notes().record(ord)?;
+        t.remove(ord, record.as_ref().map(|r| &r.note));
+    }
+    for (ord, n) in &plan.write {
+        t.add(*ord, n);
+    }
+    Ok(t)
+}
+
+/// The keyword index with the plan applied, and the tables, into `staging`.
+fn write_keywords(
+    g: &Generation,
+    old: &LexicalIndex,
+    plan: &Plan,
+    staging: &mut Staging,
+    tables: &Tables,
+    options: &IndexOptions,
+    progress: Progress<'_>,
+) -> Result<()> {
+    let written: HashMap<&str, u32> = plan.write.iter().map(|(o, n)| (n.note.id.as_str(), *o)).collect();
+    let removed: HashSet<u32> = plan.remove.iter().copied().collect();
+    let ord_of = |id: &str| -> Option<u32> {
+        written.get(id).copied().or_else(|| {
+            old.notes()
+                .find(id)
+                .ok()
+                .flatten()
+                .filter(|o| !removed.contains(o))
+        })
+    };
+    let docs: Vec<NoteDoc<'_>> = plan
+        .write
+        .iter()
+        .map(|(ord, n)| NoteDoc {
+            ord: *ord,
+            note: n,
+            links: link_ords(&n.note, &ord_of),
+        })
+        .collect();
+    progress(Stage::Indexing, 0, docs.len());
+    crate::lexical::update(
+        &g.tantivy_dir(),
+        &staging.path().join("tantivy"),
+        &plan.remove,
+        &docs,
+        &options.analysis,
+    )?;
+    progress(Stage::Indexing, docs.len(), docs.len());
+    staging.write_tables(&tables.priors, &tables.ids, &plan.files)?;
+    Ok(())
+}
+
+/// The vector index with the plan applied: the old graph, its delta plus the new notes'
+/// vectors, its tombstones plus the removed notes'. `None`: build in full instead.
+fn update_vectors(
+    g: &Generation,
+    plan: &Plan,
+    staging: &Staging,
+    loader: Loader,
+    options: &IndexOptions,
+) -> Result<Option<EmbedReport>> {
+    let Some(old_vectors) = VectorStore::open(&g.dir)? else {
+        return Ok(Some(EmbedReport::default()));
+    };
+    let mut dead = old_vectors.dead().to_vec();
+    for &ord in &plan.remove {
+        dead.extend_from_slice(old_vectors.of_note(ord));
+    }
+    let mut delta = old_vectors.delta_table();
+    let writes = plan.write.iter().map(|(o, n)| (*o, n));
+    let cache = old_vectors.cache();
+    let embedding = match &options.shared_model {
+        Some(shared) => shared.with(|e: &mut Embedder| {
+            check_model(e, g)?;
+            embed_into(e, writes, &cache, &mut delta, None)
+        })?,
+        None => {
+            let mut e = loader
+                .wait(options)
+                .map_err(|why| Error::Model(format!("cannot update embeddings: {why}")))?;
+            if check_model(&e, g).is_err() {
+                // Another model: every vector must be redone.
+                return Ok(None);
+            }
+            embed_into(&mut e, writes, &cache, &mut delta, None)?
+        }
+    };
+    let total = old_vectors.len() + embedding.embedded + embedding.reused;
+    let churn = dead.len() + delta.len();
+    if churn > COMPACT_MIN && churn as f32 > COMPACT_SHARE * total as f32 {
+        return Ok(None);
+    }
+    VectorIndex::write_update(&g.dir, staging.path(), &delta, &dead)?;
+    Ok(Some(embedding))
+}
