@@ -25,7 +25,8 @@ use tantivy::schema::{
 };
 use tantivy::{DocAddress, IndexReader, TantivyDocument, Term};
 
-use super::{err, LexicalError, EN};
+use super::schema::EN;
+use super::{err, LexicalError};
 use crate::analysis::fold_keyword;
 use crate::vault::LoadedNote;
 
@@ -298,7 +299,7 @@ impl NoteIndex {
     }
 
     /// Calls `f(ord, term index, term frequency, fieldnorm id)` for each of `terms` that
-    /// occurs in each of `notes` (see `super::for_each_occurrence`).
+    /// occurs in each of `notes` (see `super::read::for_each_occurrence`).
     fn for_each_occurrence(
         &self,
         terms: &[String],
@@ -309,7 +310,7 @@ impl NoteIndex {
         let (addresses, ords): (Vec<DocAddress>, Vec<u32>) = notes
             .filter_map(|ord| docs.get(ord as usize).copied().flatten().map(|d| (d, ord)))
             .unzip();
-        super::for_each_occurrence(
+        super::read::for_each_occurrence(
             &self.reader.searcher(),
             self.f.text,
             terms,
@@ -322,7 +323,7 @@ impl NoteIndex {
     fn ords_matching(&self, query: &dyn TQuery) -> Result<Vec<u32>, LexicalError> {
         let searcher = self.reader.searcher();
         let docs = searcher.search(query, &DocSetCollector).map_err(self.err())?;
-        let mut ords = super::FastU64::new(&searcher, "note_ord");
+        let mut ords = super::read::FastU64::new(&searcher, "note_ord");
         let mut out = Vec::with_capacity(docs.len());
         for address in docs {
             if let Some(ord) = ords.get(address).map_err(self.err())? {

@@ -1,0 +1,108 @@
+//! The section index's tantivy schema: its fields, how each is indexed and stored, the
+//! analyzers its text fields use (registered on the note index too), and how dates and
+//! (note, section) pairs become index values. Writing and querying both go through these
+//! handles, so the layout is defined once, here.
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::{DateTime, Index};
+
+use crate::analysis::Analysis;
+
+pub(super) const EN: &str = "recall_text";
+const RAW: &str = "recall_raw";
+
+/// Field handles of the schema.
+#[derive(Clone, Copy)]
+pub(super) struct Fields {
+    pub(super) all: Field,
+    pub(super) title: Field,
+    pub(super) heading: Field,
+    pub(super) heading_path: Field,
+    pub(super) tags_text: Field,
+    pub(super) raw: Field,
+    pub(super) body: Field,
+    pub(super) note: Field,
+    pub(super) file: Field,
+    pub(super) note_ord: Field,
+    pub(super) key: Field,
+    pub(super) section: Field,
+    pub(super) line: Field,
+    pub(super) tag: Field,
+    pub(super) tag_key: Field,
+    pub(super) strength: Field,
+    pub(super) updated: Field,
+    pub(super) established: Field,
+}
+
+pub(super) fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let date = || {
+        DateOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+            .set_precision(DateTimePrecision::Seconds)
+    };
+    let text = |tokenizer: &str, positions: bool, stored: bool| {
+        let record = if positions {
+            IndexRecordOption::WithFreqsAndPositions
+        } else {
+            IndexRecordOption::WithFreqs
+        };
+        let opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record),
+        );
+        if stored {
+            opts.set_stored()
+        } else {
+            opts
+        }
+    };
+    let fields = Fields {
+        all: b.add_text_field("all", text(EN, true, false)),
+        title: b.add_text_field("title", text(EN, false, true)),
+        heading: b.add_text_field("heading", text(EN, false, false)),
+        heading_path: b.add_text_field("heading_path", STORED),
+        tags_text: b.add_text_field("tags_text", text(EN, false, false)),
+        raw: b.add_text_field("raw", text(RAW, false, false)),
+        body: b.add_text_field("body", TextOptions::default().set_stored()),
+        note: b.add_text_field("note", STRING | STORED),
+        file: b.add_text_field("file", STORED),
+        note_ord: b.add_u64_field("note_ord", INDEXED | FAST | STORED),
+        key: b.add_u64_field("key", INDEXED),
+        section: b.add_u64_field("section", FAST | STORED),
+        line: b.add_u64_field("line", STORED),
+        tag: b.add_text_field("tag", STORED),
+        tag_key: b.add_text_field("tag_key", STRING),
+        strength: b.add_f64_field(
+            "strength",
+            NumericOptions::default().set_indexed().set_fast().set_stored(),
+        ),
+        updated: b.add_date_field("updated", date()),
+        established: b.add_date_field("established", date()),
+    };
+    (b.build(), fields)
+}
+
+pub(super) fn register(index: &Index, analysis: &Analysis) {
+    index.tokenizers().register(EN, analysis.index_analyzer());
+    index.tokenizers().register(RAW, analysis.raw_analyzer());
+}
+
+pub(super) fn to_datetime(d: chrono::NaiveDate) -> DateTime {
+    let secs = d
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0);
+    DateTime::from_timestamp_secs(secs)
+}
+
+/// One number for (note, section), to fetch a section found by another index.
+pub(super) fn section_key(note_ord: u32, section: u32) -> u64 {
+    (u64::from(note_ord) << 32) | u64::from(section)
+}
