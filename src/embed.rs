@@ -21,9 +21,9 @@ use crate::note::{Note, Section};
 pub const ORT_LIB: &str = "libonnxruntime.so.1.31.1";
 /// The model folder the fetch script installs, inside the cache.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
-/// The model's window, in word pieces (including [CLS] and [SEP]).
+/// The model's window, in word pieces (including \[CLS\] and \[SEP\]).
 pub const MAX_TOKENS: usize = 256;
-/// The longest chunk recall embeds, in word pieces (prefix, [CLS] and [SEP] included).
+/// The longest chunk recall embeds, in word pieces (prefix, \[CLS\] and \[SEP\] included).
 /// Shorter than the model's window: all-MiniLM-L6-v2 was trained on texts of at most 128
 /// word pieces, and its vector of a long text blurs several topics. Chosen on SciFact train:
 /// 160 gave the best hybrid nDCG@10 of the windows tried, from 96 up to the full 256, at
@@ -179,7 +179,7 @@ impl ModelFiles {
     }
 
     /// The model, its query session on `threads` threads and, with `arena`, ONNX
-    /// Runtime's memory arena (see [`session`]); every failure names the file at fault.
+    /// Runtime's memory arena (see `session`); every failure names the file at fault.
     pub fn load(self, threads: usize, arena: bool) -> Result<Embedder, EmbedError> {
         let ModelFiles {
             paths,
@@ -385,7 +385,7 @@ impl QueryModel {
     }
 
     /// A session as this pool runs them: one over every core for a process that answers
-    /// one query at a time; else one thread each, and no memory arena (see [`session`]).
+    /// one query at a time; else one thread each, and no memory arena (see `session`).
     fn load_session(&self) -> Result<Embedder, EmbedError> {
         let files = ModelFiles::read(self.paths.clone())?;
         match self.one_query_at_a_time() {
@@ -401,7 +401,7 @@ impl QueryModel {
     }
 
     /// Loads every session now, so that no request pays for loading one. (A server's
-    /// sessions keep no memory arena, see [`session`]: its memory does not grow with the
+    /// sessions keep no memory arena, see `session`: its memory does not grow with the
     /// length of what its updates embed.)
     pub fn preload(&self) -> Result<(), EmbedError> {
         let loaded = (0..self.sessions)
@@ -524,7 +524,7 @@ static RUNTIME: std::sync::OnceLock<Result<ort::environment::Environment, String
 /// nothing behind. The library reads `ORT_DISABLE_TELEMETRY` when it starts, and setting a
 /// variable races with any other thread reading the environment: call this first thing in
 /// `main`, before any thread starts. (The environment also disables its telemetry events,
-/// see [`init_runtime`].)
+/// see `init_runtime`.)
 pub fn no_runtime_telemetry() {
     if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
         std::env::set_var("ORT_DISABLE_TELEMETRY", "1");

@@ -111,7 +111,7 @@ impl Ranked<'_> {
 /// match with highlighted words), else the semantic side's.
 ///
 /// Every note of either list gets a score on both sides (its own, or the missing score
-/// of [`Ranked::missing`]), and each side is normalized over that whole candidate pool.
+/// of `Ranked::missing`), and each side is normalized over that whole candidate pool.
 /// So a short, complete keyword list (an exact phrase that two notes contain) stands far
 /// above the pool instead of being flattened by its own few scores. That matters most for
 /// the Chinese known-item queries, whose keyword lists hold a handful of notes, and costs

@@ -14,9 +14,11 @@
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
 //! ([`watch`] keeps it current) and answers typed requests with the serde types of
-//! [`api`]. The faces are thin adapters over it: [`cli`] (the command line), [`serve`]
-//! (HTTP) and [`mcp`] (the Model Context Protocol). [`eval`] measures ranking quality
-//! against judged queries.
+//! [`api`]. The faces are thin adapters over it, each a cargo feature: `cli` (the command
+//! line), `serve` (HTTP) and `mcp` (the Model Context Protocol); the servers take one
+//! request path, `calls` (a cap on calls at once, a time limit). [`eval`] measures ranking
+//! quality against judged queries. [`record`] holds the facts every stage shares (file
+//! stamps, skip reasons, priors), [`error`] the errors, each with its kind.
 
 pub mod analysis;
 pub mod api;

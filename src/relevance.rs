@@ -61,7 +61,7 @@ pub const DEFAULT_MIN_SCORE: f32 = 0.005;
 const WEIGHED_TERMS: usize = 5;
 
 /// The weight a note's matched keywords are measured against, for a query whose words
-/// have the idf `idf`: that of its [`WEIGHED_TERMS`] most informative words. Against all
+/// have the idf `idf`: that of its `WEIGHED_TERMS` most informative words. Against all
 /// of a long query's weight, a note that answers a natural-language question (CACM's run
 /// to twenty words) matches too small a share to pass the floor; a note that matches as
 /// much weight as the query's rarest words is a full match (share capped at 1).

@@ -3,7 +3,7 @@
 //! Everything here is presentation over the library's [`Engine`]: each command builds an
 //! API request from its flags, and prints the typed response for people (colour when
 //! `--color` and the terminal say so, progress bars on a terminal, and never a control
-//! character from a note: [`term`]) or, with `--json`/`--format`, as the same JSON the
+//! character from a note: `term`) or, with `--json`/`--format`, as the same JSON the
 //! HTTP and MCP servers return. One file per group of commands.
 //! Exit codes: 0 success (zero results included, and a reader that closed the pipe, as
 //! ripgrep does), 2 usage errors (bad flags, bad query, unknown note), 1 anything else.
@@ -176,7 +176,7 @@ pub struct RankArgs {
     /// Weight of the strength prior (0 disables it).
     #[arg(long, default_value_t = DEFAULT_STRENGTH_WEIGHT, value_parser = parse_weight)]
     pub strength_weight: f32,
-    /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K[:W].
+    /// How hybrid mode merges the lists: zscore:A, minmax:A (A = keyword weight) or rrf:K\[:W\].
     #[arg(long, default_value_t = DEFAULT_FUSION)]
     pub fusion: Fusion,
     /// Match words only as written: no typo tolerance.

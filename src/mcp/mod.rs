@@ -5,7 +5,7 @@
 //! derives from the Rust type), the [`Engine`] answers through the one request path of
 //! every server ([`Calls`]: a cap on calls at once, a time limit), and the
 //! result carries the API response as structured content plus a compact text rendering
-//! ([`text`]) a model reads easily. A failure the caller can fix (unknown note, malformed
+//! (`text`) a model reads easily. A failure the caller can fix (unknown note, malformed
 //! query) is a tool result marked as an error with the command line's message, never a
 //! crash of the server.
 

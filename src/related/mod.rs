@@ -1,7 +1,7 @@
 //! "Find related memories": the notes that belong with a given note (or piece of text).
 //!
 //! Four kinds of evidence, each a score in [0, 1] for every candidate note, combined by a
-//! weighted sum (wording first scaled to the spread of meaning, see [`wording_scale`]) and
+//! weighted sum (wording first scaled to the spread of meaning, see `wording_scale`) and
 //! then the strength prior:
 //!
 //! - **meaning**: the best section-to-section cosine between the two notes, averaged with
@@ -38,7 +38,7 @@ pub use source::Source;
 use wording::{more_like_this, MoreLikeThis};
 
 /// Weights of the evidence kinds, in units of similarity of meaning. Wording (after
-/// [`wording_scale`]) and tags were tuned on the links of dendron-site and logseq-docs, and
+/// `wording_scale`) and tags were tuned on the links of dendron-site and logseq-docs, and
 /// checked on flancian-garden (docs/experiments.md, "Related notes: wording scaled to the
 /// spread of meaning"; today's figures: BENCHMARKS.md, "Related memories"); a direct link
 /// is strong evidence by itself.

@@ -8,7 +8,7 @@
 //! an `Origin`, only a loopback one; no CORS header is ever sent. Requests are bounded:
 //! body and query size, results per call, time per call, and calls running at once.
 //!
-//! The handlers ([`handlers`]) are thin: a query string becomes an API request, the
+//! The handlers (`handlers`) are thin: a query string becomes an API request, the
 //! engine answers on a blocking thread, errors become `{"error": {"code", "message"}}`.
 
 mod guard;

@@ -1,5 +1,5 @@
-//! Walking a vault: which files are notes ([`walk`]), whether they changed ([`fresh`]),
-//! reading them safely, and resolving links ([`links`]).
+//! Walking a vault: which files are notes (`walk`), whether they changed (`fresh`),
+//! reading them safely, and resolving links (`links`).
 //!
 //! The walk uses the `ignore` crate (the one ripgrep uses), so hidden folders, `.gitignore`
 //! and `.ignore` are honoured and symlink loops are detected rather than followed forever.
