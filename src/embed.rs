@@ -548,11 +548,17 @@ fn init_runtime(path: &Path) -> Result<(), EmbedError> {
 }
 
 fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    normalize(&mut v);
+    v
+}
+
+/// Scales `v` to unit length (a zero vector stays zero): the one L2 normalisation, for
+/// embeddings and centroids alike.
+pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
-    v
 }
 
 /// Cosine similarity of unit vectors.

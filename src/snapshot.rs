@@ -60,6 +60,15 @@ impl Snapshot {
         self.lexical.notes()
     }
 
+    /// The text of an indexed note's file, read now: the index keeps no note text. The one
+    /// note reader of `read_note` and `related` (bounded: the index never holds a note
+    /// over the size limit; bytes that are not UTF-8 are replaced).
+    pub fn note_text(&self, note: &LoadedNote) -> Result<String> {
+        let path = self.generation.manifest.vault.join(&note.relative);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io { path, source })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Whether the file of a note (`relative` to the vault) is still there. The one check
     /// that keeps a stale index (refresh skipped or refused) from offering a deleted note,
     /// used by every result list.
@@ -124,10 +133,7 @@ impl Snapshot {
                 }
             }
             for c in sums.iter_mut().flatten() {
-                let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
-                if norm > 0.0 {
-                    c.iter_mut().for_each(|x| *x /= norm);
-                }
+                crate::embed::normalize(c);
             }
             out = sums;
         }
@@ -186,13 +192,8 @@ impl Snapshot {
     /// built with.
     pub fn with_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
         self.model.with(|embedder| {
-            if let Some(model) = &self.generation.manifest.model {
-                if model != embedder.fingerprint() {
-                    return Err(Error::Model(format!(
-                        "the index was built with model {model} but {} is loaded; rebuild with `recall index --rebuild`",
-                        embedder.fingerprint()
-                    )));
-                }
+            if let Some(why) = self.generation.manifest.model_mismatch(embedder.fingerprint()) {
+                return Err(Error::Model(why));
             }
             f(embedder)
         })

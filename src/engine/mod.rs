@@ -35,7 +35,7 @@ use crate::search::{self, SearchOptions};
 use crate::snapshot::Snapshot;
 use crate::snippet;
 use crate::store::IndexDir;
-use read::{cap, check_note_id, read_text, section_lines};
+use read::{cap, check_note_id, section_lines};
 
 /// Longest query accepted, in bytes: a longer one is not a query.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -333,8 +333,7 @@ impl Engine {
         // The index keeps no note text: sections' text and the markdown come from the file.
         let mut texts: Vec<Option<String>> = vec![None; note.sections.len()];
         if !req.without_markdown || req.section_text {
-            let path = snap.generation.manifest.vault.join(&n.relative);
-            let text = read_text(&path)?;
+            let text = snap.note_text(&n)?;
             if crate::vault::content_hash(text.as_bytes()) != n.hash {
                 warnings.push("the note changed since it was indexed; its sections may have moved".into());
             }

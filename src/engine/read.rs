@@ -1,6 +1,6 @@
 //! Reading a note for `read_note` (`show`): ids checked before anything is looked up,
-//! the file read now (the index keeps no note text), a section picked by heading path,
-//! unique heading or line range, and the text capped with a line that says so.
+//! a section picked by heading path, unique heading or line range, and the text capped
+//! with a line that says so.
 
 use std::path::{Component, Path};
 
@@ -23,15 +23,6 @@ pub(super) fn check_note_id(id: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A note file, read now (bounded: the index never holds notes over the size limit).
-pub(super) fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The lines (1-based, inclusive) of the section `wanted` names: a line range `A-B`, a

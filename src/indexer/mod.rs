@@ -397,11 +397,8 @@ fn report(
 
 /// Whether `e` is the model `g` was built with.
 fn check_model(e: &Embedder, g: &Generation) -> Result<()> {
-    match g.manifest.model.as_deref() {
-        Some(m) if m != e.fingerprint() => Err(Error::Model(format!(
-            "the index was built with model {m} but {} is loaded; rebuild with `recall index --rebuild`",
-            e.fingerprint()
-        ))),
-        _ => Ok(()),
+    match g.manifest.model_mismatch(e.fingerprint()) {
+        Some(why) => Err(Error::Model(why)),
+        None => Ok(()),
     }
 }

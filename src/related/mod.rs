@@ -149,10 +149,7 @@ fn centroid(vectors: impl Iterator<Item = impl AsRef<[f32]>>, dim: usize) -> Vec
     for v in vectors {
         c.iter_mut().zip(v.as_ref()).for_each(|(a, b)| *a += b);
     }
-    let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        c.iter_mut().for_each(|x| *x /= norm);
-    }
+    crate::embed::normalize(&mut c);
     c
 }
 

@@ -112,8 +112,7 @@ fn note_with_text(snap: &Snapshot, ord: u32) -> Result<crate::note::Note> {
         .notes()
         .record(ord)?
         .ok_or_else(|| Error::Internal(format!("the index has no note with ordinal {ord}")))?;
-    let path = snap.generation.manifest.vault.join(&record.relative);
-    Ok(match std::fs::read_to_string(&path) {
+    Ok(match snap.note_text(&record) {
         Ok(text) => {
             let mut note = crate::note::Note::parse(record.note.id.clone(), &text);
             // Links resolve as the index resolved them.

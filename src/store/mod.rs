@@ -91,6 +91,18 @@ pub struct Manifest {
     pub embedding_pending: bool,
 }
 
+impl Manifest {
+    /// Why the loaded model (`fingerprint`) cannot serve this index, if it cannot: the
+    /// one model check of queries and updates.
+    pub fn model_mismatch(&self, fingerprint: &str) -> Option<String> {
+        self.model.as_deref().filter(|m| *m != fingerprint).map(|m| {
+            format!(
+                "the index was built with model {m} but {fingerprint} is loaded; rebuild with `recall index --rebuild`"
+            )
+        })
+    }
+}
+
 /// The index folder.
 #[derive(Debug, Clone)]
 pub struct IndexDir {
