@@ -48,23 +48,10 @@ FLOOR=${FLOOR:-$("$RECALL" search --help | grep -A3 -- '--min-score' | sed -n 's
 # Queries without judgments still run when judged against a note that does not exist.
 unjudged() { # QUERIES.jsonl OUT-BASENAME
   cp "$1" "$OUT/$2.queries"
-  python3 - "$1" >"$OUT/$2.qrels" <<'PY'
-import json, sys
-print("query-id\tcorpus-id\tscore")
-for line in open(sys.argv[1]):
-    if line.strip():
-        print(f"{json.loads(line)['_id']}\tno such note\t1")
-PY
+  python3 -B benches/calibration_report.py unjudged "$1" >"$OUT/$2.qrels"
 }
 # 200 pseudo-words: syllables drawn with a fixed seed, one or two words a query.
-python3 - >"$OUT/nonsense.jsonl" <<'PY'
-import json, random
-rng = random.Random(20261203)
-cons, vows = "bdfgklmnprstvz", "aeiou"
-word = lambda: "".join(rng.choice(cons) + rng.choice(vows) for _ in range(rng.randint(2, 4)))
-for i in range(200):
-    print(json.dumps({"_id": f"n{i}", "text": " ".join(word() for _ in range(rng.randint(1, 2)))}))
-PY
+python3 -B benches/calibration_report.py nonsense >"$OUT/nonsense.jsonl"
 unjudged "$OUT/nonsense.jsonl" nonsense-scifact
 unjudged "$OUT/nonsense.jsonl" nonsense-examples
 unjudged "$DATA/cranfield/queries.jsonl" offtopic-cranfield-on-scifact
@@ -84,32 +71,6 @@ dump examples "$OUT/nonsense-examples.queries" "$OUT/nonsense-examples.qrels" hy
 dump scifact-plain "$OUT/offtopic-cranfield-on-scifact.queries" "$OUT/offtopic-cranfield-on-scifact.qrels" hybrid offtopic-cranfield-on-scifact
 dump cranfield "$OUT/offtopic-scifact-on-cranfield.queries" "$OUT/offtopic-scifact-on-cranfield.qrels" hybrid offtopic-scifact-on-cranfield
 
-python3 -B - "$OUT" "$RECALL" "$FLOOR" "$WRITE" <<'PY' >"$RES/calibration.md"
-import io, os, platform, re, subprocess, sys
-sys.path.insert(0, "benches")
-from benchinfo import facts, sh
-out, recall, floor, write = sys.argv[1:5]
-commit, src_changed, cpu, now = facts(recall_commit=True)
-def run(*args):
-    return subprocess.run([sys.executable, "-B", "benches/calibration.py", *args], capture_output=True, text=True, check=True).stdout.strip()
-cmd = "bash benches/calibration.sh" + (" --write" if write == "1" else "")
-print("<!-- calibration:begin -->")
-print("## Scores that mean something: calibration and the relevance floor\n")
-print(f"Measured {now} with `{cmd}`. Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}.")
-print(f"Binary: {sh(recall, '--version') or '?'}, commit {commit}{' (+ uncommitted changes in src/)' if src_changed else ''}. Floor: `--min-score {floor}` (the default).\n")
-print("A logistic fit on this run's SciFact **train** dumps (top 10 of each of 809 queries):\n")
-print("```\n" + run("fit", os.path.join(out, "train-hybrid.jsonl"), os.path.join(out, "train-lexical.jsonl")) + "\n```\n")
-src = open("src/relevance.rs").read()
-used = [f"{name}: intercept {m[0]}, keyword share {m[1]}, similarity {m[2]}" for name, *m in re.findall(
-    r"const (\w+): Model = Model \{\s*intercept: ([-\d.]+),\s*keyword: ([-\d.]+),\s*similarity: ([-\d.]+),", src)]
-print("The coefficients in use, which the checks below measure (`src/relevance.rs`, whose docs say which fit")
-print("they come from): " + "; ".join(used) + ".\n")
-print(run("report", out, floor))
-print("\nDumps: `recall eval --dump` with the floor off (`--min-score 0`), top 100 a query; the floor is")
-print("applied to them as recall applies it (a candidate is kept when its probability of relevance,")
-print("before priors, is at least the floor). Nonsense queries: 200 pseudo-words (seeded); off-topic: the")
-print("225 Cranfield questions asked of SciFact, the 300 SciFact test claims asked of Cranfield.")
-print("<!-- calibration:end -->")
-PY
+python3 -B benches/calibration_report.py report "$OUT" "$RECALL" "$FLOOR" "$WRITE" >"$RES/calibration.md"
 cat "$RES/calibration.md"
 write_section calibration "$RES/calibration.md"

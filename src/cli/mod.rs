@@ -358,6 +358,23 @@ fn open_fresh(dir: IndexDir, model: ModelPaths, fresh: &FreshArgs) -> anyhow::Re
     Ok(engine)
 }
 
+/// Prints a list answer as `format` asks: the whole response (json), its results a line
+/// each (jsonl), their note ids (ids), or `human` for people.
+fn print_results<R: serde::Serialize, H: serde::Serialize>(
+    format: Format,
+    whole: &R,
+    results: &[H],
+    note: impl Fn(&H) -> &String,
+    human: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(whole),
+        Format::Jsonl => print_jsonl(results),
+        Format::Ids => print_ids(results.iter().map(|h| note(h).as_str())),
+        Format::Human => human(),
+    }
+}
+
 /// Prints one JSON value on a line.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let line = serde_json::to_string(value)?;

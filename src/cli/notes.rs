@@ -5,9 +5,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::term::{safe, Paint};
-use super::{parse_weight, print_ids, print_json, print_jsonl, Format, FreshArgs, LimitArgs, OutputArgs};
-use crate::api::{NoteRequest, RecentRequest, RelatedRequest};
+use super::term::{hit_heading, safe, Paint};
+use super::{parse_weight, print_json, print_results, FreshArgs, LimitArgs, OutputArgs};
+use crate::api::{NoteRequest, RecentRequest, RecentResponse, RelatedRequest, RelatedResponse};
 use crate::engine::Engine;
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
 
@@ -131,30 +131,23 @@ pub(super) fn related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()>
         explain: args.explain,
         strength_weight: Some(args.strength_weight),
     })?;
-    match args.output.format() {
-        Format::Json => return print_json(&r),
-        Format::Jsonl => return print_jsonl(&r.results),
-        Format::Ids => return print_ids(r.results.iter().map(|h| h.note.as_str())),
-        Format::Human => {}
-    }
+    print_results(
+        args.output.format(),
+        &r,
+        &r.results,
+        |h| &h.note,
+        || related_human(&r),
+    )
+}
+
+fn related_human(r: &RelatedResponse) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if r.results.is_empty() {
         writeln!(out, "nothing related to {} found", safe(&r.note))?;
     }
     let paint = Paint::new();
     for h in &r.results {
-        let strength = h
-            .strength
-            .map(|s| format!("  strength {s:.2}"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "{:>2}. {}  {}  {}",
-            h.rank,
-            paint.bold(&h.note),
-            safe(&h.title),
-            paint.dim(&format!("score {:.3}{strength}", h.score))
-        )?;
+        hit_heading(&mut out, &paint, h.rank, &h.note, &h.title, h.score, h.strength)?;
         if !h.reasons.is_empty() {
             writeln!(out, "    {}", safe(&h.reasons.join("; ")))?;
         }
@@ -178,12 +171,16 @@ pub(super) fn recent(engine: &Engine, args: &RecentArgs) -> anyhow::Result<()> {
         tag: args.tag.clone(),
         path: args.path.clone(),
     })?;
-    match args.output.format() {
-        Format::Json => return print_json(&r),
-        Format::Jsonl => return print_jsonl(&r.results),
-        Format::Ids => return print_ids(r.results.iter().map(|h| h.note.as_str())),
-        Format::Human => {}
-    }
+    print_results(
+        args.output.format(),
+        &r,
+        &r.results,
+        |h| &h.note,
+        || recent_human(&r),
+    )
+}
+
+fn recent_human(r: &RecentResponse) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let paint = Paint::new();
     for h in &r.results {

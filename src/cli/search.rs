@@ -4,8 +4,8 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::term::{safe, warn, Paint};
-use super::{print_ids, print_json, print_jsonl, Format, FreshArgs, LimitArgs, OutputArgs, RankArgs};
+use super::term::{hit_heading, safe, warn, Paint};
+use super::{print_results, FreshArgs, LimitArgs, OutputArgs, RankArgs};
 use crate::api::{Explain, SearchHit, SearchRequest, SearchResponse};
 use crate::engine::Engine;
 use crate::snippet::Span;
@@ -59,12 +59,13 @@ pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
     for w in &response.warnings {
         warn(w);
     }
-    match args.output.format() {
-        Format::Json => print_json(&response),
-        Format::Jsonl => print_jsonl(&response.results),
-        Format::Ids => print_ids(response.results.iter().map(|h| h.note.as_str())),
-        Format::Human => human(&response, args),
-    }
+    print_results(
+        args.output.format(),
+        &response,
+        &response.results,
+        |h| &h.note,
+        || human(&response, args),
+    )
 }
 
 fn human(r: &SearchResponse, args: &SearchArgs) -> anyhow::Result<()> {
@@ -141,18 +142,7 @@ fn explain_text(e: &Explain) -> String {
 }
 
 fn print_hit(out: &mut impl Write, paint: &Paint, h: &SearchHit) -> std::io::Result<()> {
-    let strength = h
-        .strength
-        .map(|s| format!("  strength {s:.2}"))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "{:>2}. {}  {}  {}",
-        h.rank,
-        paint.bold(&h.note),
-        safe(&h.title),
-        paint.dim(&format!("score {:.3}{strength}", h.score))
-    )?;
+    hit_heading(out, paint, h.rank, &h.note, &h.title, h.score, h.strength)?;
     if !h.section.is_empty() {
         writeln!(
             out,

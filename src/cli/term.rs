@@ -10,7 +10,7 @@
 //! JSON output needs none of this: serde escapes every control character.
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
 /// `--color`: when human output is coloured.
@@ -106,6 +106,26 @@ pub fn warn(message: &str) {
 pub fn note(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "recall: {}", safe(message));
+}
+
+/// The first line of a ranked note (search, related): rank, id, title, score and strength.
+pub fn hit_heading(
+    out: &mut impl Write,
+    paint: &Paint,
+    rank: usize,
+    note: &str,
+    title: &str,
+    score: f32,
+    strength: Option<f32>,
+) -> std::io::Result<()> {
+    let strength = strength.map(|s| format!("  strength {s:.2}")).unwrap_or_default();
+    writeln!(
+        out,
+        "{rank:>2}. {}  {}  {}",
+        paint.bold(note),
+        safe(title),
+        paint.dim(&format!("score {score:.3}{strength}"))
+    )
 }
 
 #[cfg(test)]
