@@ -1,8 +1,9 @@
-//! Ranking rules applied after retrieval, each an explicit step (as in milli): roll
-//! section hits up to notes; then, once `search` has fused the lists and dropped the
-//! candidates under the relevance floor, multiply in the priors: strength, and recency
-//! when asked for. The floor reads the evidence before priors, so no prior saves or sinks
-//! a result at the floor.
+//! Ranking after retrieval. Section hits roll up to notes ([`rollup`]); once `search` has
+//! fused its lists (or `related` combined its evidence), the ranking rules run as one
+//! ordered list of explicit steps, as in milli ([`Rule`], [`apply_rules`]): the floor
+//! drops the candidates with too little evidence, the priors multiply in strength (and
+//! recency when asked for), the cut keeps the best. The floor reads the evidence before
+//! the priors, so no prior saves or sinks a result at the floor.
 //!
 //! **Strength prior.** A note's relevance score is multiplied by
 //! `1 + w · (strength − 0.5)`, where notes without a strength count as 0.5 (neutral), so
@@ -150,9 +151,52 @@ pub fn parse_half_life(s: &str) -> Result<f32, String> {
     }
 }
 
+/// One ranking rule. Search runs `[Floor(min_score), Priors, Cut(limit)]`; related runs
+/// `[Floor(anything above 0), Priors]` and cuts after dropping notes deleted since the
+/// index was built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// Drop the candidates whose evidence is below this.
+    Floor(f32),
+    /// Multiply in the strength prior (weighted), and recency with (today, half-life in
+    /// days) when asked; re-sort.
+    Priors {
+        strength_weight: f32,
+        recency: Option<(NaiveDate, f32)>,
+    },
+    /// Keep the best this many.
+    Cut(usize),
+}
+
+/// Runs `rules` over `notes` in order. `evidence` is what a floor compares, `prior` each
+/// note's prior. Returns how many candidates the floors dropped.
+pub fn apply_rules(
+    rules: &[Rule],
+    notes: &mut Vec<NoteScore>,
+    evidence: impl Fn(&NoteScore) -> f32,
+    prior: impl Fn(u32) -> Prior,
+) -> usize {
+    let mut dropped = 0;
+    for rule in rules {
+        match *rule {
+            Rule::Floor(min) => {
+                let before = notes.len();
+                notes.retain(|n| evidence(n) >= min);
+                dropped += before - notes.len();
+            }
+            Rule::Priors {
+                strength_weight,
+                recency,
+            } => apply_priors(notes, &prior, strength_weight, recency),
+            Rule::Cut(n) => notes.truncate(n),
+        }
+    }
+    dropped
+}
+
 /// Multiplies in the strength prior (and recency, when asked) and re-sorts.
 /// Scores must be non-negative for the factors to mean what they say.
-pub fn apply_priors(
+fn apply_priors(
     notes: &mut [NoteScore],
     prior: impl Fn(u32) -> Prior,
     strength_weight: f32,
@@ -207,6 +251,42 @@ mod tests {
         assert_eq!(order, vec![2, 1, 0], "clearly relevant weak note still first");
         assert_eq!(strength_factor(None, w), 1.0);
         assert_eq!(strength_factor(Some(1.0), 0.0), 1.0);
+    }
+
+    #[test]
+    fn rules_run_in_order_floor_before_priors_then_cut() {
+        // (ord, score, evidence, strength)
+        let data = [
+            (0, 0.9, 0.9, None),
+            (1, 0.8, 0.01, Some(1.0)),
+            (2, 0.85, 0.5, Some(1.0)),
+            (3, 0.7, 0.6, None),
+        ];
+        let mut notes: Vec<NoteScore> = data
+            .iter()
+            .map(|&(o, s, _, _)| NoteScore::new(o, s, vec![]))
+            .collect();
+        let rules = [
+            Rule::Floor(0.1),
+            Rule::Priors {
+                strength_weight: 0.2,
+                recency: None,
+            },
+            Rule::Cut(2),
+        ];
+        let dropped = apply_rules(
+            &rules,
+            &mut notes,
+            |n| data[n.note_ord as usize].2,
+            |o| Prior {
+                strength: data[o as usize].3,
+                updated: None,
+            },
+        );
+        // Note 1 is under the floor, however strong; strength then lifts 2 over 0.
+        assert_eq!(dropped, 1);
+        let order: Vec<u32> = notes.iter().map(|n| n.note_ord).collect();
+        assert_eq!(order, [2, 0]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
 use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Mode, Query};
-use crate::rank::{self, NoteScore, Signals};
+use crate::rank::{self, NoteScore, Rule, Signals};
 use crate::relevance::{self, Evidence};
 use crate::snapshot::Snapshot;
 use crate::snippet;
@@ -214,17 +214,16 @@ fn rank(
         &mut notes,
         query_vector.as_ref().map(|(v, q)| (*v, q.as_slice())),
     )?;
-    let before = notes.len();
-    notes.retain(|n| n.signals.relevance >= options.min_score);
-    let dropped = before - notes.len();
     let priors = snap.priors()?;
-    rank::apply_priors(
-        &mut notes,
-        |ord| priors.get(ord),
-        options.strength_weight,
-        options.recency,
-    );
-    notes.truncate(options.limit);
+    let rules = [
+        Rule::Floor(options.min_score),
+        Rule::Priors {
+            strength_weight: options.strength_weight,
+            recency: options.recency,
+        },
+        Rule::Cut(options.limit),
+    ];
+    let dropped = rank::apply_rules(&rules, &mut notes, |n| n.signals.relevance, |ord| priors.get(ord));
     show_scores(snap, &mut notes, options)?;
     Ok((notes, dropped))
 }

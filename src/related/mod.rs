@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::embed::dot;
 use crate::error::Result;
-use crate::rank::{self, NoteScore};
+use crate::rank::{self, NoteScore, Rule};
 use crate::snapshot::Snapshot;
 use crate::vector::quant;
 use links::Links;
@@ -432,20 +432,23 @@ fn combine(
             false => W_MEANING * ev.meaning + w_wording * ev.wording + W_TAGS * ev.tags + W_LINK * ev.links,
         };
     }
-    scored.retain(|s| s.score > 0.0);
     let mut ranked: Vec<NoteScore> = scored
         .iter()
         .map(|s| NoteScore::new(s.ord, s.score, Vec::new()))
         .collect();
-    rank::apply_priors(
-        &mut ranked,
-        |ord| crate::record::Prior {
-            strength: strength(ord),
-            updated: None,
+    let rules = [
+        // Some evidence of any kind.
+        Rule::Floor(f32::MIN_POSITIVE),
+        Rule::Priors {
+            strength_weight: options.strength_weight,
+            recency: None,
         },
-        options.strength_weight,
-        None,
-    );
+    ];
+    let prior = |ord| crate::record::Prior {
+        strength: strength(ord),
+        updated: None,
+    };
+    rank::apply_rules(&rules, &mut ranked, |n| n.score, prior);
     let mut by_ord: HashMap<u32, Scored> = scored.into_iter().map(|s| (s.ord, s)).collect();
     ranked
         .into_iter()
