@@ -13,6 +13,9 @@
   check-qrels QRELS VAULT
       exit 0 when every judged corpus id of QRELS is a note of VAULT (VAULT/ID.md exists),
       so QRELS can be given to `recall eval` as it is; else print what is missing, exit 1.
+  check-index INDEX_JSON NAME
+      exit with an error unless the `recall index --json` summary INDEX_JSON says chunks
+      were embedded (NAME, the index, is for the message).
   report DIR --recall BIN [--baseline BIN] --qrels FILE --cmd CMD --bench-dir DIR
          [--index-built COMMIT] [--baseline-index "PATH (built by COMMIT)"]
       reads DIR/meta.json and DIR/eval/{new,baseline}.SET.MODE.json (`recall eval --json`)
@@ -266,6 +269,11 @@ def check_qrels(args):
         sys.exit(1)
 
 
+def check_index(args):
+    if not json.load(open(args.index_json)).get("embedded"):
+        sys.exit(f"typos.sh: error: index {args.name} has no embeddings (is the model installed? make setup)")
+
+
 def report(args):
     sys.path.insert(0, "benches")
     from benchinfo import facts, sh, simd_flags
@@ -377,6 +385,9 @@ def main():
     c = sub.add_parser("check-qrels")
     c.add_argument("qrels")
     c.add_argument("vault")
+    i = sub.add_parser("check-index")
+    i.add_argument("index_json")
+    i.add_argument("name")
     r = sub.add_parser("report")
     r.add_argument("dir")
     r.add_argument("--recall", required=True)
@@ -391,6 +402,8 @@ def main():
         make(a)
     elif a.action == "check-qrels":
         check_qrels(a)
+    elif a.action == "check-index":
+        check_index(a)
     else:
         report(a)
 

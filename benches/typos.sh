@@ -92,11 +92,7 @@ readable() {
 }
 # has_embeddings NAME: the index summary says chunks were embedded.
 has_embeddings() {
-  python3 - "$RES/$1.index.json" "$1" <<'PY'
-import json, sys
-if not json.load(open(sys.argv[1])).get("embedded"):
-    sys.exit(f"typos.sh: error: index {sys.argv[2]} has no embeddings (is the model installed? make setup)")
-PY
+  python3 -B benches/typos.py check-index "$RES/$1.index.json" "$1"
 }
 
 index_once "$NAME" "$VOUT/vault"
