@@ -252,10 +252,31 @@ fn update_vectors(
         }
     };
     let total = old_vectors.len() + embedding.embedded + embedding.reused;
-    let churn = dead.len() + delta.len();
-    if churn > COMPACT_MIN && churn as f32 > COMPACT_SHARE * total as f32 {
+    if needs_compaction(dead.len(), delta.len(), total) {
         return Ok(None);
     }
     VectorIndex::write_update(&g.dir, staging.path(), &delta, &dead)?;
     Ok(Some(embedding))
+}
+
+/// Whether `dead` tombstones and `delta` new vectors, of `total` vectors in all, call for
+/// a full build that compacts them away.
+fn needs_compaction(dead: usize, delta: usize, total: usize) -> bool {
+    let churn = dead + delta;
+    churn > COMPACT_MIN && churn as f32 > COMPACT_SHARE * total as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compaction_waits_for_a_share_of_a_large_index() {
+        // A small vault is never rebuilt for churn, however much of it changed.
+        assert!(!needs_compaction(200, 200, 300));
+        // A large one is, once tombstones and deltas pass the share of all vectors.
+        assert!(!needs_compaction(1000, 1000, 10_000));
+        assert!(needs_compaction(1500, 1100, 10_000));
+        assert!(needs_compaction(COMPACT_MIN, 1, 4 * COMPACT_MIN));
+    }
 }
