@@ -13,7 +13,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::analysis::Analysis;
 use crate::embed::{Embedder, QueryModel};
 use crate::error::{Error, Result};
 use crate::lexical::LexicalIndex;
@@ -41,8 +40,7 @@ impl Snapshot {
     /// Opens the generation `dir` currently names.
     pub fn open(dir: &IndexDir, model: Arc<QueryModel>) -> Result<Snapshot> {
         let generation = dir.open()?;
-        let analysis = Analysis::new(&generation.manifest.language)
-            .map_err(|e| Error::Internal(format!("{}: {e}", generation.dir.display())))?;
+        let analysis = generation.analysis()?;
         let lexical = LexicalIndex::open(&generation.tantivy_dir(), &analysis)?;
         Ok(Snapshot {
             generation,

@@ -92,7 +92,7 @@ pub(super) fn index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> any
         None => dir
             .open()
             .ok()
-            .and_then(|g| Analysis::new(&g.manifest.language).ok())
+            .and_then(|g| g.analysis().ok())
             .unwrap_or_default(),
     };
     let options = IndexOptions {
@@ -154,12 +154,13 @@ fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool)
         r.links_resolved, r.links_unresolved
     )?;
     match &e.disabled {
-        Some(NoEmbeddings::TurnedOff) => writeln!(out, "embeddings: none (--no-embed)")?,
         Some(NoEmbeddings::NotInIndex) => writeln!(
             out,
             "embeddings: none (the index was built without them; `recall index --rebuild` adds them)"
         )?,
-        Some(why) if !no_embed => warn(&format!("no embeddings, keyword search only: {why}")),
+        Some(why) if !no_embed && *why != NoEmbeddings::TurnedOff => {
+            warn(&format!("no embeddings, keyword search only: {why}"))
+        }
         Some(_) => writeln!(out, "embeddings: none (--no-embed)")?,
         None if r.kind == BuildKind::UpToDate => {}
         None => writeln!(

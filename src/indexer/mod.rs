@@ -69,7 +69,7 @@ impl IndexOptions {
             max_file_bytes: g.manifest.max_file_bytes,
             model: embed.then(|| model.clone()),
             reuse: true,
-            analysis: Analysis::new(&g.manifest.language).unwrap_or_default(),
+            analysis: g.analysis().unwrap_or_default(),
             shared_model: None,
         }
     }

@@ -18,7 +18,6 @@ use super::{
     check_model, finish, link_ords, report, warnings_of, BuildKind, EmbedReport, IndexOptions, IndexReport,
     NoEmbeddings, Progress, Published, Stage, Tables,
 };
-use crate::analysis::Analysis;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::lexical::{LexicalIndex, NoteDoc};
@@ -95,9 +94,7 @@ pub(super) fn update_locked(
 ) -> Result<Updated> {
     let started = Instant::now();
     let loader = Loader::start(g, options);
-    let analysis = Analysis::new(&g.manifest.language)
-        .map_err(|e| Error::Internal(format!("{}: {e}", g.dir.display())))?;
-    let old = LexicalIndex::open(&g.tantivy_dir(), &analysis)?;
+    let old = LexicalIndex::open(&g.tantivy_dir(), &g.analysis()?)?;
     let plan = plan(g, &old, options, index, progress)?;
     let no_vectors = || g.manifest.model.is_none().then_some(NoEmbeddings::NotInIndex);
     if plan.write.is_empty() && plan.remove.is_empty() {

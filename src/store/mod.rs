@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::Analysis;
 use crate::record::{Prior, Skipped};
 
 pub mod journal;
@@ -54,6 +55,9 @@ pub enum StoreError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// The manifest names a language this recall does not know.
+    #[error("{dir}: {why}")]
+    Language { dir: PathBuf, why: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -324,6 +328,14 @@ impl Drop for Staging {
 }
 
 impl Generation {
+    /// The text analysis the index was built with (its manifest's language).
+    pub fn analysis(&self) -> Result<Analysis, StoreError> {
+        Analysis::new(&self.manifest.language).map_err(|why| StoreError::Language {
+            dir: self.dir.clone(),
+            why,
+        })
+    }
+
     pub fn tantivy_dir(&self) -> PathBuf {
         self.dir.join("tantivy")
     }
