@@ -2,9 +2,11 @@
 
     python3 -B benches/build_report.py measure LABEL COMMIT START END BINARY CARGO_LOG > LABEL.json
     python3 -B benches/build_report.py report BASELINE.json NEW.json > build.md
+    python3 -B benches/build_report.py demo COMMIT START END MAKE_LOG > demo.md  (benches/demo.sh)
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -62,10 +64,45 @@ def report(baseline_file, new_file):
     print("<!-- build:end -->")
 
 
+def cargo_seconds(log):
+    """The compile time cargo reports on its `Finished` line (`in 4m 53s`, `in 41.2s`)."""
+    total = 0.0
+    for line in open(log, errors="replace"):
+        m = re.search(r"Finished .* in (?:(\d+)m )?([\d.]+)s", line)
+        if m:
+            total += int(m.group(1) or 0) * 60 + float(m.group(2))
+    return total
+
+
+def demo(commit, start, end, log):
+    f = facts()
+    mins = lambda s: f"{int(s // 60)} min {s % 60:04.1f} s"  # noqa: E731
+    whole = float(end) - float(start)
+    compiling = cargo_seconds(log)
+    crates = sum(1 for l in open(log, errors="replace") if l.strip().startswith("Compiling "))
+    print("<!-- demo:begin -->")
+    print("## A fresh machine's `make demo`")
+    print()
+    print(f"Measured {f.now} with `bash benches/demo.sh --write`: `make demo` in a fresh clone of {commit}")
+    print("with an empty cargo home, model cache, pip cache and venv (every crate, ONNX Runtime and the")
+    print("model downloaded; only the Rust toolchain was there).")
+    print(f"Machine: {os.cpu_count()} cores, {f.cpu} (SIMD: {simd_flags()}), shared with other work.")
+    print()
+    print("| measure | figure |")
+    print("|---|---:|")
+    print(f"| whole `make demo` | {mins(whole)} |")
+    print(f"| of which compiling (cargo's `Finished` line) | {mins(compiling)} |")
+    print(f"| the rest: downloads, model fetch, venv, index and search of the example vault | {mins(whole - compiling)} |")
+    print(f"| crates compiled | {crates} |")
+    print("<!-- demo:end -->")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "measure":
         measure(*sys.argv[2:8])
     elif len(sys.argv) == 4 and sys.argv[1] == "report":
         report(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "demo":
+        demo(*sys.argv[2:6])
     else:
         sys.exit(__doc__)
