@@ -1,7 +1,8 @@
 """What a benchmark report says about the checkout and the machine it was measured on.
 
-The report code of the benchmark scripts (benches/*.sh, scripts/fuzz.sh) runs from the
-repo root as `python3 -B -` (-B: no __pycache__ left in the checkout) and imports this with
+The report code of the benchmark scripts (the benches/*.py modules that benches/*.sh call,
+and scripts/fuzz.sh's `python3 -B -`) runs from the repo root as `python3 -B` (-B: no
+__pycache__ left in the checkout) and imports this with
 
     sys.path.insert(0, "benches")
     from benchinfo import facts, sh
