@@ -37,6 +37,12 @@ pub enum Error {
     /// not the model the index was built with.
     #[error("{0}")]
     Model(String),
+    /// A write that would lose data: the note exists, or changed since it was read.
+    #[error("{0}")]
+    Conflict(String),
+    /// A write that this server was not started to allow.
+    #[error("{0}")]
+    Forbidden(String),
     /// The file watcher could not start or stopped.
     #[error("{0}")]
     Watcher(String),
@@ -67,6 +73,10 @@ pub enum ErrorKind {
     NotFound,
     /// The request is larger than the limits allow.
     TooLarge,
+    /// A write refused so as not to lose data (the note exists or changed meanwhile).
+    Conflict,
+    /// A write this server does not allow (started without `--allow-write`).
+    Forbidden,
     /// Anything else: no index, unreadable files, a missing model, a watcher that failed.
     Internal,
 }
@@ -77,6 +87,8 @@ impl Error {
             Error::Usage(_) | Error::Query(_) => ErrorKind::BadRequest,
             Error::UnknownNote { .. } => ErrorKind::NotFound,
             Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::Store(_)
             | Error::Lexical(_)
             | Error::Vault(_)

@@ -14,9 +14,11 @@
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
 //! ([`watch`] keeps it current) and answers typed requests with the serde types of
-//! [`api`]. The faces are thin adapters over it, each a cargo feature: `cli` (the command
-//! line), `serve` (HTTP) and `mcp` (the Model Context Protocol); the servers take one
-//! request path, `calls` (a cap on calls at once, a time limit). [`eval`] measures ranking
+//! [`api`]; the only changes it makes to a vault go through [`write`] (new memory notes,
+//! footer edits), when a face allows them. The faces are thin adapters over it, each a
+//! cargo feature: `cli` (the command line), `serve` (HTTP) and `mcp` (the Model Context
+//! Protocol); the servers take one request path, `calls` (a cap on calls at once, a time
+//! limit). [`eval`] measures ranking
 //! quality against judged queries. [`record`] holds the facts every stage shares (file
 //! stamps, skip reasons, priors), [`error`] the errors, each with its kind.
 
@@ -51,6 +53,7 @@ pub mod store;
 pub mod vault;
 pub mod vector;
 pub mod watch;
+pub mod write;
 
 pub use error::{Error, Result};
 

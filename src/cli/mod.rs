@@ -10,6 +10,7 @@
 
 mod build;
 mod eval;
+mod memory;
 mod notes;
 mod search;
 #[cfg(feature = "mcp")]
@@ -88,6 +89,14 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Notes related to a note (or to --text): by meaning, wording, tags and links.
     Related(notes::RelatedArgs),
+    /// Write a new memory note (its text on stdin), unless the vault already holds it.
+    Remember(memory::RememberArgs),
+    /// Mark a memory as still useful: its footer's `Last updated` becomes today (and its
+    /// strength, with --strength); nothing else in the note changes.
+    Reinforce(memory::ReinforceArgs),
+    /// The memories to read first (strongest and freshest, or about a topic), within a
+    /// token budget, as markdown.
+    Brief(memory::BriefArgs),
     /// Measure "related" on a vault: can content alone find each note's link targets?
     EvalRelated {
         /// Vault to index into a temporary folder (unless --index names an existing index).
@@ -165,6 +174,14 @@ pub struct LimitArgs {
     /// Number of results (1 to 100).
     #[arg(short = 'n', long = "limit", default_value = "10", value_parser = parse_limit)]
     pub limit: usize,
+}
+
+/// Paging (`--offset`), checked as on every face.
+#[derive(Args, Debug, Clone)]
+pub struct OffsetArgs {
+    /// Skip this many results: the `next_offset` of the previous page.
+    #[arg(long, default_value = "0", value_parser = crate::api::parse_offset)]
+    pub offset: usize,
 }
 
 /// Ranking settings shared by `search` and `eval`.
@@ -298,6 +315,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::eval(&dir, &model, args),
         Command::Doctor { json } => eval::doctor(model, *json),
         Command::Related(args) => notes::related(&open_fresh(dir, model, &args.fresh)?, args),
+        Command::Remember(args) => memory::remember(&open(dir, model)?, args),
+        Command::Reinforce(args) => memory::reinforce(&open(dir, model)?, args),
+        Command::Brief(args) => memory::brief(&open(dir, model)?, args),
         Command::EvalRelated { vault, json } => eval::eval_related(&dir, &model, vault.as_deref(), *json),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(dir, model, args),

@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::term::{hit_heading, safe, Paint};
-use super::{parse_weight, print_json, print_results, FreshArgs, LimitArgs, OutputArgs};
+use super::{parse_weight, print_json, print_results, FreshArgs, LimitArgs, OffsetArgs, OutputArgs};
 use crate::api::{NoteRequest, RecentRequest, RecentResponse, RelatedRequest, RelatedResponse};
 use crate::engine::Engine;
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
@@ -52,6 +52,8 @@ pub struct RelatedArgs {
 pub struct RecentArgs {
     #[command(flatten)]
     pub limit: LimitArgs,
+    #[command(flatten)]
+    pub page: OffsetArgs,
     /// Only notes with this tag.
     #[arg(long)]
     pub tag: Option<String>,
@@ -168,6 +170,7 @@ fn related_human(r: &RelatedResponse) -> anyhow::Result<()> {
 pub(super) fn recent(engine: &Engine, args: &RecentArgs) -> anyhow::Result<()> {
     let r = engine.recent(&RecentRequest {
         limit: Some(args.limit.limit),
+        offset: Some(args.page.offset),
         tag: args.tag.clone(),
         path: args.path.clone(),
     })?;
@@ -197,6 +200,9 @@ fn recent_human(r: &RecentResponse) -> anyhow::Result<()> {
             safe(&h.title),
             paint.dim(&strength)
         )?;
+    }
+    if let Some(next) = r.next_offset {
+        writeln!(out, "{}", paint.dim(&format!("more: --offset {next}")))?;
     }
     Ok(())
 }

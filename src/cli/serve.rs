@@ -29,6 +29,8 @@ pub struct ServeArgs {
     pub calls: CallArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Args, Debug)]
@@ -37,6 +39,8 @@ pub struct McpArgs {
     pub calls: CallArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Args, Debug)]
@@ -45,6 +49,18 @@ pub struct CallArgs {
     /// without an answer by then gets a `timeout` error.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
     pub timeout: Duration,
+}
+
+/// The opt-in write path of a server.
+#[derive(Args, Debug)]
+pub struct WriteArgs {
+    /// Offer the tools that write to the vault (`remember`: new notes; `reinforce`: footer
+    /// lines) over MCP and HTTP. Off by default: a server only reads.
+    #[arg(long)]
+    pub allow_write: bool,
+    /// Folder inside the vault where `remember` puts new notes.
+    #[arg(long, value_name = "FOLDER", default_value = crate::engine::DEFAULT_WRITE_FOLDER, requires = "allow_write")]
+    pub write_folder: String,
 }
 
 #[derive(Args, Debug)]
@@ -59,8 +75,16 @@ pub struct WatchArgs {
 
 /// The engine of a server: the model pooled for concurrent queries, everything loaded
 /// before the first request, and a watcher thread keeping it current.
-fn start(dir: IndexDir, model: ModelPaths, watch: &WatchArgs) -> anyhow::Result<Arc<Engine>> {
-    let engine = Arc::new(Engine::open(dir, QueryModel::pooled(model), Limits::service())?);
+fn start(
+    dir: IndexDir,
+    model: ModelPaths,
+    watch: &WatchArgs,
+    write: &WriteArgs,
+) -> anyhow::Result<Arc<Engine>> {
+    let engine = Arc::new(
+        Engine::open(dir, QueryModel::pooled(model), Limits::service())?
+            .with_write_folder(&write.write_folder)?,
+    );
     let snap = engine.snapshot();
     snap.warm()?;
     if snap.generation.manifest.model.is_some() {
@@ -104,18 +128,19 @@ pub(super) fn serve(dir: IndexDir, model: ModelPaths, args: &ServeArgs) -> anyho
         token: args.token.clone(),
         allow_hosts: args.allow_hosts.clone(),
         timeout: args.calls.timeout,
+        allow_write: args.write.allow_write,
     };
     // Refuse a bad configuration before loading anything.
     config.check()?;
-    let engine = start(dir, model, &args.watch)?;
+    let engine = start(dir, model, &args.watch, &args.write)?;
     runtime()?.block_on(crate::serve::run(engine, config))
 }
 
 pub(super) fn mcp(dir: IndexDir, model: ModelPaths, args: &McpArgs) -> anyhow::Result<()> {
-    let engine = start(dir, model, &args.watch)?;
+    let engine = start(dir, model, &args.watch, &args.write)?;
     let calls = Arc::new(Calls::for_server(engine, args.calls.timeout));
     let runtime = runtime()?;
-    runtime.block_on(crate::mcp::serve_stdio(calls))?;
+    runtime.block_on(crate::mcp::serve_stdio(calls, args.write.allow_write))?;
     // A search still running on a blocking thread must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(())

@@ -1,4 +1,5 @@
-//! The one API every face calls: search, related, read a note, recent notes, status.
+//! The one API every face calls: search, related, read a note, recent notes, a briefing,
+//! status, and the opt-in writes (remember, reinforce: `write`).
 //!
 //! An [`Engine`] owns an index folder, the embedding model (loaded once, on first use) and
 //! the current [`Snapshot`]. Each call takes the snapshot current when it starts and
@@ -11,16 +12,21 @@
 //! in a few changed notes first) and [`Engine::update`] (what the watcher of a server runs
 //! after the vault changed).
 
+mod brief;
 mod read;
+mod write;
 
-use std::sync::{Arc, RwLock};
+pub use brief::{estimate_tokens, DEFAULT_BUDGET};
+pub use write::{DEFAULT_NEW_STRENGTH, DEFAULT_WRITE_FOLDER, DUPLICATE_MEANING, DUPLICATE_WORDS};
+
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use crate::api::{
-    check_limit, check_min_score, ConstraintInfo, CorrectionInfo, Explain, ExplainLexical, ExplainSemantic,
-    NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
-    RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse, StatusResponse,
-    DEFAULT_LIMIT,
+    check_limit, check_min_score, check_offset, ConstraintInfo, CorrectionInfo, Explain, ExplainLexical,
+    ExplainSemantic, NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit,
+    RelatedRequest, RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse,
+    StatusResponse, DEFAULT_LIMIT,
 };
 use crate::dates::{self, DateRange};
 use crate::embed::{ModelPaths, QueryModel};
@@ -84,6 +90,10 @@ pub struct Engine {
     model: Arc<QueryModel>,
     limits: Limits,
     current: RwLock<Arc<Snapshot>>,
+    /// One index update at a time from this process (the writer lock is per process).
+    updating: Mutex<()>,
+    /// Where `remember` puts new notes unless asked otherwise.
+    write_folder: String,
 }
 
 impl Engine {
@@ -96,7 +106,15 @@ impl Engine {
             model,
             limits,
             current: RwLock::new(snapshot),
+            updating: Mutex::new(()),
+            write_folder: write::DEFAULT_WRITE_FOLDER.to_string(),
         })
+    }
+
+    /// Puts new memories in `folder` (inside the vault) unless a request names another.
+    pub fn with_write_folder(mut self, folder: &str) -> Result<Engine> {
+        self.write_folder = crate::write::check_folder(folder)?;
+        Ok(self)
     }
 
     pub fn dir(&self) -> &IndexDir {
@@ -143,6 +161,7 @@ impl Engine {
 
     /// Brings the index up to date with its vault and serves the result.
     pub fn update(&self) -> Result<IndexReport> {
+        let _one = self.updating.lock().unwrap_or_else(|p| p.into_inner());
         let report = indexer::update(&self.dir, &self.update_options(), &|_, _, _| {})?;
         self.reload()?;
         Ok(report)
@@ -392,6 +411,7 @@ impl Engine {
     /// date), the stronger first on the same day.
     pub fn recent(&self, req: &RecentRequest) -> Result<RecentResponse> {
         let limit = limit(req.limit)?;
+        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
         let snap = self.snapshot();
         let mut query = Query::default();
         if let Some(tag) = &req.tag {
@@ -425,18 +445,24 @@ impl Engine {
                 .then(a.cmp(b))
         });
         let mut results = Vec::with_capacity(limit);
+        let (mut skipped, mut next_offset) = (0, None);
         for ord in candidates {
-            if results.len() == limit {
-                break;
-            }
             let Some(n) = snap.notes().record(ord)? else {
                 continue;
             };
             if !snap.still_there(&n.relative) {
                 continue;
             }
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            if results.len() == limit {
+                next_offset = Some(offset + limit);
+                break;
+            }
             results.push(RecentHit {
-                rank: results.len() + 1,
+                rank: offset + results.len() + 1,
                 note: n.note.id.to_string(),
                 title: n.note.title.clone(),
                 path: n.relative.to_string_lossy().into_owned(),
@@ -445,7 +471,7 @@ impl Engine {
                 tags: n.note.tags.clone(),
             });
         }
-        Ok(RecentResponse { results })
+        Ok(RecentResponse { results, next_offset })
     }
 
     /// Whether the index is fresh (one `stat` per note file), and what it holds.

@@ -9,17 +9,26 @@
 //! query) is a tool result marked as an error with the command line's message, never a
 //! crash of the server.
 
+mod resources;
 mod text;
 
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler, ServiceExt};
+use rmcp::model::{
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Serialize;
 
-use crate::api::{NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
+use crate::api::{
+    BriefRequest, NoteRequest, RecentRequest, ReinforceRequest, RelatedRequest, RememberRequest,
+    SearchRequest,
+};
 use crate::calls::{CallError, Calls};
 use crate::engine::Engine;
 use crate::error::Result;
@@ -31,12 +40,23 @@ that belong with a note you already have (by meaning, wording, tags and links), 
 to read a note or one of its sections, `recent` for the latest memories, `status` to check \
 that the index is fresh. Note ids are paths in the vault without `.md`. Each result's \
 `strength` (0..1, when the note has one) says how established the memory is; results are \
-ranked by relevance with strength as a tie-breaker.";
+ranked by relevance with strength as a tie-breaker. At the start of a session, call `brief` \
+(or use the `briefing` prompt) for the memories to start from. Every note is also a resource, \
+`recall://notes/{id}`.";
+
+/// What the server adds to its instructions when it may write.
+const WRITE_INSTRUCTIONS: &str = " When you learn something worth keeping, `remember` it (a new \
+note; it tells you when the vault already holds it). When a memory proved right and useful, \
+`reinforce` it.";
+
+/// The tools that change the vault: offered only by a server started with `--allow-write`.
+const WRITE_TOOLS: [&str; 2] = ["remember", "reinforce"];
 
 /// The recall tools, over one engine.
 #[derive(Clone)]
 pub struct RecallMcp {
     calls: Arc<Calls>,
+    allow_write: bool,
     tool_router: ToolRouter<Self>,
 }
 
@@ -64,10 +84,18 @@ where
 
 #[tool_router]
 impl RecallMcp {
-    pub fn new(calls: Arc<Calls>) -> RecallMcp {
+    /// The server; without `allow_write` the write tools are neither listed nor callable.
+    pub fn new(calls: Arc<Calls>, allow_write: bool) -> RecallMcp {
+        let mut tool_router = Self::tool_router();
+        if !allow_write {
+            for tool in WRITE_TOOLS {
+                tool_router.remove_route(tool);
+            }
+        }
         RecallMcp {
             calls,
-            tool_router: Self::tool_router(),
+            allow_write,
+            tool_router,
         }
     }
 
@@ -128,21 +156,121 @@ was built), the embedding model, the vault and index paths.",
     async fn status(&self) -> Result<CallToolResult, McpError> {
         answer(&self.calls, |e| e.status(), text::status).await
     }
+
+    #[tool(
+        description = "The memories to start a session with, as markdown within a token budget (default 1500): \
+with no `topic`, the strongest and most recently updated; with one, the most relevant to it. Each is its \
+title, id, strength, date and best excerpt; read more with `read_note`.",
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn brief(&self, Parameters(req): Parameters<BriefRequest>) -> Result<CallToolResult, McpError> {
+        answer(&self.calls, move |e| e.brief(&req), text::brief).await
+    }
+
+    #[tool(
+        description = "Write a NEW memory note: `title`, `body` (markdown), optional `tags`, `links` (ids of \
+related notes), `strength` (0..1, default 0.5), `folder` (default memories). It is searchable at once. If the \
+vault already holds the memory (the same title, or a note very close in meaning), nothing is written and the \
+near-duplicates are returned: `reinforce` one of them instead, or call again with `force: true`. Never \
+overwrites a note: a note with the same file name is an error.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn remember(
+        &self,
+        Parameters(req): Parameters<RememberRequest>,
+    ) -> Result<CallToolResult, McpError> {
+        answer(&self.calls, move |e| e.remember(&req), text::remember).await
+    }
+
+    #[tool(
+        description = "Mark a memory as confirmed and useful: its `Last updated` becomes today (fresh memories \
+rank higher) and, with `strength`, its strength changes. Only those footer lines of the note change. Refused \
+when the note was edited since recall indexed it (read it again first).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn reinforce(
+        &self,
+        Parameters(req): Parameters<ReinforceRequest>,
+    ) -> Result<CallToolResult, McpError> {
+        answer(&self.calls, move |e| e.reinforce(&req), text::reinforce).await
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for RecallMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .build();
+        let instructions = match self.allow_write {
+            true => format!("{INSTRUCTIONS}{WRITE_INSTRUCTIONS}"),
+            false => INSTRUCTIONS.to_string(),
+        };
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("recall", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(instructions)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        resources::list(&self.calls, request.and_then(|r| r.cursor)).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        Ok(resources::read(&self.calls, request.uri).await?.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(resources::prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        Ok(resources::get_prompt(&self.calls, request).await?.into())
     }
 }
 
 /// Serves over stdin/stdout until the client closes stdin. Nothing else may write to
 /// stdout meanwhile.
-pub async fn serve_stdio(calls: Arc<Calls>) -> anyhow::Result<()> {
-    let running = match RecallMcp::new(calls).serve(rmcp::transport::stdio()).await {
+pub async fn serve_stdio(calls: Arc<Calls>, allow_write: bool) -> anyhow::Result<()> {
+    let running = match RecallMcp::new(calls, allow_write)
+        .serve(rmcp::transport::stdio())
+        .await
+    {
         Ok(running) => running,
         // The client went away before initializing: nothing to serve.
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::api::{NoteResponse, RecentResponse, RelatedResponse, SearchResponse, StatusResponse};
+use crate::api::{
+    BriefResponse, NoteResponse, RecentResponse, ReinforceResponse, RelatedResponse, RememberResponse,
+    SearchResponse, StatusResponse,
+};
 
 fn strength(s: Option<f32>) -> String {
     s.map(|s| format!(" strength {s:.2}")).unwrap_or_default()
@@ -131,6 +134,9 @@ pub fn recent(r: &RecentResponse) -> String {
     if r.results.is_empty() {
         out.push_str("no notes\n");
     }
+    if let Some(next) = r.next_offset {
+        let _ = writeln!(out, "(more: offset {next})");
+    }
     out
 }
 
@@ -148,4 +154,63 @@ pub fn status(s: &StatusResponse) -> String {
         s.vault.display(),
         s.index.display()
     )
+}
+
+pub fn remember(r: &RememberResponse) -> String {
+    let mut out = String::new();
+    let list = |out: &mut String, notes: &[crate::api::Similar]| {
+        for d in notes {
+            let why = d.why.as_deref().map(|w| format!("{w}; ")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} — {} ({why}meaning {:.2}, words {:.2})",
+                d.note, d.title, d.meaning, d.words
+            );
+        }
+    };
+    if r.written {
+        let _ = writeln!(out, "remembered {} ({})", r.note, r.path);
+        if !r.closest.is_empty() {
+            let _ = writeln!(out, "closest notes (candidates for links):");
+            list(&mut out, &r.closest);
+        }
+    } else if !r.duplicates.is_empty() {
+        let _ = writeln!(
+            out,
+            "not written: the vault already holds this memory, or nearly:"
+        );
+        list(&mut out, &r.duplicates);
+        let _ = writeln!(
+            out,
+            "reinforce one of them (the memory is confirmed), or call remember again with force: true"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "dry run: would write {} ({}); closest notes:",
+            r.note, r.path
+        );
+        list(&mut out, &r.closest);
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+pub fn reinforce(r: &ReinforceResponse) -> String {
+    let mut out = format!(
+        "reinforced {}: last updated {}{}\n",
+        r.note,
+        r.updated,
+        strength(r.strength)
+    );
+    for w in &r.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+pub fn brief(b: &BriefResponse) -> String {
+    b.markdown.clone()
 }

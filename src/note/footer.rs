@@ -25,6 +25,17 @@ pub(super) struct Footer {
     pub(super) end: usize,
     pub(super) pairs: Vec<(String, String)>,
     pub(super) unparsed: Vec<String>,
+    /// Where each `Key: value` line stands, for edits that change one line alone.
+    pub(super) lines: Vec<FooterLine>,
+}
+
+/// One `*Key: value*` line of the footer: its bytes (without the line break) and key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FooterLine {
+    pub start: usize,
+    pub end: usize,
+    /// The key as written (`Last updated`).
+    pub key: String,
 }
 
 /// What a line scan finds: the footer and whether a code fence is left open.
@@ -122,16 +133,32 @@ fn footer_block(text: &str, lines: &[(usize, usize, LineKind)]) -> Option<Footer
         end: lines[end].1,
         pairs: Vec::new(),
         unparsed: Vec::new(),
+        lines: Vec::new(),
     };
     for (from, to, kind) in &lines[first..=end] {
         let line = text[*from..*to].trim();
         match kind {
-            LineKind::Pair { .. } => footer.pairs.extend(footer_pair(line)),
+            LineKind::Pair { .. } => {
+                if let Some((key, value)) = footer_pair(line) {
+                    footer.lines.push(FooterLine {
+                        start: *from,
+                        end: *to,
+                        key: key.clone(),
+                    });
+                    footer.pairs.push((key, value));
+                }
+            }
             LineKind::Unparsed => footer.unparsed.push(line.to_string()),
             _ => {}
         }
     }
     Some(footer)
+}
+
+/// The memory footer's `Key: value` lines (at least one), or `None` when the note has no
+/// footer: what an edit of footer lines alone needs.
+pub fn footer_lines(text: &str) -> Option<Vec<FooterLine>> {
+    scan_lines(text).footer.map(|f| f.lines).filter(|l| !l.is_empty())
 }
 
 /// `*Key: value*` or `_Key: value_` → (Key, value).

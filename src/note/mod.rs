@@ -29,6 +29,7 @@ mod inline;
 mod parse;
 mod values;
 
+pub use footer::{footer_lines, FooterLine};
 pub use values::parse_date;
 
 /// A note's identity: its path inside the vault, `/`-separated, without `.md`.

@@ -18,6 +18,7 @@
 //! the reasons reported for a note are always complete. Every result carries those reasons
 //! in plain words.
 
+mod duplicates;
 mod links;
 mod source;
 mod wording;
@@ -32,6 +33,7 @@ use crate::error::Result;
 use crate::rank::{self, NoteScore, Rule};
 use crate::snapshot::Snapshot;
 use crate::vector::quant;
+pub use duplicates::{closest, Closeness};
 use links::Links;
 use source::reason_heading;
 pub use source::Source;

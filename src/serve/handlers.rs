@@ -11,7 +11,10 @@ use axum::Json;
 use serde::Serialize;
 
 use super::params::Params;
-use crate::api::{ErrorBody, NoteRequest, RecentRequest, RelatedRequest, SearchRequest};
+use crate::api::{
+    BriefRequest, ErrorBody, NoteRequest, RecentRequest, ReinforceRequest, RelatedRequest, RememberRequest,
+    SearchRequest,
+};
 use crate::calls::{CallError, Calls};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
@@ -27,6 +30,8 @@ fn engine_error(e: &Error) -> Response {
         ErrorKind::BadRequest => (StatusCode::BAD_REQUEST, "bad_request"),
         ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+        ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
         ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     error_response(status, code, e.to_string())
@@ -58,17 +63,94 @@ pub async fn not_found() -> Response {
     error_response(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; see /v1/search, /v1/related, /v1/notes, /v1/recent, /v1/status, /mcp".into(),
+        "no such endpoint; see /v1/search, /v1/related, /v1/notes, /v1/recent, /v1/brief, /v1/status, /mcp"
+            .into(),
     )
 }
 
-/// `GET` is the only method of the `/v1` endpoints.
+/// The `/v1` endpoints answer `GET`, but for the writes (`POST /v1/notes`,
+/// `POST /v1/notes/{id}/reinforce`).
 pub async fn method_not_allowed(method: Method) -> Response {
     error_response(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{method} is not allowed here: the /v1 endpoints answer GET (MCP is POST /mcp)"),
+        format!(
+            "{method} is not allowed here: the /v1 endpoints answer GET, but POST /v1/notes and \
+             POST /v1/notes/ID/reinforce (MCP is POST /mcp)"
+        ),
     )
+}
+
+/// A write to a server started without `--allow-write`.
+pub async fn write_refused() -> Response {
+    engine_error(&Error::Forbidden(
+        "this server does not write to the vault: start it with --allow-write to offer remember and reinforce".into(),
+    ))
+}
+
+/// A JSON request body as an API request, with the same message as any bad parameter.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> crate::error::Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Usage(format!("the body is not {what}: {e}")))
+}
+
+/// `POST /v1/notes` with a JSON body: `{"title", "body", "tags", "links", "strength",
+/// "folder", "force"}`.
+pub async fn remember(state: Shared, RawQuery(raw): RawQuery, body: axum::body::Bytes) -> Response {
+    let build = || {
+        Params::parse(raw.as_deref(), &[])?;
+        json_body::<RememberRequest>(&body, "a memory (JSON with title and body)")
+    };
+    checked(&state.0, build, Engine::remember).await
+}
+
+/// `POST /v1/notes/{id}/reinforce`, optionally with `{"strength": S}`.
+pub async fn reinforce(
+    state: Shared,
+    Path(path): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let build = || {
+        Params::parse(raw.as_deref(), &[])?;
+        let Some(note) = path.strip_suffix("/reinforce") else {
+            return Err(Error::Usage(
+                "POST a note's reinforce: /v1/notes/ID/reinforce (new notes: POST /v1/notes)".into(),
+            ));
+        };
+        #[derive(serde::Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            strength: Option<f32>,
+        }
+        let b: Body = match body.iter().all(u8::is_ascii_whitespace) {
+            true => Body::default(),
+            false => json_body(&body, "JSON like {\"strength\": 0.9}")?,
+        };
+        Ok(ReinforceRequest {
+            note: note.to_string(),
+            strength: b.strength,
+        })
+    };
+    checked(&state.0, build, Engine::reinforce).await
+}
+
+pub async fn brief(state: Shared, RawQuery(raw): RawQuery) -> Response {
+    let build = || {
+        let p = Params::parse(raw.as_deref(), &["topic", "budget"])?;
+        let budget = match p.text("budget") {
+            Some(b) => Some(b.trim().parse::<usize>().map_err(|_| {
+                Error::Usage(format!(
+                    "bad budget `{b}`: give a number of tokens from 100 to 100000"
+                ))
+            })?),
+            None => None,
+        };
+        Ok(BriefRequest {
+            topic: p.text("topic"),
+            budget,
+        })
+    };
+    checked(&state.0, build, Engine::brief).await
 }
 
 /// Answers a request whose parameters `build` checks and turns into the engine's call.
@@ -166,9 +248,10 @@ pub async fn note(state: Shared, Path(note): Path<String>, RawQuery(raw): RawQue
 
 pub async fn recent(state: Shared, RawQuery(raw): RawQuery) -> Response {
     let build = || {
-        let p = Params::parse(raw.as_deref(), &["limit", "tag", "path"])?;
+        let p = Params::parse(raw.as_deref(), &["limit", "offset", "tag", "path"])?;
         Ok(RecentRequest {
             limit: p.limit()?,
+            offset: p.offset()?,
             tag: p.text("tag"),
             path: p.text("path"),
         })

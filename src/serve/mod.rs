@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -43,6 +43,8 @@ pub struct ServeConfig {
     /// Longest a call may take (waiting for its turn included) before the client gets a
     /// 503 `timeout` (an error result over MCP).
     pub timeout: Duration,
+    /// Offer the writes (`POST /v1/notes`, `.../reinforce`, the MCP write tools).
+    pub allow_write: bool,
 }
 
 impl ServeConfig {
@@ -90,9 +92,16 @@ pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
     mcp_config.max_request_body_bytes = MAX_BODY_BYTES;
     // `/v1` and `/mcp` share one cap on calls at once.
     let calls = Arc::new(Calls::for_server(engine, config.timeout));
+    let (remember, reinforce) = match config.allow_write {
+        true => (post(handlers::remember), post(handlers::reinforce)),
+        false => (post(handlers::write_refused), post(handlers::write_refused)),
+    };
     let mcp_calls = Arc::clone(&calls);
     let mcp = StreamableHttpService::new(
-        move || Ok(RecallMcp::new(Arc::clone(&mcp_calls))),
+        {
+            let allow_write = config.allow_write;
+            move || Ok(RecallMcp::new(Arc::clone(&mcp_calls), allow_write))
+        },
         Arc::new(NeverSessionManager::default()),
         mcp_config,
     );
@@ -101,7 +110,9 @@ pub fn app(engine: Arc<Engine>, config: &ServeConfig) -> Router {
         .route("/v1/search", get(handlers::search))
         .route("/v1/related", get(handlers::related_text))
         .route("/v1/related/{*note}", get(handlers::related_note))
-        .route("/v1/notes/{*note}", get(handlers::note))
+        .route("/v1/notes", remember)
+        .route("/v1/notes/{*note}", reinforce.get(handlers::note))
+        .route("/v1/brief", get(handlers::brief))
         .route("/v1/recent", get(handlers::recent))
         .route("/v1/status", get(handlers::status))
         .fallback(handlers::not_found)
@@ -169,6 +180,7 @@ mod tests {
             token: token.map(str::to_string),
             allow_hosts: Vec::new(),
             timeout: crate::calls::DEFAULT_TIMEOUT,
+            allow_write: false,
         };
         assert!(config("127.0.0.1:1", None).check().is_ok());
         assert!(config("0.0.0.0:1", None).check().is_err());

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{check_min_score, parse_limit, parse_mode, Mode};
+use crate::api::{check_min_score, parse_limit, parse_mode, parse_offset, Mode};
 use crate::error::{Error, Result};
 
 /// The parameters of one request.
@@ -58,6 +58,10 @@ impl Params {
 
     pub fn limit(&self) -> Result<Option<usize>> {
         self.parsed("limit", parse_limit)
+    }
+
+    pub fn offset(&self) -> Result<Option<usize>> {
+        self.parsed("offset", parse_offset)
     }
 
     pub fn mode(&self) -> Result<Option<Mode>> {

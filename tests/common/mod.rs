@@ -344,9 +344,22 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A running `recall serve`, killed on drop.
+/// A running `recall serve`, killed on drop; its [`Client`] methods reach it.
 pub struct Server {
     child: Child,
+    client: Client,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Requests to a server on loopback, one connection each: what threads of a test share.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
     pub port: u16,
 }
 
@@ -374,9 +387,14 @@ impl Server {
             .strip_prefix("listening on http://127.0.0.1:")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        Server { child, port }
+        Server {
+            child,
+            client: Client { port },
+        }
     }
+}
 
+impl Client {
     /// GET `target` with extra header lines; (status, body as JSON).
     pub fn get_with(&self, target: &str, headers: &[&str]) -> (u16, Value) {
         let host = format!("Host: 127.0.0.1:{}", self.port);
@@ -394,6 +412,20 @@ impl Server {
 
     pub fn get(&self, target: &str) -> (u16, Value) {
         self.get_with(target, &[])
+    }
+
+    /// POST a JSON body to `target`; (status, body as JSON).
+    pub fn post(&self, target: &str, body: &Value) -> (u16, Value) {
+        let body = body.to_string();
+        let request = format!(
+            "POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        let (status, text) = self.raw(request.as_bytes());
+        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{target}: not JSON ({e}): {text}"));
+        (status, json)
     }
 
     /// Sends raw bytes; (status, body).
