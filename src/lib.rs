@@ -14,7 +14,7 @@
 //!
 //! [`engine`] is the one API on top: it serves a snapshot, swaps in new generations
 //! ([`watch`] keeps it current) and answers typed requests with the serde types of
-//! [`api`]; the only changes it makes to a vault go through [`write`] (new memory notes,
+//! [`api`]; the only changes it makes to a vault go through [`write`](mod@write) (new memory notes,
 //! footer edits), when a face allows them. The faces are thin adapters over it, each a
 //! cargo feature: `cli` (the command line), `serve` (HTTP) and `mcp` (the Model Context
 //! Protocol); the servers take one request path, `calls` (a cap on calls at once, a time

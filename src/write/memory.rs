@@ -105,7 +105,7 @@ pub(super) fn strength_text(s: f32) -> String {
 }
 
 /// The file name a title gets (without `.md`): lower-case letters and digits of any
-/// script, runs of anything else as one `_`, at most [`MAX_SLUG_CHARS`] characters.
+/// script, runs of anything else as one `_`, at most 80 characters.
 pub fn slug(title: &str) -> String {
     let mut out = String::new();
     for c in title.chars().flat_map(char::to_lowercase) {
