@@ -157,6 +157,7 @@ pub fn evaluate(
 ) -> Result<EvalReport> {
     let options = SearchOptions {
         limit: 100,
+        skip: 0,
         render: false,
         ..options.clone()
     };

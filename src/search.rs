@@ -26,7 +26,12 @@ use crate::vector::{Entry, VectorIndex};
 pub struct SearchOptions {
     pub mode: Mode,
     pub fusion: Fusion,
+    /// How many notes to rank (a page's `offset` plus its `limit`, and one more to know
+    /// whether a next page exists).
     pub limit: usize,
+    /// The first ranked notes not to return (the pages before): they are ranked, neither
+    /// read nor shown.
+    pub skip: usize,
     pub strength_weight: f32,
     /// (today, half-life in days) for the recency boost.
     pub recency: Option<(chrono::NaiveDate, f32)>,
@@ -110,7 +115,7 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
     let analysis = snap.lexical().analysis();
     let terms = highlight_terms(&query, analysis);
     let mut hits = Vec::with_capacity(ranked.len());
-    for n in ranked {
+    for n in ranked.into_iter().skip(options.skip) {
         let (note, shown) = match options.render {
             true => {
                 let Some(section) = shown_section(snap, &n)? else {
@@ -125,7 +130,7 @@ pub fn search(snap: &Snapshot, query: &Query, options: &SearchOptions) -> Result
             false => (snap.id(n.note_ord)?, None),
         };
         hits.push(Hit {
-            rank: hits.len() + 1,
+            rank: options.skip + hits.len() + 1,
             note,
             score: n.score,
             signals: n.signals,

@@ -442,3 +442,83 @@ fn walk_md(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn paging_and_budgets_take_the_same_parameters_on_every_face() {
+    let (_dir, vault, index, _) = indexed_copy(&[]);
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["note"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let run = |args: &[&str]| run_with_index(&index, args).ok().json();
+    let all = run(&["search", "bread", "-n", "6", "--json"]);
+    let first = run(&["search", "bread", "-n", "3", "--json"]);
+    let second = run(&[
+        "search", "bread", "-n", "3", "--offset", "3", "--json", "--fields", "meta",
+    ]);
+    assert_eq!(first["next_offset"], 3, "{first}");
+    assert_eq!([ids(&first), ids(&second)].concat(), ids(&all));
+    assert_eq!(second["results"][0]["rank"], 4);
+    assert!(second["results"][0].get("snippet").is_none(), "{second}");
+    let path = vault.join(second["results"][0]["path"].as_str().unwrap());
+    let chars = std::fs::read_to_string(&path).unwrap().chars().count();
+    assert_eq!(second["results"][0]["chars"], chars);
+    let related = run(&[
+        "related",
+        "topics/sourdough_baking",
+        "-n",
+        "2",
+        "--offset",
+        "2",
+        "--json",
+    ]);
+    let related_all = run(&["related", "topics/sourdough_baking", "-n", "4", "--json"]);
+    assert_eq!(ids(&related), ids(&related_all)[2..]);
+    let recent = run(&["recent", "-n", "5", "--offset", "15", "--json"]);
+    assert_eq!(
+        recent["results"].as_array().unwrap().len(),
+        1,
+        "16 notes: one on this page"
+    );
+    assert!(recent.get("next_offset").is_none(), "{recent}");
+    let cut = run(&["show", "topics/sourdough_baking", "--max-chars", "300", "--json"]);
+    let markdown = cut["markdown"].as_str().unwrap();
+    assert_eq!(cut["truncated"], true);
+    assert!(
+        markdown.contains("[… cut here:") && markdown.chars().count() < 420,
+        "{markdown}"
+    );
+    let lines = run(&["show", "topics/sourdough_baking", "--lines", "1-2", "--json"]);
+    assert_eq!(lines["lines"], json!([1, 2]));
+    // The same over HTTP, with the same messages for bad values.
+    let server = Server::start(&index, &["--no-watch"]);
+    let (_, page) = server.get("/v1/search?q=bread&limit=3&offset=3&fields=meta");
+    assert_eq!(ids(&page), ids(&second));
+    let (_, note) = server.get("/v1/notes/topics/sourdough_baking?lines=1-2&max_chars=10");
+    assert_eq!(note["lines"], json!([1, 2]));
+    for (target, message) in [
+        ("/v1/search?q=bread&offset=5000", "bad offset `5000`"),
+        (
+            "/v1/search?q=bread&fields=some",
+            "bad fields `some`: give full or meta",
+        ),
+        ("/v1/notes/topics/sourdough_baking?lines=top", "bad lines `top`"),
+        (
+            "/v1/notes/topics/sourdough_baking?max_chars=0",
+            "bad max_chars `0`",
+        ),
+    ] {
+        let (status, body) = server.get(target);
+        assert_eq!(status, 400, "{target}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(message),
+            "{target}: {body}"
+        );
+    }
+    let out = run_with_index(&index, &["search", "bread", "--offset", "5000"]);
+    assert!(out.stderr.contains("bad offset `5000`"), "{}", out.stderr);
+}

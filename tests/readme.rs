@@ -53,8 +53,9 @@ fn the_readme_lists_every_search_field_and_only_those() {
     let (_d1, _v1, embedded, _) = indexed_copy(&[]);
     let (_d2, _v2, keyword_only, _) = indexed_copy(&["--no-embed"]);
     let mut emitted = BTreeSet::new();
-    let searches: [(&std::path::Path, &[&str]); 4] = [
+    let searches: [(&std::path::Path, &[&str]); 5] = [
         (&embedded, &["levian hydraton", "--explain"]),
+        (&embedded, &["bread", "-n", "1"]),
         (&embedded, &["vlna"]),
         (&embedded, &["bread +sourdough -python tag:baking", "--explain"]),
         (&keyword_only, &["levain"]),

@@ -84,6 +84,7 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
         mode,
         fusion: args.rank.fusion,
         limit: 100,
+        skip: 0,
         strength_weight: args.rank.strength_weight,
         recency: None,
         render: false,

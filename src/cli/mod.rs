@@ -184,6 +184,22 @@ pub struct OffsetArgs {
     pub offset: usize,
 }
 
+/// What each result carries (`--fields`), checked as on every face.
+#[derive(Args, Debug, Clone)]
+pub struct FieldsArgs {
+    /// full (default) or meta: results without snippets or reasons.
+    #[arg(long, default_value = "full", value_parser = crate::api::parse_fields)]
+    pub fields: crate::api::Fields,
+}
+
+/// The hint to the next page, under a list for people.
+fn print_more(out: &mut impl Write, next: Option<usize>) -> std::io::Result<()> {
+    match next {
+        Some(n) => writeln!(out, "{}", term::Paint::new().dim(&format!("more: --offset {n}"))),
+        None => Ok(()),
+    }
+}
+
 /// Ranking settings shared by `search` and `eval`.
 #[derive(Args, Debug, Clone)]
 pub struct RankArgs {

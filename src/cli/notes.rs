@@ -6,7 +6,10 @@ use std::io::Write;
 use clap::Args;
 
 use super::term::{hit_heading, safe, Paint};
-use super::{parse_weight, print_json, print_results, FreshArgs, LimitArgs, OffsetArgs, OutputArgs};
+use super::{
+    parse_weight, print_json, print_more, print_results, FieldsArgs, FreshArgs, LimitArgs, OffsetArgs,
+    OutputArgs,
+};
 use crate::api::{NoteRequest, RecentRequest, RecentResponse, RelatedRequest, RelatedResponse};
 use crate::engine::Engine;
 use crate::rank::DEFAULT_STRENGTH_WEIGHT;
@@ -19,6 +22,12 @@ pub struct ShowArgs {
     /// range START-END.
     #[arg(long)]
     pub section: Option<String>,
+    /// Print these lines of the note's markdown: START-END.
+    #[arg(long)]
+    pub lines: Option<String>,
+    /// Print the markdown cut at this many characters (at a line, with a marker line).
+    #[arg(long)]
+    pub max_chars: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
@@ -33,6 +42,10 @@ pub struct RelatedArgs {
     pub text: Option<String>,
     #[command(flatten)]
     pub limit: LimitArgs,
+    #[command(flatten)]
+    pub page: OffsetArgs,
+    #[command(flatten)]
+    pub fields: FieldsArgs,
     /// Only notes not already linked to or from the note (discovery).
     #[arg(long)]
     pub unlinked: bool,
@@ -65,11 +78,14 @@ pub struct RecentArgs {
 }
 
 pub(super) fn show(engine: &Engine, args: &ShowArgs) -> anyhow::Result<()> {
+    let whole = args.section.is_none() && args.lines.is_none() && args.max_chars.is_none();
     let n = engine.note(&NoteRequest {
         note: args.note.clone(),
         section: args.section.clone(),
-        without_markdown: args.section.is_none(),
-        section_text: args.json && args.section.is_none(),
+        lines: args.lines.clone(),
+        max_chars: args.max_chars,
+        without_markdown: whole,
+        section_text: args.json && whole,
     })?;
     if args.json {
         return print_json(&n);
@@ -129,6 +145,8 @@ pub(super) fn related(engine: &Engine, args: &RelatedArgs) -> anyhow::Result<()>
         note: args.note.clone(),
         text: args.text.clone(),
         limit: Some(args.limit.limit),
+        offset: Some(args.page.offset),
+        fields: Some(args.fields.fields),
         unlinked: args.unlinked,
         explain: args.explain,
         strength_weight: Some(args.strength_weight),
@@ -164,6 +182,7 @@ fn related_human(r: &RelatedResponse) -> anyhow::Result<()> {
             )?;
         }
     }
+    print_more(&mut out, r.next_offset)?;
     Ok(())
 }
 
@@ -201,8 +220,6 @@ fn recent_human(r: &RecentResponse) -> anyhow::Result<()> {
             paint.dim(&strength)
         )?;
     }
-    if let Some(next) = r.next_offset {
-        writeln!(out, "{}", paint.dim(&format!("more: --offset {next}")))?;
-    }
+    print_more(&mut out, r.next_offset)?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::term::{hit_heading, safe, warn, Paint};
-use super::{print_results, FreshArgs, LimitArgs, OutputArgs, RankArgs};
+use super::{print_more, print_results, FieldsArgs, FreshArgs, LimitArgs, OffsetArgs, OutputArgs, RankArgs};
 use crate::api::{Explain, SearchHit, SearchRequest, SearchResponse};
 use crate::engine::Engine;
 use crate::snippet::Span;
@@ -18,6 +18,10 @@ pub struct SearchArgs {
     pub query: Vec<String>,
     #[command(flatten)]
     pub limit: LimitArgs,
+    #[command(flatten)]
+    pub page: OffsetArgs,
+    #[command(flatten)]
+    pub fields: FieldsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Show, per result, its keyword and semantic rank and score and its evidence, and
@@ -45,6 +49,8 @@ pub(super) fn run(engine: &Engine, args: &SearchArgs) -> anyhow::Result<()> {
     let request = SearchRequest {
         query: args.query.join(" "),
         limit: Some(args.limit.limit),
+        offset: Some(args.page.offset),
+        fields: Some(args.fields.fields),
         mode: Some(args.rank.mode),
         since: args.since.clone(),
         before: args.before.clone(),
@@ -111,6 +117,7 @@ fn human(r: &SearchResponse, args: &SearchArgs) -> anyhow::Result<()> {
             writeln!(out, "    explain: {}", explain_text(e))?;
         }
     }
+    print_more(&mut out, r.next_offset)?;
     Ok(())
 }
 
@@ -149,6 +156,9 @@ fn print_hit(out: &mut impl Write, paint: &Paint, h: &SearchHit) -> std::io::Res
             "    {}",
             paint.dim(&format!("{}:{}  {}", h.path, h.line, h.section))
         )?;
+    }
+    if h.snippet.is_none() {
+        return Ok(()); // --fields meta
     }
     let snippet: String = h
         .spans

@@ -24,9 +24,8 @@ use std::time::Instant;
 
 use crate::api::{
     check_limit, check_min_score, check_offset, ConstraintInfo, CorrectionInfo, Explain, ExplainLexical,
-    ExplainSemantic, NoteRequest, NoteResponse, RecentHit, RecentRequest, RecentResponse, RelatedHit,
-    RelatedRequest, RelatedResponse, SearchHit, SearchRequest, SearchResponse, SectionInfo, StatsResponse,
-    StatusResponse, DEFAULT_LIMIT,
+    ExplainSemantic, Fields, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
+    RelatedResponse, SearchHit, SearchRequest, SearchResponse, StatsResponse, StatusResponse, DEFAULT_LIMIT,
 };
 use crate::dates::{self, DateRange};
 use crate::embed::{ModelPaths, QueryModel};
@@ -41,7 +40,7 @@ use crate::search::{self, SearchOptions};
 use crate::snapshot::Snapshot;
 use crate::snippet;
 use crate::store::IndexDir;
-use read::{cap, check_note_id, section_lines};
+use read::{chars_of, check_note_id};
 
 /// Longest query accepted, in bytes: a longer one is not a query.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -203,6 +202,7 @@ impl Engine {
             )));
         }
         let limit = limit(req.limit)?;
+        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
         let min_score = check_min_score(req.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE))
             .map_err(Error::Usage)?;
         let today = dates::today();
@@ -232,7 +232,8 @@ impl Engine {
         let options = SearchOptions {
             mode,
             fusion: req.fusion.unwrap_or(DEFAULT_FUSION),
-            limit,
+            limit: offset + limit + 1,
+            skip: offset,
             strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
             recency,
             render: true,
@@ -240,7 +241,10 @@ impl Engine {
             typos: !req.exact,
             explain: req.explain,
         };
-        let ranking = search::search(&snap, &query, &options)?;
+        let mut ranking = search::search(&snap, &query, &options)?;
+        let next_offset = (ranking.hits.len() > limit).then_some(offset + limit);
+        ranking.hits.truncate(limit);
+        let meta = req.fields == Some(Fields::Meta);
         let read = &ranking.query;
         let corrected_query = read
             .corrections
@@ -275,8 +279,9 @@ impl Engine {
             results: ranking
                 .hits
                 .into_iter()
-                .filter_map(|h| search_hit(h, req.explain))
+                .filter_map(|h| search_hit(&snap, h, req.explain, meta))
                 .collect(),
+            next_offset,
             warnings: warning.into_iter().collect(),
         })
     }
@@ -308,102 +313,45 @@ impl Engine {
             (Some(_), Some(_)) => return Err(Error::Usage("give a note or a text, not both".into())),
             (None, None) => return Err(Error::Usage("give a note or a text".into())),
         };
+        let limit = limit(req.limit)?;
+        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
+        let meta = req.fields == Some(Fields::Meta);
         let options = RelatedOptions {
-            limit: limit(req.limit)?,
+            limit: offset + limit + 1,
             unlinked: req.unlinked,
             content_only: false,
             wording_only: false,
             strength_weight: req.strength_weight.unwrap_or(DEFAULT_STRENGTH_WEIGHT),
         };
-        let results = related::related(&snap, &source, &options)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| RelatedHit {
+        let found = related::related(&snap, &source, &options)?;
+        let next_offset = (found.len() > offset + limit).then_some(offset + limit);
+        let mut results = Vec::with_capacity(limit);
+        for (i, r) in found.into_iter().enumerate().skip(offset).take(limit) {
+            let chars = match snap.notes().find(&r.note)? {
+                Some(ord) => snap
+                    .notes()
+                    .record(ord)?
+                    .map_or(0, |n| chars_of(&snap, &n.relative)),
+                None => 0,
+            };
+            results.push(RelatedHit {
                 rank: i + 1,
                 note: r.note,
                 title: r.title,
                 score: r.score,
                 strength: r.strength,
-                reasons: r.reasons.iter().map(ToString::to_string).collect(),
+                chars,
+                reasons: match meta {
+                    true => Vec::new(),
+                    false => r.reasons.iter().map(ToString::to_string).collect(),
+                },
                 evidence: req.explain.then_some(r.evidence),
-            })
-            .collect();
+            });
+        }
         Ok(RelatedResponse {
             note: subject,
             results,
-        })
-    }
-
-    /// A note as indexed (sections, tags, links, backlinks, metadata), with its markdown
-    /// or one section's, read from the vault now.
-    pub fn note(&self, req: &NoteRequest) -> Result<NoteResponse> {
-        check_note_id(&req.note)?;
-        let snap = self.snapshot();
-        let (ord, n) = snap.find(&req.note)?;
-        let note = &n.note;
-        let mut backlinks = Vec::new();
-        let ids = snap.ids()?;
-        for from in snap.notes().backlinks(ord)? {
-            backlinks.extend(ids.get(from).map(str::to_string));
-        }
-        backlinks.sort();
-        let mut warnings = note.warnings.clone();
-        let (mut markdown, mut truncated, mut lines) = (None, None, None);
-        // The index keeps no note text: sections' text and the markdown come from the file.
-        let mut texts: Vec<Option<String>> = vec![None; note.sections.len()];
-        if !req.without_markdown || req.section_text {
-            let text = snap.note_text(&n)?;
-            if crate::vault::content_hash(text.as_bytes()) != n.hash {
-                warnings.push("the note changed since it was indexed; its sections may have moved".into());
-            }
-            if req.section_text {
-                let fresh = crate::note::Note::parse(note.id.clone(), &text);
-                for (slot, s) in texts.iter_mut().zip(fresh.sections) {
-                    *slot = Some(s.text);
-                }
-            }
-            if req.without_markdown {
-                texts.truncate(note.sections.len());
-            } else {
-                let all: Vec<&str> = text.lines().collect();
-                let (from, to) = match &req.section {
-                    Some(wanted) => section_lines(note, wanted, all.len())?,
-                    None => (1, all.len().max(1)),
-                };
-                let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
-                let (body, cut) = cap(body, self.limits.note_bytes);
-                markdown = Some(body);
-                truncated = Some(cut);
-                lines = Some((from, to));
-            }
-        }
-        Ok(NoteResponse {
-            note: note.id.to_string(),
-            title: note.title.clone(),
-            path: n.relative.to_string_lossy().into_owned(),
-            tags: note.tags.clone(),
-            strength: note.meta.strength,
-            established: note.meta.established,
-            updated: note.meta.updated,
-            sections: note
-                .sections
-                .iter()
-                .zip(texts)
-                .map(|(s, text)| SectionInfo {
-                    heading: s.heading_display(),
-                    line_start: s.line_start,
-                    line_end: s.line_end,
-                    text: text.or_else(|| req.section_text.then(String::new)),
-                })
-                .collect(),
-            links: note.links.clone(),
-            backlinks,
-            front_matter: note.meta.front_matter.clone(),
-            footer: note.meta.footer.clone(),
-            warnings,
-            markdown,
-            truncated,
-            lines,
+            next_offset,
         })
     }
 
@@ -469,6 +417,7 @@ impl Engine {
                 updated: priors.get(ord).updated,
                 strength: n.note.meta.strength,
                 tags: n.note.tags.clone(),
+                chars: chars_of(&snap, &n.relative),
             });
         }
         Ok(RecentResponse { results, next_offset })
@@ -524,7 +473,7 @@ impl Engine {
 }
 
 /// A ranked note as the API shows it (a hit searched without `render` has nothing to show).
-fn search_hit(h: search::Hit, explain: bool) -> Option<SearchHit> {
+fn search_hit(snap: &Snapshot, h: search::Hit, explain: bool, meta: bool) -> Option<SearchHit> {
     let s = &h.signals;
     let explain = explain.then(|| Explain {
         lexical: s.lexical.map(|(rank, score)| ExplainLexical { rank, score }),
@@ -539,6 +488,7 @@ fn search_hit(h: search::Hit, explain: bool) -> Option<SearchHit> {
     });
     let search::Shown { section, spans } = h.shown?;
     Some(SearchHit {
+        chars: chars_of(snap, &section.file),
         rank: h.rank,
         note: h.note,
         title: section.title,
@@ -548,7 +498,7 @@ fn search_hit(h: search::Hit, explain: bool) -> Option<SearchHit> {
         score: h.score,
         strength: section.strength,
         tags: section.tags,
-        snippet: snippet::marked(&spans),
+        snippet: (!meta).then(|| snippet::marked(&spans)),
         explain,
         spans,
     })

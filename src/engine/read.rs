@@ -4,6 +4,8 @@
 
 use std::path::{Component, Path};
 
+use super::Engine;
+use crate::api::{check_max_chars, NoteRequest, NoteResponse, SectionInfo};
 use crate::error::{Error, Result};
 
 /// A note id names a note of the index, never a file: one that could climb out of the
@@ -27,7 +29,7 @@ pub(super) fn check_note_id(id: &str) -> Result<()> {
 
 /// The lines (1-based, inclusive) of the section `wanted` names: a line range `A-B`, a
 /// heading path, or a heading that is unique in the note.
-pub(super) fn section_lines(note: &crate::note::Note, wanted: &str, total: usize) -> Result<(usize, usize)> {
+fn section_lines(note: &crate::note::Note, wanted: &str, total: usize) -> Result<(usize, usize)> {
     let w = wanted.trim();
     if let Some((a, b)) = w.split_once('-') {
         if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
@@ -79,22 +81,128 @@ pub(super) fn section_lines(note: &crate::note::Note, wanted: &str, total: usize
     }
 }
 
-/// `text` cut to at most `limit` bytes at a line boundary, with a last line saying so.
-pub(super) fn cap(text: String, limit: usize) -> (String, bool) {
-    if text.len() <= limit {
+/// `text` cut to at most `limit` bytes and `max_chars` characters, at a line boundary,
+/// with a last line saying so.
+fn cap(text: String, limit: usize, max_chars: Option<usize>) -> (String, bool) {
+    let by_chars = max_chars
+        .and_then(|n| text.char_indices().nth(n))
+        .map_or(text.len(), |(i, _)| i);
+    let mut end = limit.min(by_chars);
+    if end >= text.len() {
         return (text, false);
     }
-    let mut end = limit;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let end = text[..end].rfind('\n').unwrap_or(end);
-    let rest = text.len() - end;
+    let rest = text[end..].chars().count();
     let mut out = text[..end].to_string();
     out.push_str(&format!(
-        "\n\n[… cut here: {rest} more bytes; ask for one section (a heading or a line range) to read the rest]"
+        "\n\n[… cut here: {rest} more characters; ask for one section (a heading or a line range) to read the rest]"
     ));
     (out, true)
+}
+
+/// The size in characters of the note file at `relative` (0 when it cannot be read).
+pub(super) fn chars_of(snap: &crate::snapshot::Snapshot, relative: impl AsRef<Path>) -> usize {
+    std::fs::read(snap.generation.manifest.vault.join(relative))
+        .map(|b| String::from_utf8_lossy(&b).chars().count())
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// A note as indexed (sections, tags, links, backlinks, metadata), with its markdown
+    /// or one section's, read from the vault now.
+    pub fn note(&self, req: &NoteRequest) -> Result<NoteResponse> {
+        check_note_id(&req.note)?;
+        let max_chars = req
+            .max_chars
+            .map(check_max_chars)
+            .transpose()
+            .map_err(Error::Usage)?;
+        let part = match (&req.section, &req.lines) {
+            (Some(_), Some(_)) => return Err(Error::Usage("give a section or lines, not both".into())),
+            (None, Some(lines)) => match lines.split_once('-') {
+                Some((a, b)) if a.trim().parse::<usize>().is_ok() && b.trim().parse::<usize>().is_ok() => {
+                    Some(lines)
+                }
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "bad lines `{lines}`: give a range START-END, like 12-40"
+                    )))
+                }
+            },
+            (section, None) => section.as_ref(),
+        };
+        let snap = self.snapshot();
+        let (ord, n) = snap.find(&req.note)?;
+        let note = &n.note;
+        let mut backlinks = Vec::new();
+        let ids = snap.ids()?;
+        for from in snap.notes().backlinks(ord)? {
+            backlinks.extend(ids.get(from).map(str::to_string));
+        }
+        backlinks.sort();
+        let mut warnings = note.warnings.clone();
+        let (mut markdown, mut truncated, mut lines) = (None, None, None);
+        // The index keeps no note text: sections' text and the markdown come from the file.
+        let mut texts: Vec<Option<String>> = vec![None; note.sections.len()];
+        if !req.without_markdown || req.section_text {
+            let text = snap.note_text(&n)?;
+            if crate::vault::content_hash(text.as_bytes()) != n.hash {
+                warnings.push("the note changed since it was indexed; its sections may have moved".into());
+            }
+            if req.section_text {
+                let fresh = crate::note::Note::parse(note.id.clone(), &text);
+                for (slot, s) in texts.iter_mut().zip(fresh.sections) {
+                    *slot = Some(s.text);
+                }
+            }
+            if req.without_markdown {
+                texts.truncate(note.sections.len());
+            } else {
+                let all: Vec<&str> = text.lines().collect();
+                let (from, to) = match part {
+                    Some(wanted) => section_lines(note, wanted, all.len())?,
+                    None => (1, all.len().max(1)),
+                };
+                let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
+                let (body, cut) = cap(body, self.limits.note_bytes, max_chars);
+                markdown = Some(body);
+                truncated = Some(cut);
+                lines = Some((from, to));
+            }
+        }
+        Ok(NoteResponse {
+            note: note.id.to_string(),
+            title: note.title.clone(),
+            path: n.relative.to_string_lossy().into_owned(),
+            tags: note.tags.clone(),
+            strength: note.meta.strength,
+            established: note.meta.established,
+            updated: note.meta.updated,
+            sections: note
+                .sections
+                .iter()
+                .zip(texts)
+                .map(|(s, text)| SectionInfo {
+                    heading: s.heading_display(),
+                    line_start: s.line_start,
+                    line_end: s.line_end,
+                    text: text.or_else(|| req.section_text.then(String::new)),
+                })
+                .collect(),
+            links: note.links.clone(),
+            backlinks,
+            front_matter: note.meta.front_matter.clone(),
+            footer: note.meta.footer.clone(),
+            warnings,
+            chars: chars_of(&snap, &n.relative),
+            markdown,
+            truncated,
+            lines,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -122,10 +230,14 @@ mod tests {
 
     #[test]
     fn cap_cuts_at_a_line_and_says_so() {
-        let (t, cut) = cap("aaaa\nbbbb\ncccc".into(), 8);
+        let (t, cut) = cap("aaaa\nbbbb\ncccc".into(), 8, None);
         assert!(cut);
-        assert!(t.starts_with("aaaa\n\n[… cut here: 10 more bytes"), "{t}");
-        assert_eq!(cap("short".into(), 8), ("short".to_string(), false));
+        assert!(t.starts_with("aaaa\n\n[… cut here: 10 more characters"), "{t}");
+        assert_eq!(cap("short".into(), 8, None), ("short".to_string(), false));
+        let (t, cut) = cap("ééé\nèèè\nààà".into(), 1000, Some(9));
+        assert!(cut);
+        assert!(t.starts_with("ééé\nèèè\n\n[… cut here: 4 more characters"), "{t}");
+        assert_eq!(cap("ab".into(), 1000, Some(2)), ("ab".to_string(), false));
     }
 
     #[test]

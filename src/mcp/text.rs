@@ -46,19 +46,21 @@ pub fn search(r: &SearchResponse) -> String {
         } else {
             format!(" [{}]", h.tags.join(", "))
         };
+        let snippet = h.snippet.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}. {} — {} (score {:.3}{}){tags}\n   {} (line {}): {}",
+            "{}. {} — {} (score {:.3}{}, {} chars){tags}\n   {} (line {}){snippet}",
             h.rank,
             h.note,
             h.title,
             h.score,
             strength(h.strength),
+            h.chars,
             h.section,
             h.line,
-            h.snippet
         );
     }
+    more(&mut out, r.next_offset);
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
@@ -71,23 +73,35 @@ pub fn related(r: &RelatedResponse) -> String {
         let _ = writeln!(out, "nothing related to {} found", r.note);
     }
     for h in &r.results {
+        let reasons = match h.reasons.is_empty() {
+            true => String::new(),
+            false => format!(": {}", h.reasons.join("; ")),
+        };
         let _ = writeln!(
             out,
-            "{}. {} — {} (score {:.3}{}): {}",
+            "{}. {} — {} (score {:.3}{}, {} chars){reasons}",
             h.rank,
             h.note,
             h.title,
             h.score,
             strength(h.strength),
-            h.reasons.join("; ")
+            h.chars,
         );
     }
+    more(&mut out, r.next_offset);
     out
 }
 
 pub fn note(n: &NoteResponse) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({}){}", n.title, n.note, strength(n.strength));
+    let _ = writeln!(
+        out,
+        "{} ({}){}, {} chars",
+        n.title,
+        n.note,
+        strength(n.strength),
+        n.chars
+    );
     let dates = [("established", n.established), ("updated", n.updated)]
         .iter()
         .filter_map(|(k, d)| d.map(|d| format!("{k} {d}")))
@@ -134,10 +148,15 @@ pub fn recent(r: &RecentResponse) -> String {
     if r.results.is_empty() {
         out.push_str("no notes\n");
     }
-    if let Some(next) = r.next_offset {
+    more(&mut out, r.next_offset);
+    out
+}
+
+/// The offset of the next page, when there is one.
+fn more(out: &mut String, next: Option<usize>) {
+    if let Some(next) = next {
         let _ = writeln!(out, "(more: offset {next})");
     }
-    out
 }
 
 pub fn status(s: &StatusResponse) -> String {

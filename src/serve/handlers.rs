@@ -175,6 +175,8 @@ pub async fn search(state: Shared, RawQuery(raw): RawQuery) -> Response {
             "q",
             "query",
             "limit",
+            "offset",
+            "fields",
             "mode",
             "since",
             "before",
@@ -192,6 +194,8 @@ pub async fn search(state: Shared, RawQuery(raw): RawQuery) -> Response {
         Ok(SearchRequest {
             query,
             limit: p.limit()?,
+            offset: p.offset()?,
+            fields: p.fields()?,
             mode: p.mode()?,
             since: p.text("since"),
             before: p.text("before"),
@@ -207,10 +211,15 @@ pub async fn search(state: Shared, RawQuery(raw): RawQuery) -> Response {
 
 pub async fn related_note(state: Shared, Path(note): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let build = || {
-        let p = Params::parse(raw.as_deref(), &["limit", "unlinked", "explain"])?;
+        let p = Params::parse(
+            raw.as_deref(),
+            &["limit", "offset", "fields", "unlinked", "explain"],
+        )?;
         Ok(RelatedRequest {
             note: Some(note),
             limit: p.limit()?,
+            offset: p.offset()?,
+            fields: p.fields()?,
             unlinked: p.flag("unlinked")?,
             explain: p.flag("explain")?,
             ..RelatedRequest::default()
@@ -221,11 +230,16 @@ pub async fn related_note(state: Shared, Path(note): Path<String>, RawQuery(raw)
 
 pub async fn related_text(state: Shared, RawQuery(raw): RawQuery) -> Response {
     let build = || {
-        let p = Params::parse(raw.as_deref(), &["text", "note", "limit", "unlinked", "explain"])?;
+        let p = Params::parse(
+            raw.as_deref(),
+            &["text", "note", "limit", "offset", "fields", "unlinked", "explain"],
+        )?;
         Ok(RelatedRequest {
             note: p.text("note"),
             text: p.text("text"),
             limit: p.limit()?,
+            offset: p.offset()?,
+            fields: p.fields()?,
             unlinked: p.flag("unlinked")?,
             explain: p.flag("explain")?,
             ..RelatedRequest::default()
@@ -236,10 +250,12 @@ pub async fn related_text(state: Shared, RawQuery(raw): RawQuery) -> Response {
 
 pub async fn note(state: Shared, Path(note): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let build = || {
-        let p = Params::parse(raw.as_deref(), &["section"])?;
+        let p = Params::parse(raw.as_deref(), &["section", "lines", "max_chars"])?;
         Ok(NoteRequest {
             note,
             section: p.text("section"),
+            lines: p.text("lines"),
+            max_chars: p.max_chars()?,
             ..NoteRequest::default()
         })
     };

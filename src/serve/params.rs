@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{check_min_score, parse_limit, parse_mode, parse_offset, Mode};
+use crate::api::{
+    check_max_chars, check_min_score, parse_fields, parse_limit, parse_mode, parse_offset, Fields, Mode,
+};
 use crate::error::{Error, Result};
 
 /// The parameters of one request.
@@ -62,6 +64,20 @@ impl Params {
 
     pub fn offset(&self) -> Result<Option<usize>> {
         self.parsed("offset", parse_offset)
+    }
+
+    pub fn fields(&self) -> Result<Option<Fields>> {
+        self.parsed("fields", parse_fields)
+    }
+
+    pub fn max_chars(&self) -> Result<Option<usize>> {
+        self.parsed("max_chars", |s| {
+            let n: usize = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad max_chars `{s}`: give a number of characters from 1"))?;
+            check_max_chars(n)
+        })
     }
 
     pub fn mode(&self) -> Result<Option<Mode>> {

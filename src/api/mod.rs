@@ -8,81 +8,25 @@
 //! Settings that only the command line offers (ranking experiments) are skipped in the
 //! schemas and cannot be set over the wire.
 //!
-//! The checks of parameter values live here too ([`parse_limit`], [`parse_mode`], and
-//! the engine's use of them), so a bad value gets the same message from every face.
+//! The checks of parameter values live here too (`checks`: [`parse_limit`],
+//! [`parse_offset`], [`parse_fields`]..., and [`parse_mode`]), so a bad value gets the
+//! same message from every face. The memory loop's types (briefing, remember, reinforce)
+//! are in `memory`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod checks;
+mod memory;
+
+pub use checks::*;
+pub use memory::*;
+
 use crate::fuse::Fusion;
 use crate::note::Link;
 pub use crate::query::{parse_mode, Mode};
 use crate::related::Evidence;
-
-/// Results a call returns unless it asks for another number.
-pub const DEFAULT_LIMIT: usize = 10;
-/// Most results one call may ask for, on every face.
-pub const MAX_LIMIT: usize = 100;
-
-/// The one check of a `limit` (`-n`): a whole number from 1 to [`MAX_LIMIT`].
-pub fn parse_limit(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) => check_limit(n),
-        Err(_) => Err(limit_message(s)),
-    }
-}
-
-/// A `limit` that arrived as a number.
-pub fn check_limit(n: usize) -> Result<usize, String> {
-    match n {
-        1..=MAX_LIMIT => Ok(n),
-        _ => Err(limit_message(&n.to_string())),
-    }
-}
-
-fn limit_message(s: &str) -> String {
-    format!("bad limit `{s}`: give a whole number from 1 to {MAX_LIMIT}")
-}
-
-/// Deepest a result list may be paged (`offset` plus `limit`), on every face.
-pub const MAX_OFFSET: usize = 10_000;
-
-/// The one check of an `offset`: how many results to skip, from 0 to [`MAX_OFFSET`].
-pub fn parse_offset(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) => check_offset(n),
-        Err(_) => Err(offset_message(s)),
-    }
-}
-
-/// An `offset` that arrived as a number.
-pub fn check_offset(n: usize) -> Result<usize, String> {
-    match n <= MAX_OFFSET {
-        true => Ok(n),
-        false => Err(offset_message(&n.to_string())),
-    }
-}
-
-fn offset_message(s: &str) -> String {
-    format!("bad offset `{s}`: give a whole number from 0 to {MAX_OFFSET} (the `next_offset` of the previous page)")
-}
-
-/// The one check of a `min_score`: a probability.
-pub fn check_min_score(v: f32) -> Result<f32, String> {
-    match (0.0..=1.0).contains(&v) {
-        true => Ok(v),
-        false => Err(format!("bad min_score `{v}`: give a number from 0 to 1")),
-    }
-}
-
-/// The one check of a `strength`: 0..1.
-pub fn check_strength(v: f32) -> Result<f32, String> {
-    match (0.0..=1.0).contains(&v) {
-        true => Ok(v),
-        false => Err(format!("bad strength `{v}`: give a number from 0 to 1")),
-    }
-}
 
 /// A search.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,6 +43,11 @@ pub struct SearchRequest {
     /// How many notes to return (default 10).
     #[cfg_attr(feature = "mcp", schemars(range(min = 1, max = 100)))]
     pub limit: Option<usize>,
+    /// Skip this many notes: the `next_offset` of the previous page.
+    #[cfg_attr(feature = "mcp", schemars(range(min = 0, max = 1000)))]
+    pub offset: Option<usize>,
+    /// `full` (default) or `meta`: results without snippets.
+    pub fields: Option<Fields>,
     /// `hybrid` (default: keywords and meaning), `lexical` (exact words only) or
     /// `semantic` (meaning only).
     pub mode: Option<Mode>,
@@ -149,6 +98,9 @@ pub struct SearchResponse {
     pub mode: Mode,
     pub took_ms: f64,
     pub results: Vec<SearchHit>,
+    /// The `offset` of the next page, when there are more results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
     /// Candidates left out for too little evidence (below `min_score`).
     pub dropped: usize,
     /// With `explain`: each constraint of the query (required and excluded terms,
@@ -195,8 +147,12 @@ pub struct SearchHit {
     /// How established the memory is, 0..1, when the note says.
     pub strength: Option<f32>,
     pub tags: Vec<String>,
-    /// The part of the section that matched, matches marked `**like this**`.
-    pub snippet: String,
+    /// The note's size in characters: what reading it whole costs.
+    pub chars: usize,
+    /// The part of the section that matched, matches marked `**like this**` (not with
+    /// `fields: meta`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Explain>,
     /// The snippet as spans, for faces that mark matches their own way.
@@ -250,6 +206,11 @@ pub struct RelatedRequest {
     /// How many notes to return (default 10).
     #[cfg_attr(feature = "mcp", schemars(range(min = 1, max = 100)))]
     pub limit: Option<usize>,
+    /// Skip this many notes: the `next_offset` of the previous page.
+    #[cfg_attr(feature = "mcp", schemars(range(min = 0, max = 1000)))]
+    pub offset: Option<usize>,
+    /// `full` (default) or `meta`: results without their reasons.
+    pub fields: Option<Fields>,
     /// Only notes not already linked to or from the note: discovery of missing links.
     #[serde(default)]
     pub unlinked: bool,
@@ -267,6 +228,9 @@ pub struct RelatedResponse {
     /// The note asked about (or `--text "..."`).
     pub note: String,
     pub results: Vec<RelatedHit>,
+    /// The `offset` of the next page, when there are more results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -276,7 +240,11 @@ pub struct RelatedHit {
     pub title: String,
     pub score: f32,
     pub strength: Option<f32>,
+    /// The note's size in characters.
+    pub chars: usize,
     /// Why, in words: `links to it`, `shared tags: a, b`, `similar section: "X" ~ "Y"`...
+    /// (not with `fields: meta`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
@@ -293,6 +261,12 @@ pub struct NoteRequest {
     /// (`Python Development > Technical Stack`), the last heading alone when it is unique,
     /// or a line range `START-END`.
     pub section: Option<String>,
+    /// Only these lines: `START-END` (1-based, inclusive).
+    pub lines: Option<String>,
+    /// Cut the markdown at this many characters (at a line, with a marker line); the
+    /// servers cut at 64 KiB anyway.
+    #[cfg_attr(feature = "mcp", schemars(range(min = 1)))]
+    pub max_chars: Option<usize>,
     /// Include the markdown (default true over the wire).
     #[serde(skip)]
     #[cfg_attr(feature = "mcp", schemars(skip))]
@@ -319,6 +293,8 @@ pub struct NoteResponse {
     pub front_matter: BTreeMap<String, serde_json::Value>,
     pub footer: BTreeMap<String, String>,
     pub warnings: Vec<String>,
+    /// The whole note's size in characters.
+    pub chars: usize,
     /// The note's markdown (or the asked section's), cut at a size limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub markdown: Option<String>,
@@ -375,141 +351,8 @@ pub struct RecentHit {
     pub updated: Option<chrono::NaiveDate>,
     pub strength: Option<f32>,
     pub tags: Vec<String>,
-}
-
-/// A new memory note to write (the opt-in write path).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct RememberRequest {
-    /// The memory's title: its `# heading`, and its file name (`memories/<title>.md`).
-    #[cfg_attr(feature = "mcp", schemars(length(min = 1, max = 200)))]
-    pub title: String,
-    /// What to remember, in markdown (sections with `## headings` are fine).
-    pub body: String,
-    /// Tags, one word each (`python`, `api-design`).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Ids of notes this memory relates to (`topics/python_development`), written as
-    /// `[[links]]` under `## Related Memories`.
-    #[serde(default)]
-    pub links: Vec<String>,
-    /// How established the memory is, 0..1 (default 0.5).
-    #[cfg_attr(feature = "mcp", schemars(range(min = 0.0, max = 1.0)))]
-    pub strength: Option<f32>,
-    /// The folder inside the vault (default `memories`, or the server's `--write-folder`).
-    pub folder: Option<String>,
-    /// Write even when near-duplicates exist (they are returned instead, unwritten, without it).
-    #[serde(default)]
-    pub force: bool,
-    /// Only check: report near-duplicates and the closest notes, write nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-/// What `remember` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct RememberResponse {
-    /// Whether the note was written: false when near-duplicates were found (and listed)
-    /// and `force` was not set.
-    pub written: bool,
-    /// The new note's id (also when not written: the id it would have had).
-    pub note: String,
-    /// Its file, relative to the vault.
-    pub path: String,
-    /// Notes that already hold this memory, or nearly (each with `why`).
-    pub duplicates: Vec<Similar>,
-    /// The notes closest to the memory, duplicates or not: candidates for its links.
-    pub closest: Vec<Similar>,
-    /// Whether the index already holds the new note (searchable now).
-    pub indexed: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// An existing note close to a new memory.
-#[derive(Debug, Clone, Serialize)]
-pub struct Similar {
-    pub note: String,
-    pub title: String,
-    /// The best cosine of the new memory and one of the note's sections (0 without
-    /// embeddings).
-    pub meaning: f32,
-    /// The share of the new memory's word triples the note also holds.
-    pub words: f32,
-    /// Why it counts as a duplicate: `same title`, `same words` or `similar in meaning`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-}
-
-/// Strengthen a memory that proved useful: its `Last updated` becomes today.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ReinforceRequest {
-    /// The note id (path in the vault without `.md`).
-    pub note: String,
-    /// A new strength, 0..1 (default: unchanged).
-    #[cfg_attr(feature = "mcp", schemars(range(min = 0.0, max = 1.0)))]
-    pub strength: Option<f32>,
-}
-
-/// What `reinforce` changed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReinforceResponse {
-    pub note: String,
-    pub path: String,
-    pub updated: chrono::NaiveDate,
-    pub previous_updated: Option<chrono::NaiveDate>,
-    pub strength: Option<f32>,
-    pub previous_strength: Option<f32>,
-    /// Whether the index already holds the change.
-    pub indexed: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// The memories to read first: the strongest and freshest, or the most relevant to a topic.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(feature = "mcp", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct BriefRequest {
-    /// What the session is about (a query: words, phrases, filters); without it, the
-    /// strongest and most recently updated memories.
-    #[cfg_attr(feature = "mcp", schemars(length(max = 4096)))]
-    pub topic: Option<String>,
-    /// Most tokens the briefing may take (default 1500, from 100 to 100000).
-    #[cfg_attr(feature = "mcp", schemars(range(min = 100, max = 100000)))]
-    pub budget: Option<usize>,
-}
-
-/// A briefing: markdown to paste into a context, and its parts.
-#[derive(Debug, Clone, Serialize)]
-pub struct BriefResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<String>,
-    pub budget: usize,
-    /// Estimated tokens of `markdown` (see `tokens` on each item), at most `budget`.
-    pub tokens: usize,
-    pub markdown: String,
-    pub items: Vec<BriefItem>,
-    /// Memories that qualified but did not fit the budget.
-    pub left_out: usize,
-}
-
-/// One memory of a briefing.
-#[derive(Debug, Clone, Serialize)]
-pub struct BriefItem {
-    pub note: String,
-    pub title: String,
-    pub strength: Option<f32>,
-    pub updated: Option<chrono::NaiveDate>,
-    /// The heading path of the excerpt's section.
-    pub section: String,
-    pub excerpt: String,
-    /// Estimated tokens of this item's markdown: a quarter of its characters for
-    /// alphabetic scripts, one per character for Chinese, Japanese and Korean.
-    pub tokens: usize,
+    /// The note's size in characters.
+    pub chars: usize,
 }
 
 /// Whether the index is fresh, and what it holds.
