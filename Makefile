@@ -3,7 +3,7 @@
 CARGO ?= cargo
 RECALL := ./target/release/recall
 
-.PHONY: setup build demo test lint ci bench quality fuzz
+.PHONY: setup build demo test lint ci bench quality fuzz inspector
 
 ## setup: fetch ONNX Runtime and the embedding model into the model cache, and make the
 ## venv of the MCP test client (.venv); each a no-op when already there
@@ -30,8 +30,13 @@ lint:
 	python3 scripts/check-layers.py
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps --lib
 
+## inspector: the official MCP Inspector's CLI (installed by the script, from npm) lists the
+## tools, resources and the prompt over stdio and /mcp
+inspector: build
+	bash scripts/inspector-check.sh
+
 ## ci: what .ci/run does
-ci: lint test
+ci: lint test inspector
 
 ## bench: latency, update and freshness timings; HNSW recall and embedding throughput (printed)
 bench: setup build

@@ -80,9 +80,11 @@ pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize, analysis: 
     // Back up a little so the first match has context, to a word boundary.
     let mut from = floor_char(text, start.saturating_sub(max_chars / 4));
     if from > 0 {
+        // Past the whitespace character, whatever its width (a no-break space is two bytes).
         from = text[from..]
-            .find(char::is_whitespace)
-            .map(|i| from + i + 1)
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(i, c)| from + i + c.len_utf8())
             .unwrap_or(from);
         if from > start {
             from = start;
@@ -182,6 +184,22 @@ mod tests {
         let terms: HashSet<String> = a.analyze("die ladies").into_iter().collect();
         let m = marked(&snippet("The dying plant and the lady.", &terms, 80, &a));
         assert_eq!(m, "The **dying** plant and the **lady**.");
+    }
+
+    #[test]
+    fn a_window_may_start_after_a_wide_space() {
+        // A no-break space (two bytes) right where the window backs up to.
+        let a = Analysis::default();
+        let terms: HashSet<String> = a.analyze("alias").into_iter().collect();
+        for pad in 0..8 {
+            let text = format!(
+                "{}word\u{a0}word {} the alias here",
+                "x".repeat(pad),
+                "filler ".repeat(8)
+            );
+            let m = marked(&snippet(&text, &terms, 40, &a));
+            assert!(m.contains("**alias**"), "{m}");
+        }
     }
 
     #[test]

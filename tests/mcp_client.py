@@ -8,10 +8,13 @@ example vault (examples/vault, 16 notes), so the index it talks to must have bee
 that vault (`recall --index DIR index examples/vault`; `--no-embed` is fine).
 
 What it checks, on one session (any failure is reported and the remaining checks still run):
-  - initialize: the handshake completes; the server has a name and the tools capability;
-  - tools/list: exactly search, related, read_note, recent, status, each with a description
-    and an object input schema with the contract's fields (search requires `query`,
-    read_note requires `note`); the SDK validates each result against a declared outputSchema;
+  - initialize: the handshake completes; the server has a name and the tools, resources and
+    prompts capabilities;
+  - tools/list: exactly search, related, read_note, recent, status, brief (plus remember and
+    reinforce with --allow-write), each with a description and an object input schema with the
+    contract's fields (search requires `query`, read_note requires `note`, ...); the read tools
+    are annotated read-only, the write tools not read-only and not destructive; the SDK
+    validates each result against a declared outputSchema;
   - tools/call of every tool with answers that are certain for this vault:
       search "levain hydration"            -> topics/sourdough_baking first
       read_note topics/sourdough_baking    -> its markdown (H1, every H2), sections, tags, and
@@ -27,7 +30,34 @@ What it checks, on one session (any failure is reported and the remaining checks
       read_note topics/sourdough_bakin     -> isError, the message suggests topics/sourdough_baking
       search '"unclosed'                   -> isError, the message mentions the quote
       read_note without `note`             -> isError or a JSON-RPC error
-    and the session still answers afterwards.
+    and the session still answers afterwards;
+  - without --allow-write, `remember` (a dry run) and `reinforce` (of a note that does not
+    exist) are unknown tools: a JSON-RPC error, nothing written whatever the server does;
+  - resources: resources/templates/list gives `recall://notes/{id}`; resources/list gives
+    every note as `recall://notes/<id>` (text/markdown), most recently updated first, in one
+    page (16 < 100, so no nextCursor); a bad cursor is an error; resources/read of
+    topics/python_development is the file's text, byte for byte; an unknown note, a foreign
+    scheme and a path out of the vault are errors;
+  - prompts and brief: prompts/list has `briefing` (optional arguments topic, budget); the
+    `brief` tool with budget 300 takes at most 300 tokens (and, ASCII here, at most 4 x 300
+    characters); prompts/get briefing {budget: "300"} is one user message holding that
+    briefing's markdown; a topic puts its note first; a bad budget and an unknown prompt are
+    errors.
+With --allow-write (the write-mode session; the vault must be a PRIVATE COPY of the example
+vault, never examples/vault itself, and the server must serve that copy: status says so, or
+nothing is written), after the checks above:
+  - remember {title, body, tags, links} -> written, indexed, the file in the memory format,
+    and `search` finds it first within 1 s of the remember call starting;
+  - the same title again -> not an error: written=false, duplicates[0].why == "same title";
+    with force=true -> isError "already exists", the file untouched; an empty title -> isError;
+  - reinforce topics/python_development strength=0.9 -> only the `*Last updated: ...*` and
+    `*Strength: ...*` lines of the file change (every other line byte for byte the same), and
+    read_note shows the new strength;
+  - the file edited on disk (a line appended) without an update -> reinforce is isError
+    "changed since it was indexed" and the file keeps the edit (the server must not re-index
+    the file meanwhile: start it with --no-watch, as this script does over stdio);
+  - remember until the vault holds 101 notes, then resources/list pages: 100 and a nextCursor,
+    then the rest without one, every note exactly once; status counts them all.
 Then a raw check without the SDK (which accepts snake_case keys and skips non-JSON lines, so it
 would hide such bugs): the wire JSON has `structuredContent` / `isError` spelled as the spec
 says; over stdio every stdout line is a JSON-RPC message and the server exits when its stdin
@@ -38,6 +68,9 @@ Usage (from the repository root):
   ./target/release/recall --index /tmp/ix index examples/vault --no-embed
   .venv/bin/python tests/mcp_client.py --bin ./target/release/recall --index /tmp/ix
   .venv/bin/python tests/mcp_client.py --http http://127.0.0.1:PORT/mcp   # a running `recall serve`
+  # the write mode, on a private copy of the vault:
+  cp -r examples/vault /tmp/v && ./target/release/recall --index /tmp/iw index /tmp/v --no-embed
+  .venv/bin/python tests/mcp_client.py --index /tmp/iw --vault /tmp/v --allow-write
 
 Arguments (each falls back to an environment variable, then a default):
   --bin PATH     recall binary to launch as `PATH --index INDEX mcp`   env RECALL_BIN,
@@ -52,6 +85,11 @@ Arguments (each falls back to an environment variable, then a default):
                                                                        next to this script
   --mode M       search mode for the search checks                    default lexical (works on
                  (lexical, hybrid or semantic)                         a --no-embed index)
+  --allow-write  the write-mode session: the stdio server is launched as
+                 `BIN --index INDEX mcp --allow-write --no-watch`; with --http, the server must
+                 have been started with --allow-write (and --no-watch). --vault must then be a
+                 private copy of the example vault (examples/vault itself is refused): this
+                 session writes notes into it and changes topics/python_development.md.
   --timeout S    seconds allowed for each check                       default 60
 The stdio server inherits this process's whole environment (RECALL_MODEL_DIR, RECALL_ORT_LIB,
 XDG_CACHE_HOME, ...), unlike the SDK's default, which passes only HOME, PATH and a few others.
@@ -81,6 +119,7 @@ from urllib.parse import urlsplit
 try:
     import anyio
     from mcp import ClientSession
+    from mcp import types as mcp_types
     from mcp.client.stdio import StdioServerParameters, stdio_client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
@@ -99,7 +138,9 @@ except ImportError:  # mcp 1.x
     from mcp.shared.exceptions import McpError as _ProtocolError  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
-TOOLS = {"search", "related", "read_note", "recent", "status"}
+TOOLS = {"search", "related", "read_note", "recent", "status", "brief"}
+# Offered only by a server started with --allow-write.
+WRITE_TOOLS = {"remember", "reinforce"}
 # The contract's input fields of each tool (the schemas may have more).
 TOOL_FIELDS = {
     "search": {"query", "limit", "mode", "since", "before", "recent"},
@@ -107,11 +148,18 @@ TOOL_FIELDS = {
     "read_note": {"note", "section"},
     "recent": {"limit", "tag", "path"},
     "status": set(),
+    "brief": {"topic", "budget"},
+    "remember": {"title", "body", "tags", "links", "strength", "folder", "force", "dry_run"},
+    "reinforce": {"note", "strength"},
 }
-TOOL_REQUIRED = {"search": {"query"}, "read_note": {"note"}}
+TOOL_REQUIRED = {"search": {"query"}, "read_note": {"note"}, "remember": {"title", "body"}, "reinforce": {"note"}}
 SEARCH_QUERY = "levain hydration"
 SEARCH_EXPECTED = "topics/sourdough_baking"
 NOTE = "topics/sourdough_baking"
+# The note that resources/read and reinforce are checked on.
+RESOURCE_NOTE = "topics/python_development"
+URI_PREFIX = "recall://notes/"
+BRIEF_BUDGET = 300
 
 
 def field(obj: Any, snake: str, camel: str | None = None) -> Any:
@@ -249,22 +297,36 @@ def results_of(ck: Checks, structured: dict) -> list[dict]:
     return [r for r in results if isinstance(r, dict)]
 
 
-async def run_session(ck: Checks, session: ClientSession, vault: Vault, mode: str) -> None:
+async def run_session(ck: Checks, session: ClientSession, vault: Vault, mode: str, write: bool = False) -> None:
     async with ck.step("initialize"):
         init = await session.initialize()
         info = field(init, "server_info", "serverInfo")
         ck.ok(bool(info and info.name), "the server should name itself in serverInfo", info)
         caps = init.capabilities
         ck.ok(caps is not None and caps.tools is not None, "the server should declare the tools capability", caps)
+        ck.ok(caps is not None and caps.resources is not None, "the server should declare the resources capability", caps)
+        ck.ok(caps is not None and caps.prompts is not None, "the server should declare the prompts capability", caps)
         print(f"     server {info.name if info else '?'} {getattr(info, 'version', '')}, "
               f"protocol {field(init, 'protocol_version', 'protocolVersion')}", flush=True)
 
     async with ck.step("tools/list"):
         listed = await session.list_tools()
         tools = {t.name: t for t in listed.tools}
-        ck.ok(set(tools) == TOOLS, f"the tools should be exactly {sorted(TOOLS)}", sorted(tools))
-        for name in sorted(TOOLS & set(tools)):
+        expected = TOOLS | WRITE_TOOLS if write else TOOLS
+        ck.ok(set(tools) == expected, f"the tools should be exactly {sorted(expected)}", sorted(tools))
+        if not write:
+            ck.ok(not WRITE_TOOLS & set(tools),
+                  f"without --allow-write, {sorted(WRITE_TOOLS)} should not be listed", sorted(tools))
+        for name in sorted(expected & set(tools)):
             tool = tools[name]
+            notes = field(tool, "annotations") or None
+            read_only = field(notes, "read_only_hint", "readOnlyHint") if notes else None
+            destructive = field(notes, "destructive_hint", "destructiveHint") if notes else None
+            if name in WRITE_TOOLS:
+                ck.ok(read_only is False, f"tool {name}: annotations should say readOnlyHint false", notes)
+                ck.ok(destructive is False, f"tool {name}: annotations should say destructiveHint false", notes)
+            else:
+                ck.ok(read_only is True, f"tool {name}: annotations should say readOnlyHint true", notes)
             schema = field(tool, "input_schema", "inputSchema") or {}
             ck.ok(bool((tool.description or "").strip()), f"tool {name} should have a description")
             ck.ok(schema.get("type") == "object", f"tool {name}: the input schema should be an object", schema)
@@ -405,6 +467,327 @@ async def run_session(ck: Checks, session: ClientSession, vault: Vault, mode: st
         s = check_success(ck, await session.call_tool("status", {}))
         ck.ok(s.get("notes") == len(vault.ids), f"notes should be {len(vault.ids)}", s)
 
+    if not write:
+        await check_no_write_tools(ck, session)
+    await check_resources(ck, session, vault)
+    await check_brief_and_prompt(ck, session)
+    if write:
+        await check_writes(ck, session, vault, mode)
+
+
+def error_code(e: BaseException) -> Any:
+    return getattr(getattr(e, "error", None), "code", None)
+
+
+async def expect_protocol_error(ck: Checks, what: str, call: Any, must_mention: list[str] = ()) -> None:
+    """`call` (an awaitable) should fail with a JSON-RPC error that mentions each of `must_mention`;
+    a lost connection (the SDK's -32000 "Connection closed") is not such an answer."""
+    try:
+        result = await call
+    except _ProtocolError as e:
+        code = error_code(e)
+        ck.ok(code is not None and code != -32000, f"{what} should be a JSON-RPC error, not the end of the session",
+              f"{code}: {e}")
+        for word in must_mention:
+            ck.ok(word.lower() in str(e).lower(), f"the error message should mention {word!r}", f"{code}: {e}")
+    else:
+        ck.ok(False, f"{what} should be a JSON-RPC error", result)
+
+
+async def list_page(session: ClientSession, method: str, cursor: str | None) -> Any:
+    """One page of resources/list (or another paginated list), at `cursor` when given."""
+    fn = getattr(session, method)
+    if cursor is None:
+        return await fn()
+    try:
+        return await fn(params=mcp_types.PaginatedRequestParams(cursor=cursor))
+    except (TypeError, AttributeError):  # mcp 1.x before `params`
+        return await fn(cursor)
+
+
+def file_text(vault: Vault, note_id: str) -> str:
+    """A note's file exactly as stored (no newline translation)."""
+    return (vault.root / f"{note_id}.md").read_bytes().decode("utf-8")
+
+
+def difference(got: str, want: str) -> str:
+    """Where two texts first differ, for a failure message."""
+    n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    lo = max(0, n - 30)
+    return (f"{len(got)} characters, the file {len(want)}; first difference at character {n}: "
+            f"got {got[lo:n + 30]!r}, the file {want[lo:n + 30]!r}")
+
+
+def close_to(value: Any, want: float) -> bool:
+    return isinstance(value, (int, float)) and abs(value - want) < 1e-6
+
+
+async def check_no_write_tools(ck: Checks, session: ClientSession) -> None:
+    """Without --allow-write the write tools are unknown. The arguments write nothing whatever
+    the server does (a dry run; a note that does not exist), so the example vault stays as it is."""
+    for name, args in (
+        ("remember", {"title": "mcp_client probe", "body": "Never written: a dry run.", "dry_run": True}),
+        ("reinforce", {"note": "topics/no_such_note_mcp_client"}),
+    ):
+        async with ck.step(f"{name} without --allow-write (unknown tool)"):
+            try:
+                r = await session.call_tool(name, args)
+            except _ProtocolError as e:
+                code = error_code(e)
+                ck.ok(code is not None and code != -32000, "an unknown tool should not end the session", f"{code}: {e}")
+            else:
+                message = " ".join(text_blocks(r))
+                ck.ok(field(r, "is_error", "isError") is True and "tool" in message.lower(),
+                      f"{name} should be an unknown tool without --allow-write", message or r)
+
+
+async def check_resources(ck: Checks, session: ClientSession, vault: Vault) -> None:
+    template = f"{URI_PREFIX}{{id}}"
+    async with ck.step("resources/templates/list"):
+        listed = await session.list_resource_templates()
+        templates = field(listed, "resource_templates", "resourceTemplates") or []
+        found = [t for t in templates if field(t, "uri_template", "uriTemplate") == template]
+        ck.ok(len(found) == 1, f"the templates should include {template}",
+              [field(t, "uri_template", "uriTemplate") for t in templates])
+        for t in found:
+            ck.ok(bool(t.name), "the template should have a name", t)
+            ck.ok(field(t, "mime_type", "mimeType") == "text/markdown", "the template's mimeType should be text/markdown", t)
+
+    async with ck.step("resources/list"):
+        page = await list_page(session, "list_resources", None)
+        uris = [str(r.uri) for r in page.resources]
+        want = [URI_PREFIX + n for n in vault.recent_order()]
+        ck.ok(sorted(uris) == sorted(URI_PREFIX + n for n in vault.ids),
+              f"every note of the vault should be listed once as {URI_PREFIX}<id>", uris)
+        ck.ok(uris == want, "the notes should be listed most recently updated first", uris)
+        ck.ok(field(page, "next_cursor", "nextCursor") is None,
+              f"{len(vault.ids)} notes fit one page of 100: there should be no nextCursor", field(page, "next_cursor", "nextCursor"))
+        ck.ok(all(field(r, "mime_type", "mimeType") == "text/markdown" for r in page.resources),
+              "every resource should have mimeType text/markdown", page.resources[:2])
+        ck.ok(all(r.name for r in page.resources), "every resource should have a name", page.resources[:2])
+
+    async with ck.step("resources/list cursor='not-a-cursor' (refused)"):
+        await expect_protocol_error(ck, "a bad cursor", list_page(session, "list_resources", "not-a-cursor"))
+
+    uri = URI_PREFIX + RESOURCE_NOTE
+    async with ck.step(f"resources/read {uri}"):
+        r = await session.read_resource(uri)
+        contents = list(r.contents or [])
+        if ck.ok(len(contents) == 1, "there should be one content item", contents):
+            c = contents[0]
+            ck.ok(str(c.uri) == uri, f"its uri should be {uri}", c.uri)
+            ck.ok(field(c, "mime_type", "mimeType") == "text/markdown", "its mimeType should be text/markdown", c)
+            text = getattr(c, "text", None)
+            want = file_text(vault, RESOURCE_NOTE)
+            if ck.ok(isinstance(text, str), "it should be text", c):
+                ck.ok(text == want, f"the text should be {RESOURCE_NOTE}.md byte for byte", difference(text, want))
+
+    for bad, mention in (
+        (URI_PREFIX + "topics/nope", ["topics/nope"]),
+        ("file:///etc/passwd", []),
+        (URI_PREFIX + "../../etc/passwd", []),
+    ):
+        async with ck.step(f"resources/read {bad} (refused)"):
+            await expect_protocol_error(ck, f"reading {bad}", session.read_resource(bad), mention)
+
+
+async def check_brief_and_prompt(ck: Checks, session: ClientSession) -> None:
+    async with ck.step("prompts/list"):
+        listed = await session.list_prompts()
+        prompts = {p.name: p for p in listed.prompts}
+        if ck.ok("briefing" in prompts, "the prompts should include `briefing`", sorted(prompts)):
+            p = prompts["briefing"]
+            ck.ok(bool((p.description or "").strip()), "the briefing prompt should have a description", p)
+            args = {a.name: a for a in p.arguments or []}
+            ck.ok(set(args) == {"topic", "budget"}, "briefing's arguments should be topic and budget", sorted(args))
+            ck.ok(not any(a.required for a in args.values()), "briefing's arguments should be optional", p.arguments)
+
+    briefing = None
+    budget = BRIEF_BUDGET
+    async with ck.step(f"brief budget={budget}"):
+        s = check_success(ck, await session.call_tool("brief", {"budget": budget}))
+        tokens, md = s.get("tokens"), s.get("markdown")
+        ck.ok(s.get("budget") == budget, f"budget should be {budget}", s.get("budget"))
+        ck.ok(isinstance(tokens, int) and 0 < tokens <= budget, f"tokens should be at most {budget}", tokens)
+        ck.ok(bool(s.get("items")), "the briefing should hold memories", s)
+        if ck.ok(isinstance(md, str) and md.strip(), "structuredContent should have the `markdown`", s):
+            briefing = md
+            # The stated estimate: a quarter of the characters for alphabetic scripts (no CJK here).
+            if not any(ord(c) >= 0x2E80 for c in md):
+                ck.ok(-(-len(md) // 4) <= budget, f"{len(md)} characters should be at most 4 x {budget}", len(md))
+
+    async with ck.step(f"prompts/get briefing budget={str(budget)!r}"):
+        r = await session.get_prompt("briefing", {"budget": str(budget)})
+        messages = list(r.messages or [])
+        if ck.ok(len(messages) == 1, "there should be one message", messages):
+            m = messages[0]
+            ck.ok(str(getattr(m.role, "value", m.role)) == "user", "the message should be the user's", m.role)
+            text = getattr(m.content, "text", None)
+            if ck.ok(isinstance(text, str), "the message should be text", m.content) and briefing:
+                ck.ok(briefing in text, f"the message should hold the `brief` tool's markdown for budget {budget}",
+                      text)
+
+    topic = "sourdough levain"
+    async with ck.step(f"brief topic={topic!r}"):
+        s = check_success(ck, await session.call_tool("brief", {"topic": topic}))
+        first = ((s.get("items") or [{}])[0] or {}).get("note")
+        ck.ok(first == SEARCH_EXPECTED, f"the first memory should be {SEARCH_EXPECTED}", s.get("items"))
+        ck.ok(s.get("topic") == topic, f"topic should be {topic!r}", s.get("topic"))
+
+    async with ck.step(f"prompts/get briefing topic={topic!r}"):
+        r = await session.get_prompt("briefing", {"topic": topic})
+        text = " ".join(getattr(m.content, "text", "") or "" for m in r.messages or [])
+        ck.ok(SEARCH_EXPECTED in text, f"the briefing should name {SEARCH_EXPECTED}", text)
+
+    async with ck.step("brief budget=10 (refused)"):
+        check_tool_error(ck, await session.call_tool("brief", {"budget": 10}), ["bad budget `10`"])
+    async with ck.step("prompts/get briefing budget='lots' (refused)"):
+        await expect_protocol_error(ck, "a bad budget", session.get_prompt("briefing", {"budget": "lots"}), ["bad budget"])
+    async with ck.step("prompts/get nope (refused)"):
+        await expect_protocol_error(ck, "an unknown prompt", session.get_prompt("nope", {}), ["nope"])
+
+
+# The memory the write checks remember, and where it lands.
+MEMORY = {
+    "title": "Router firmware",
+    "body": "The router runs OpenWrt 23.05; update its firmware monthly.\n\nIts admin page is on the VLAN 10 address.",
+    "tags": ["homelab"],
+    "links": ["topics/home_networking"],
+}
+MEMORY_NOTE = "memories/router_firmware"
+MEMORY_QUERY = "openwrt router firmware"
+FOOTER_LINE = re.compile(rb"^\*(Last updated|Strength): [^*\r\n]*\*\r?\n?$")
+
+
+async def check_writes(ck: Checks, session: ClientSession, vault: Vault, mode: str) -> None:
+    """The write tools, on the private copy of the vault (see the module docstring)."""
+    root = vault.root
+    safe = False
+    async with ck.step("status names the vault copy (before any write)"):
+        s = check_success(ck, await session.call_tool("status", {}))
+        served = s.get("vault")
+        safe = ck.ok(bool(served) and Path(served).resolve() == root.resolve(),
+                     f"the server should serve --vault {root} (else no write is tried)", served)
+        if s.get("watched"):
+            print("     note: the server watches the vault; the edited-note check races its re-index "
+                  "(start it with --no-watch)", flush=True)
+    if not safe:
+        return
+
+    memory_path = root / f"{MEMORY_NOTE}.md"
+    written = b""
+    async with ck.step("remember {title, body, tags, links}; search finds it within 1 s"):
+        ck.ok(not memory_path.exists(), f"{MEMORY_NOTE}.md should not exist yet", str(memory_path))
+        started = time.monotonic()
+        s = check_success(ck, await session.call_tool("remember", MEMORY))
+        found = await session.call_tool("search", {"query": MEMORY_QUERY, "mode": mode, "limit": 3})
+        elapsed = time.monotonic() - started
+        ck.ok(s.get("written") is True, "written should be true", s)
+        ck.ok(s.get("indexed") is True, "indexed should be true", s)
+        ck.ok(s.get("note") == MEMORY_NOTE, f"note should be {MEMORY_NOTE}", s.get("note"))
+        ck.ok(s.get("path") == f"{MEMORY_NOTE}.md", f"path should be {MEMORY_NOTE}.md", s.get("path"))
+        hits = [x.get("note") for x in results_of(ck, check_success(ck, found))]
+        ck.ok(hits[:1] == [MEMORY_NOTE], f"search {MEMORY_QUERY!r} should find {MEMORY_NOTE} first", hits)
+        ck.ok(elapsed < 1.0, "the note should be found within 1 s of the remember call starting", f"{elapsed:.3f} s")
+        if ck.ok(memory_path.is_file(), "the note's file should exist in the vault copy", str(memory_path)):
+            written = memory_path.read_bytes()
+            text = written.decode("utf-8")
+            ck.ok(text.startswith(f"# {MEMORY['title']}\n"), "the file should start with its title as H1", text)
+            for part in ("OpenWrt 23.05", "## Tags\n`homelab`", "- [[topics/home_networking]]", "*Strength: 0.5*\n"):
+                ck.ok(part in text, f"the file should hold {part!r}", text)
+
+    async with ck.step("remember the same title again (a near-duplicate: not written)"):
+        s = check_success(ck, await session.call_tool("remember", MEMORY))
+        ck.ok(s.get("written") is False, "written should be false", s)
+        dups = [d for d in s.get("duplicates") or [] if isinstance(d, dict)]
+        ck.ok(bool(dups) and dups[0].get("why") == "same title" and dups[0].get("note") == MEMORY_NOTE,
+              f"duplicates[0] should be {MEMORY_NOTE} with why 'same title'", dups)
+        ck.ok(memory_path.read_bytes() == written, "the file should be untouched")
+
+    async with ck.step("remember the same title with force=true (refused)"):
+        r = await session.call_tool("remember", {**MEMORY, "body": "Something else entirely.", "force": True})
+        check_tool_error(ck, r, ["already exists"])
+        ck.ok(memory_path.read_bytes() == written, "the file should be untouched")
+
+    async with ck.step("remember title=' ' (refused)"):
+        check_tool_error(ck, await session.call_tool("remember", {"title": " ", "body": "x"}), ["the title is empty"])
+
+    target = root / f"{RESOURCE_NOTE}.md"
+    days = {time.strftime("%Y-%m-%d")}
+    async with ck.step(f"reinforce {RESOURCE_NOTE} strength=0.9: only the footer lines change"):
+        before = target.read_bytes()
+        old_strength = re.search(rb"^\*Strength: ([0-9.]+)\*", before, re.M)
+        s = check_success(ck, await session.call_tool("reinforce", {"note": RESOURCE_NOTE, "strength": 0.9}))
+        days.add(time.strftime("%Y-%m-%d"))
+        after = target.read_bytes()
+        ck.ok(s.get("note") == RESOURCE_NOTE, f"note should be {RESOURCE_NOTE}", s)
+        ck.ok(str(s.get("updated")) in days, "updated should be today", s.get("updated"))
+        ck.ok(s.get("previous_updated") == vault.updated.get(RESOURCE_NOTE),
+              f"previous_updated should be {vault.updated.get(RESOURCE_NOTE)}", s.get("previous_updated"))
+        ck.ok(close_to(s.get("strength"), 0.9), "strength should be 0.9", s.get("strength"))
+        if old_strength:
+            ck.ok(close_to(s.get("previous_strength"), float(old_strength.group(1))),
+                  f"previous_strength should be {old_strength.group(1).decode()}", s.get("previous_strength"))
+        ck.ok(s.get("indexed") is True, "indexed should be true", s)
+        old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+        ck.ok(len(old) == len(new), f"the file should keep its {len(old)} lines", len(new))
+        changed = [(i + 1, o, n) for i, (o, n) in enumerate(zip(old, new)) if o != n]
+        ck.ok(bool(changed) and all(FOOTER_LINE.match(o) and FOOTER_LINE.match(n) for _, o, n in changed),
+              "only the `*Last updated: ...*` and `*Strength: ...*` lines should change", changed)
+        day = str(s.get("updated")).encode()
+        ck.ok(re.search(rb"^\*Last updated: " + re.escape(day) + rb"\*$", after, re.M) is not None,
+              f"the file should say *Last updated: {day.decode()}*", changed)
+        ck.ok(re.search(rb"^\*Strength: 0\.9\*$", after, re.M) is not None, "the file should say *Strength: 0.9*", changed)
+
+    async with ck.step(f"read_note {RESOURCE_NOTE} after the reinforce"):
+        s = check_success(ck, await session.call_tool("read_note", {"note": RESOURCE_NOTE}))
+        ck.ok(close_to(s.get("strength"), 0.9), "the index should hold the new strength", s.get("strength"))
+        ck.ok(str(s.get("updated")) in days, "the index should hold the new date", s.get("updated"))
+
+    async with ck.step(f"reinforce {RESOURCE_NOTE} after an edit on disk (refused)"):
+        edited = target.read_bytes() + b"\nA line the user added by hand.\n"
+        target.write_bytes(edited)
+        r = await session.call_tool("reinforce", {"note": RESOURCE_NOTE})
+        check_tool_error(ck, r, ["changed since it was indexed"])
+        ck.ok(target.read_bytes() == edited, "the file should keep the edit, unchanged", target.read_bytes()[-200:])
+
+    async with ck.step("reinforce topics/nope (refused)"):
+        check_tool_error(ck, await session.call_tool("reinforce", {"note": "topics/nope"}), ["topics/nope"])
+
+    # Enough notes for two pages of resources (100 a page).
+    async with ck.step("remember until the vault holds 101 notes", 4 * ck.timeout):
+        for i in range(len(Vault(root).ids), 101):
+            r = await session.call_tool("remember", {
+                "title": f"Filler memory {i}", "body": f"Filler memory number {i}: the quokka-{i} widget.", "force": True})
+            s = field(r, "structured_content", "structuredContent") or {}
+            if not ck.ok(s.get("written") is True, f"Filler memory {i} should be written", text_blocks(r) or s):
+                break
+
+    async with ck.step("resources/list, two pages"):
+        now = Vault(root)
+        first = await list_page(session, "list_resources", None)
+        cursor = field(first, "next_cursor", "nextCursor")
+        uris = [str(x.uri) for x in first.resources]
+        ck.ok(len(uris) == 100, "the first page should hold 100 notes", len(uris))
+        if ck.ok(isinstance(cursor, str) and cursor != "", "the first page should have a nextCursor", cursor):
+            second = await list_page(session, "list_resources", cursor)
+            more = [str(x.uri) for x in second.resources]
+            ck.ok(field(second, "next_cursor", "nextCursor") is None, "the last page should have no nextCursor",
+                  field(second, "next_cursor", "nextCursor"))
+            uris += more
+            oldest = URI_PREFIX + vault.recent_order()[-1]
+            ck.ok(more[-1:] == [oldest], f"the last note listed should be the oldest, {oldest}", more)
+        ck.ok(len(uris) == len(set(uris)), "no note should be listed twice",
+              sorted(u for u in set(uris) if uris.count(u) > 1))
+        want = {URI_PREFIX + n for n in now.ids}
+        ck.ok(set(uris) == want, f"every one of the {len(want)} notes should be listed",
+              {"missing": sorted(want - set(uris)), "extra": sorted(set(uris) - want)})
+
+    async with ck.step("status counts every note"):
+        s = check_success(ck, await session.call_tool("status", {}))
+        n = len(Vault(root).ids)
+        ck.ok(s.get("notes") == n, f"notes should be {n}", s.get("notes"))
+
 
 # ---------------------------------------------------------------------------------------------
 # Raw wire checks, without the SDK.
@@ -432,13 +815,19 @@ def check_wire(ck: Checks, answers: dict[int, dict]) -> None:
     ck.ok(err.get("isError") is True, "read_note topics/nope should have `isError`: true in its result", answers.get(3))
 
 
-async def raw_stdio(ck: Checks, bin_path: str, index: str, env: dict[str, str]) -> None:
+def stdio_args(index: str, write: bool) -> list[str]:
+    """The arguments of the stdio server: `--index INDEX mcp`, and in write mode `--allow-write
+    --no-watch` (no watcher may re-index the note the edited-note check changes)."""
+    return ["--index", index, "mcp", *(["--allow-write", "--no-watch"] if write else [])]
+
+
+async def raw_stdio(ck: Checks, bin_path: str, args: list[str], env: dict[str, str]) -> None:
     async with ck.step("raw stdio: camelCase keys, only JSON on stdout, exit on EOF", 2 * ck.full_timeout + 15):
-        await anyio.to_thread.run_sync(_raw_stdio, ck, bin_path, index, env, ck.full_timeout)
+        await anyio.to_thread.run_sync(_raw_stdio, ck, bin_path, args, env, ck.full_timeout)
 
 
-def _raw_stdio(ck: Checks, bin_path: str, index: str, env: dict[str, str], timeout: float) -> None:
-    proc = subprocess.Popen([bin_path, "--index", index, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def _raw_stdio(ck: Checks, bin_path: str, args: list[str], env: dict[str, str], timeout: float) -> None:
+    proc = subprocess.Popen([bin_path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=None, env=env, text=True, encoding="utf-8")
     lines: list[str] = []
     answers: dict[int, dict] = {}
@@ -515,15 +904,22 @@ def _messages(content_type: str, body: str) -> list[dict]:
     return out
 
 
-async def raw_http(ck: Checks, url: str, token: str | None) -> None:
+async def raw_http(ck: Checks, url: str, token: str | None, vault: Path | None = None) -> None:
     async with ck.step("raw http: camelCase keys, Host guard, token", 8 * ck.full_timeout):
-        await anyio.to_thread.run_sync(_raw_http, ck, url, token, ck.full_timeout)
+        await anyio.to_thread.run_sync(_raw_http, ck, url, token, ck.full_timeout, vault)
 
 
-def _raw_http(ck: Checks, url: str, token: str | None, timeout: float) -> None:
+def _raw_http(ck: Checks, url: str, token: str | None, timeout: float, vault: Path | None) -> None:
+    """`vault`: in write mode, the vault copy, where a remember through a foreign Host must not land."""
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     status, _, body = _post(url, INIT, {**auth, "Host": "evil.example"}, timeout)
     ck.ok(status == 403, "a request with a foreign Host header should get 403", (status, body))
+    if vault is not None:  # what a DNS-rebinding page would try on a server that may write
+        call = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": "remember", "arguments": {"title": "Rebound write", "body": "x", "force": True}}}
+        status, _, body = _post(url, call, {**auth, "Host": "evil.example"}, timeout)
+        ck.ok(status == 403, "a remember call with a foreign Host header should get 403", (status, body))
+        ck.ok(not list(vault.rglob("rebound_write.md")), "a remember call with a foreign Host should write nothing")
     if token:
         status, _, body = _post(url, INIT, {}, timeout)
         ck.ok(status == 401, "a request without the bearer token should get 401", (status, body))
@@ -563,7 +959,7 @@ def _raw_http(ck: Checks, url: str, token: str | None, timeout: float) -> None:
 
 async def main_async(args: argparse.Namespace) -> int:
     vault = Vault(Path(args.vault))
-    label = "http" if args.http else "stdio"
+    label = ("http" if args.http else "stdio") + (" write" if args.allow_write else "")
     ck = Checks(label, args.timeout)
     async with AsyncExitStack() as stack:
         if args.http:
@@ -573,15 +969,16 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"mcp_client: connecting to {args.http}", flush=True)
         else:
             env = dict(os.environ)
-            params = StdioServerParameters(command=args.bin, args=["--index", args.index, "mcp"], env=env)
+            server_args = stdio_args(args.index, args.allow_write)
+            params = StdioServerParameters(command=args.bin, args=server_args, env=env)
             streams = await stack.enter_async_context(stdio_client(params))
-            print(f"mcp_client: launched {args.bin} --index {args.index} mcp", flush=True)
+            print(f"mcp_client: launched {args.bin} {' '.join(server_args)}", flush=True)
         session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
-        await run_session(ck, session, vault, args.mode)
+        await run_session(ck, session, vault, args.mode, args.allow_write)
     if args.http:
-        await raw_http(ck, args.http, args.token)
+        await raw_http(ck, args.http, args.token, vault.root if args.allow_write else None)
     else:
-        await raw_stdio(ck, args.bin, args.index, dict(os.environ))
+        await raw_stdio(ck, args.bin, stdio_args(args.index, args.allow_write), dict(os.environ))
     print(f"mcp_client ({label}): {ck.passed} passed, {len(ck.failures)} failed", flush=True)
     if ck.failures:
         print("\nfailures:\n" + "\n".join(f"  - {f}" for f in ck.failures), file=sys.stderr, flush=True)
@@ -611,9 +1008,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mode", default="lexical", choices=["lexical", "hybrid", "semantic"],
                    help="search mode for the search check (default %(default)s: works without embeddings)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for each check (default %(default)s)")
+    p.add_argument("--allow-write", action="store_true",
+                   help="the write-mode session (remember, reinforce) against a server with --allow-write; "
+                   "--vault must be a private copy of the example vault, which it changes")
     args = p.parse_args(argv)
     if not Path(args.vault, "topics", "sourdough_baking.md").is_file():
         p.error(f"--vault {args.vault} is not the bundled example vault (no topics/sourdough_baking.md)")
+    if args.allow_write and Path(args.vault).resolve() == (REPO / "examples" / "vault").resolve():
+        p.error("--allow-write writes into --vault: give a private copy of examples/vault (cp -r examples/vault "
+                "/tmp/v; recall --index /tmp/iw index /tmp/v --no-embed), never examples/vault itself")
     if args.http:
         u = urlsplit(args.http)
         if u.scheme not in ("http", "https") or not u.netloc:

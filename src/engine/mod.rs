@@ -91,6 +91,9 @@ pub struct Engine {
     current: RwLock<Arc<Snapshot>>,
     /// One index update at a time from this process (the writer lock is per process).
     updating: Mutex<()>,
+    /// One swap of generations at a time (an update's and a follower's would open the
+    /// same generation twice).
+    reloading: Mutex<()>,
     /// Where `remember` puts new notes unless asked otherwise.
     write_folder: String,
 }
@@ -106,6 +109,7 @@ impl Engine {
             limits,
             current: RwLock::new(snapshot),
             updating: Mutex::new(()),
+            reloading: Mutex::new(()),
             write_folder: write::DEFAULT_WRITE_FOLDER.to_string(),
         })
     }
@@ -132,6 +136,7 @@ impl Engine {
     /// Opens the generation `CURRENT` names if it is not the one being served, loads what
     /// its queries need, then swaps it in. Returns whether it changed.
     pub fn reload(&self) -> Result<bool> {
+        let _one = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let name = self.dir.current_name()?;
         if self.snapshot().generation.dir.file_name() == Some(name.as_ref()) {
             return Ok(false);

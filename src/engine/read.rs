@@ -166,7 +166,12 @@ impl Engine {
                     Some(wanted) => section_lines(note, wanted, all.len())?,
                     None => (1, all.len().max(1)),
                 };
-                let body = all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n");
+                // The whole note byte for byte (its last newline, its line endings); a part
+                // as its lines.
+                let body = match part {
+                    None => text.clone(),
+                    Some(_) => all.get(from - 1..to.min(all.len())).unwrap_or(&[]).join("\n"),
+                };
                 let (body, cut) = cap(body, self.limits.note_bytes, max_chars);
                 markdown = Some(body);
                 truncated = Some(cut);

@@ -24,10 +24,10 @@ pub const DEFAULT_WRITE_FOLDER: &str = "memories";
 /// From these similarities on, an existing note holds a new memory already: the best
 /// section cosine (meaning) and the share of the new memory's word triples it holds
 /// (words; see `related::closest`). Measured on real vaults by `benches/duplicates.sh`
-/// (BENCHMARKS.md, "Near-duplicates"): the lowest that flag at most 1 % of notes that are
-/// not copies.
-pub const DUPLICATE_MEANING: f32 = 0.9;
-pub const DUPLICATE_WORDS: f32 = 0.5;
+/// (BENCHMARKS.md, "Near-duplicates"): together they flag at most 1 % of the nearest
+/// other notes that are not copies of the note, and catch every exact copy.
+pub const DUPLICATE_MEANING: f32 = 0.89;
+pub const DUPLICATE_WORDS: f32 = 0.75;
 /// Candidates measured for a new memory, and how many of them a response shows.
 const CLOSEST: usize = 10;
 const SHOWN_CLOSEST: usize = 5;

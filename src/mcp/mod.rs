@@ -69,7 +69,10 @@ where
 {
     match calls.run(call).await {
         Ok(value) => {
-            let structured = serde_json::to_value(&value)
+            // Through the JSON text, as the other faces print it: `to_value` would widen each
+            // f32 to f64 (a strength of 0.85 as 0.8500000238418579).
+            let structured = serde_json::to_string(&value)
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text))
                 .map_err(|e| McpError::internal_error(format!("cannot encode the result: {e}"), None))?;
             let mut result = CallToolResult::success(vec![ContentBlock::text(render(&value))]);
             result.structured_content = Some(structured);
