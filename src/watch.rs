@@ -89,7 +89,7 @@ pub fn run(engine: &Engine, debounce: Duration, report: &mut dyn FnMut(WatchEven
 pub fn follow(engine: &Engine, every: Duration, report: &mut dyn FnMut(WatchEvent)) -> Result<()> {
     loop {
         std::thread::sleep(every);
-        match engine.reload() {
+        match engine.reload_published() {
             Ok(true) => report(WatchEvent::Reloaded),
             Ok(false) => {}
             Err(e) => report(WatchEvent::Failed(e.to_string())),

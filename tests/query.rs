@@ -523,7 +523,10 @@ fn every_face_checks_input_alike() {
         message(&body).starts_with("unknown parameter `lmit`; did you mean `limit`?"),
         "{body}"
     );
-    assert!(message(&body).contains("q, query, limit, mode"), "{body}");
+    assert!(
+        message(&body).contains("q, query, limit, offset, fields, mode"),
+        "{body}"
+    );
     let (status, body) = server.get("/v1/search?limit=5");
     assert_eq!(status, 400, "{body}");
     assert!(message(&body).starts_with("missing parameter `q`"), "{body}");
@@ -655,5 +658,88 @@ fn footers_survive_text_after_them_and_bad_lines_are_warnings() {
             .iter()
             .all(|r| r["updated"] == "2024-02-18"),
         "{recent}"
+    );
+}
+
+#[test]
+fn front_matter_keys_are_filters_in_every_mode_and_face() {
+    let (_dir, vault, index, _) = common::indexed_copy(&[]);
+    let prepend = |note: &str, yaml: &str| {
+        let path = vault.join(note);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("---\n{yaml}---\n{text}")).unwrap();
+    };
+    prepend(
+        "projects/garden_planner.md",
+        "status: active\ntype: [project, design decision]\n",
+    );
+    prepend(
+        "projects/homelab_dashboard.md",
+        "status: Superseded\npriority: 2\n",
+    );
+    recall(&index, &["update"]).ok();
+    let ids = |args: &[&str]| {
+        let mut all = vec!["search", "--json", "-n", "20", "--no-refresh"];
+        all.extend_from_slice(args);
+        note_ids(&recall(&index, &all).ok().json())
+    };
+    for mode in ["hybrid", "lexical", "semantic"] {
+        let m = ["--mode", mode];
+        assert_eq!(
+            ids(&[&m[..], &["project status:active"]].concat()),
+            ["projects/garden_planner"],
+            "{mode}"
+        );
+        let not = ids(&[&m[..], &["project -status:superseded"]].concat());
+        assert!(
+            !not.contains(&"projects/homelab_dashboard".to_string()),
+            "{mode}: {not:?}"
+        );
+        assert!(
+            not.contains(&"projects/garden_planner".to_string()),
+            "{mode}: {not:?}"
+        );
+        let quoted = ids(&[&m[..], &["sensors type:\"Design Decision\""]].concat());
+        assert_eq!(quoted, ["projects/garden_planner"], "{mode}");
+    }
+    // Alone (a listing), numbers, either of two values.
+    assert_eq!(ids(&["priority:2"]), ["projects/homelab_dashboard"]);
+    assert_eq!(ids(&["status:active OR status:superseded"]).len(), 2);
+    // The keys, with counts; an unknown key lists them; keys recall reads itself are not
+    // filters of their own (`tags:` means `tag:`).
+    let stats = recall(&index, &["stats", "--json"]).ok().json();
+    assert_eq!(
+        stats["front_matter"][0],
+        serde_json::json!({"key": "status", "notes": 2}),
+        "{stats}"
+    );
+    let out = recall(&index, &["search", "colour:red"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("unknown field `colour:`") && out.stderr.contains("front-matter keys status:, "),
+        "{}",
+        out.stderr
+    );
+    let out = recall(&index, &["search", "tags:python"]);
+    assert!(out.stderr.contains("did you mean `tag:`?"), "{}", out.stderr);
+    // The same over HTTP and MCP.
+    let server = Server::start(&index, &["--no-watch"]);
+    let (_, body) = server.get("/v1/search?q=status:active");
+    assert_eq!(note_ids(&body), ["projects/garden_planner"]);
+    let (status, body) = server.get("/v1/search?q=colour:red");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour:`"),
+        "{body}"
+    );
+    let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"search","arguments":{"query":"-status:superseded tag:project"}}}"#;
+    let v = common::mcp_stdio_call(&index, &["--no-watch"], call);
+    assert_eq!(
+        note_ids(&v["result"]["structuredContent"]),
+        ["projects/garden_planner"],
+        "{v}"
     );
 }

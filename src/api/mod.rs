@@ -35,7 +35,8 @@ use crate::related::Evidence;
 pub struct SearchRequest {
     /// The query, in recall's syntax: words (ranked, `rust async`), "quoted phrases"
     /// (required, in order), `+required`, `-excluded`, `prefix*`, and filters `tag:NAME`,
-    /// `path:FOLDER/`, `strength:>0.7`, `updated:>2024-01`, `established:2025`
+    /// `path:FOLDER/`, `strength:>0.7`, `updated:>2024-01`, `established:2025`, any
+    /// front-matter key (`status:active`)
     /// (`tag:a OR tag:b` for either, `-tag:draft` to exclude). Required words, phrases,
     /// exclusions and filters hold in every mode. Example: `"borrow checker" tag:rust -python`.
     #[cfg_attr(feature = "mcp", schemars(length(min = 1, max = 4096)))]
@@ -397,6 +398,16 @@ pub struct StatsResponse {
     pub built_at: String,
     pub model: Option<String>,
     pub language: String,
+    /// The front-matter keys the notes have, each a filter (`status:active`), and in how
+    /// many notes, most first.
+    pub front_matter: Vec<KeyCount>,
+}
+
+/// A front-matter key and how many notes have it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyCount {
+    pub key: String,
+    pub notes: u64,
 }
 
 /// An error as the HTTP API and MCP report it: a stable code and the message the command

@@ -288,5 +288,13 @@ pub(super) fn stats(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
         s.model.as_deref().unwrap_or("none (keyword search only)")
     )?;
     writeln!(out, "language:  {}", s.language)?;
+    if !s.front_matter.is_empty() {
+        let keys: Vec<String> = s
+            .front_matter
+            .iter()
+            .map(|k| format!("{} ({})", safe(&k.key), k.notes))
+            .collect();
+        writeln!(out, "front matter (filters KEY:VALUE): {}", keys.join(", "))?;
+    }
     Ok(())
 }

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::api::{
     check_limit, check_min_score, check_offset, ConstraintInfo, CorrectionInfo, Explain, ExplainLexical,
-    ExplainSemantic, Fields, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
+    ExplainSemantic, Fields, KeyCount, RecentHit, RecentRequest, RecentResponse, RelatedHit, RelatedRequest,
     RelatedResponse, SearchHit, SearchRequest, SearchResponse, StatsResponse, StatusResponse, DEFAULT_LIMIT,
 };
 use crate::dates::{self, DateRange};
@@ -154,6 +154,15 @@ impl Engine {
         Ok(true)
     }
 
+    /// [`Engine::reload`] for a generation another process published: skipped while this
+    /// process updates the index itself (its update swaps in what it publishes).
+    pub fn reload_published(&self) -> Result<bool> {
+        match self.updating.try_lock() {
+            Ok(_idle) => self.reload(),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Options for updating the index as it was built, embedding with this engine's
     /// model (a server never loads a second one).
     pub fn update_options(&self) -> IndexOptions {
@@ -212,6 +221,16 @@ impl Engine {
             .map_err(Error::Usage)?;
         let today = dates::today();
         let mut query = Query::parse_at(&req.query, today)?;
+        let snap = self.snapshot();
+        if !query.front_matter_keys().is_empty() {
+            let keys: Vec<String> = snap
+                .notes()
+                .front_matter_keys()?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            query.check_fields(&keys)?;
+        }
         let date =
             |what: &str, s: &str| dates::parse(s, today).map_err(|e| Error::Usage(format!("{what}: {e}")));
         if let Some(d) = &req.since {
@@ -232,7 +251,6 @@ impl Engine {
             Some(h) => Some((today, crate::rank::parse_half_life(h).map_err(Error::Usage)?)),
             None => None,
         };
-        let snap = self.snapshot();
         let (mode, warning) = snap.effective_mode(req.mode.unwrap_or_default())?;
         let options = SearchOptions {
             mode,
@@ -473,6 +491,12 @@ impl Engine {
             built_at: m.built_at.clone(),
             model: m.model.clone(),
             language: m.language.clone(),
+            front_matter: snap
+                .notes()
+                .front_matter_keys()?
+                .into_iter()
+                .map(|(key, notes)| KeyCount { key, notes })
+                .collect(),
         })
     }
 }

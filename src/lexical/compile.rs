@@ -15,7 +15,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Term};
 
 use super::read::for_each_occurrence;
-use super::schema::to_datetime;
+use super::schema::{meta_term, to_datetime};
 use super::spell::CORRECTED_WEIGHT;
 use super::{Constraints, LexicalError, LexicalIndex};
 use crate::analysis::fold_keyword;
@@ -271,6 +271,10 @@ impl LexicalIndex {
         match filter {
             Filter::Tag(t) => Box::new(TermQuery::new(
                 Term::from_field_text(self.f.tag_key, &fold_keyword(t)),
+                IndexRecordOption::Basic,
+            )),
+            Filter::Meta { key, value } => Box::new(TermQuery::new(
+                Term::from_field_text(self.f.meta, &meta_term(key, value)),
                 IndexRecordOption::Basic,
             )),
             Filter::Path(p) => {

@@ -25,7 +25,7 @@ use tantivy::schema::{
 };
 use tantivy::{DocAddress, IndexReader, TantivyDocument, Term};
 
-use super::schema::EN;
+use super::schema::{meta_terms, EN};
 use super::{err, LexicalError};
 use crate::analysis::fold_keyword;
 use crate::vault::LoadedNote;
@@ -41,6 +41,8 @@ pub(super) struct NoteFields {
     link_to: Field,
     link_key: Field,
     tag_key: Field,
+    /// Each front-matter key the note has (filterable values), folded: to list and count.
+    meta_key: Field,
 }
 
 pub(super) fn schema() -> (Schema, NoteFields) {
@@ -59,6 +61,7 @@ pub(super) fn schema() -> (Schema, NoteFields) {
         link_to: b.add_u64_field("link_to", INDEXED | FAST),
         link_key: b.add_text_field("link_key", STRING),
         tag_key: b.add_text_field("tag_key", STRING),
+        meta_key: b.add_text_field("meta_key", STRING),
     };
     (b.build(), fields)
 }
@@ -120,6 +123,13 @@ pub(super) fn add(
     }
     for t in &note.tags {
         doc.add_text(f.tag_key, fold_keyword(t));
+    }
+    let keys: FxHashSet<String> = meta_terms(&note.meta.front_matter)
+        .iter()
+        .filter_map(|t| t.split_once('=').map(|(k, _)| k.to_string()))
+        .collect();
+    for k in keys {
+        doc.add_text(f.meta_key, k);
     }
     writer.add_document(doc)?;
     Ok(())
@@ -270,6 +280,23 @@ impl NoteIndex {
             Term::from_field_text(self.f.tag_key, &fold_keyword(tag)),
             IndexRecordOption::Basic,
         ))
+    }
+
+    /// Each front-matter key the notes have (folded) and in how many notes, most first.
+    pub fn front_matter_keys(&self) -> Result<Vec<(String, u64)>, LexicalError> {
+        let mut counts: FxHashMap<String, u64> = FxHashMap::default();
+        for segment in self.reader.searcher().segment_readers() {
+            let inverted = segment.inverted_index(self.f.meta_key).map_err(self.err())?;
+            let mut stream = inverted.terms().stream().map_err(|e| self.err()(e.into()))?;
+            while let Some((bytes, info)) = stream.next() {
+                *counts
+                    .entry(String::from_utf8_lossy(bytes).into_owned())
+                    .or_default() += u64::from(info.doc_freq);
+            }
+        }
+        let mut keys: Vec<(String, u64)> = counts.into_iter().collect();
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(keys)
     }
 
     /// How many distinct tags the notes have.

@@ -9,7 +9,7 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, Index};
 
-use crate::analysis::Analysis;
+use crate::analysis::{fold_keyword, Analysis};
 
 pub(super) const EN: &str = "recall_text";
 const RAW: &str = "recall_raw";
@@ -32,6 +32,8 @@ pub(super) struct Fields {
     pub(super) line: Field,
     pub(super) tag: Field,
     pub(super) tag_key: Field,
+    /// `key=value` of each scalar (or list item) of the front matter, folded.
+    pub(super) meta: Field,
     pub(super) strength: Field,
     pub(super) updated: Field,
     pub(super) established: Field,
@@ -79,6 +81,7 @@ pub(super) fn schema() -> (Schema, Fields) {
         line: b.add_u64_field("line", STORED),
         tag: b.add_text_field("tag", STORED),
         tag_key: b.add_text_field("tag_key", STRING),
+        meta: b.add_text_field("meta", STRING),
         strength: b.add_f64_field(
             "strength",
             NumericOptions::default().set_indexed().set_fast().set_stored(),
@@ -100,6 +103,45 @@ pub(super) fn to_datetime(d: chrono::NaiveDate) -> DateTime {
         .map(|t| t.and_utc().timestamp())
         .unwrap_or(0);
     DateTime::from_timestamp_secs(secs)
+}
+
+/// The term a front-matter filter looks for: key and value folded, `status=active`.
+pub(super) fn meta_term(key: &str, value: &str) -> String {
+    format!("{}={}", fold_keyword(key), fold_keyword(value))
+}
+
+/// The front-matter terms of a note: one per scalar value (string, number, boolean) and
+/// per scalar item of a list; nested maps are not filters, nor are the keys recall reads
+/// into its own fields (`note::OWN_KEYS`).
+pub(super) fn meta_terms(
+    front_matter: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
+    use serde_json::Value as J;
+    let scalar = |v: &J| match v {
+        J::String(s) => Some(s.clone()),
+        J::Number(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (key, value) in front_matter {
+        if crate::note::OWN_KEYS.contains(&key.to_lowercase().as_str()) {
+            continue;
+        }
+        let values: Vec<String> = match value {
+            J::Array(items) => items.iter().filter_map(scalar).collect(),
+            v => scalar(v).into_iter().collect(),
+        };
+        out.extend(
+            values
+                .iter()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| meta_term(key, v)),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// One number for (note, section), to fetch a section found by another index.

@@ -8,7 +8,7 @@ use std::path::Path;
 use tantivy::schema::{Field, Schema};
 use tantivy::{Index, TantivyDocument, Term};
 
-use super::schema::{register, schema, section_key, to_datetime, Fields};
+use super::schema::{meta_terms, register, schema, section_key, to_datetime, Fields};
 use super::{err, notes, LexicalError, NOTES, SECTIONS};
 use crate::analysis::{fold_keyword, Analysis};
 use crate::note::Section;
@@ -160,6 +160,7 @@ fn add_note(
     if sections.is_empty() {
         sections.push((0, &title_only));
     }
+    let metas = meta_terms(&note.meta.front_matter);
     for (i, s) in sections {
         let heading = s.heading_display();
         let own_headings = note.own_headings(s);
@@ -181,6 +182,9 @@ fn add_note(
         for t in &note.tags {
             doc.add_text(f.tag, t);
             doc.add_text(f.tag_key, fold_keyword(t));
+        }
+        for m in &metas {
+            doc.add_text(f.meta, m);
         }
         if let Some(strength) = note.meta.strength {
             doc.add_f64(f.strength, f64::from(strength));

@@ -108,7 +108,8 @@ impl RecallMcp {
 are ranked (`rust async`, one typo per word tolerated); \"quoted phrases\" are required in that order, \
 `+word` is required, `-word` excludes, `prefix*` matches word starts; filters `tag:python`, `path:people/`, \
 `strength:>0.7`, `updated:2025`, `established:>=2024-06`, `updated:7d` (dates: YYYY, YYYY-MM, YYYY-MM-DD, \
-7d, 2w, 3m, 1y, today, yesterday), `tag:a OR tag:b`, `-tag:draft`. Required words, phrases, exclusions and \
+7d, 2w, 3m, 1y, today, yesterday), any front-matter key (`status:active`, `-status:superseded`, \
+`type:\"design decision\"`), `tag:a OR tag:b`, `-tag:draft`. Required words, phrases, exclusions and \
 filters hold in every mode. A query of filters alone lists every match, strongest first. Example: \
 `\"borrow checker\" tag:rust -python`. Modes: hybrid (default, words and meaning), lexical (exact words), \
 semantic (meaning). Use `recent` (a half-life like 30d) to favour fresh memories. To find notes that belong \

@@ -19,6 +19,20 @@ fn yaml_date(v: &serde_json::Value) -> Option<NaiveDate> {
     }
 }
 
+/// Front-matter keys recall reads into its own fields (tags, strength, dates): their
+/// filters are `tag:`, `strength:`, `established:` and `updated:`, not the key itself.
+pub const OWN_KEYS: [&str; 9] = [
+    "tags",
+    "tag",
+    "strength",
+    "created",
+    "established",
+    "date",
+    "updated",
+    "modified",
+    "last_updated",
+];
+
 impl Parse<'_> {
     pub(super) fn front_matter(&mut self, yaml: &str) {
         // The YAML parser is slow on pathological input (unbalanced brackets cost µs per byte);

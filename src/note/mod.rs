@@ -30,6 +30,7 @@ mod parse;
 mod values;
 
 pub use footer::{footer_lines, FooterLine};
+pub use frontmatter::OWN_KEYS;
 pub use values::parse_date;
 
 /// A note's identity: its path inside the vault, `/`-separated, without `.md`.

@@ -28,7 +28,7 @@ pub use journal::{alive, EmbedProgress, JournalWriter};
 pub use tables::{FileRow, FileTable, Files, IdTable, PriorTable, NO_NOTE};
 
 /// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";

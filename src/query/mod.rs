@@ -4,12 +4,13 @@
 //! ranks by the whole text). Everything else is a **constraint** that a listed note must
 //! satisfy in every mode, however close its meaning: `+word` (required), `"a phrase"`
 //! (required, words in order), `-word` / `-"phrase"` (the note must not contain it
-//! anywhere), and the filters `tag:`, `path:`, `strength:`, `updated:`, `established:`
-//! (`-tag:draft` negates one). `OR` joins two filters (either passes) or two required
-//! terms (either is enough); between plain words it changes nothing, since those are
-//! alternatives already. A field name that is not one of the filters is an error that
-//! names them, never silently a word; so is a malformed value. Dates take the forms of
-//! [`crate::dates`].
+//! anywhere), and the filters (`filter`): `tag:`, `path:`, `strength:`, `updated:`,
+//! `established:` and any key of the notes' front matter (`status:active`; `-tag:draft`
+//! negates one). `OR` joins two filters (either passes) or two required terms (either is
+//! enough); between plain words it changes nothing, since those are alternatives
+//! already. A field name that no note has is an error that names the fields
+//! ([`Query::check_fields`], once the index is known), never silently a word; so is a
+//! malformed value. Dates take the forms of [`crate::dates`].
 //!
 //! A parsed query may later carry [`Correction`]s (typo tolerance, `lexical::spell`): the
 //! words as typed stay in the clauses, and the corrections say what else they match.
@@ -18,8 +19,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dates;
 pub use crate::dates::Cmp;
-use crate::dates::{self, DateRange};
+
+mod filter;
+
+use filter::parse_filter;
+pub use filter::{DateField, Filter, FIELDS};
 
 /// One searchable piece of a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,63 +109,6 @@ impl std::fmt::Display for Mode {
     }
 }
 
-/// Which of a note's dates a filter looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateField {
-    /// `Last updated`, else `Knowledge domain established`, else the file's mtime.
-    Updated,
-    /// `Knowledge domain established` (front matter `created`); notes without one never match.
-    Established,
-}
-
-/// A restriction on which notes may match.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
-    /// The note has this tag (lower-cased).
-    Tag(String),
-    /// The note id starts with this.
-    Path(String),
-    Strength(Cmp, f32),
-    /// The date lies in the range; `written` is the filter as the user wrote it.
-    Date {
-        field: DateField,
-        range: DateRange,
-        written: String,
-    },
-    /// Any one of these passes (`tag:a OR tag:b`).
-    Any(Vec<Filter>),
-    /// The filter must not pass (`-tag:draft`).
-    Not(Box<Filter>),
-}
-
-impl fmt::Display for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Filter::Tag(t) => write!(f, "tag:{t}"),
-            Filter::Path(p) => write!(f, "path:{p}"),
-            Filter::Strength(cmp, v) => {
-                let op = match cmp {
-                    Cmp::Gt => ">",
-                    Cmp::Ge => ">=",
-                    Cmp::Lt => "<",
-                    Cmp::Le => "<=",
-                    Cmp::Eq => "",
-                };
-                write!(f, "strength:{op}{v}")
-            }
-            Filter::Date { written, .. } => write!(f, "{written}"),
-            Filter::Any(all) => {
-                let parts: Vec<String> = all.iter().map(ToString::to_string).collect();
-                write!(f, "{}", parts.join(" OR "))
-            }
-            Filter::Not(inner) => write!(f, "-{inner}"),
-        }
-    }
-}
-
-/// The filter fields, as the query language names them.
-pub const FIELDS: [&str; 5] = ["tag", "path", "strength", "updated", "established"];
-
 /// A query word read as an indexed word it is one or two typos away from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {
@@ -201,10 +150,12 @@ pub enum QueryError {
         value: String,
         why: String,
     },
-    #[error("unknown field `{field}:`{}; the fields are tag:, path:, strength:, updated:, established: (to search for the text, quote it: \"{field}:...\")", suggest(.suggestion))]
+    #[error("unknown field `{field}:`{}; the fields are tag:, path:, strength:, updated:, established:{} (to search for the text, quote it: \"{field}:...\")", suggest(.suggestion), front_matter(.keys))]
     UnknownField {
         field: String,
-        suggestion: Option<&'static str>,
+        suggestion: Option<String>,
+        /// The front-matter keys of the vault, which are fields too.
+        keys: Vec<String>,
     },
     #[error("`{0}`: OR joins two filters (tag:a OR tag:b) or two search terms (\"a b\" OR \"c d\"), not one of each")]
     MixedOr(String),
@@ -212,8 +163,25 @@ pub enum QueryError {
     OnlyExclusions,
 }
 
-fn suggest(s: &Option<&'static str>) -> String {
-    s.map(|f| format!("; did you mean `{f}:`?")).unwrap_or_default()
+fn suggest(s: &Option<String>) -> String {
+    s.as_ref()
+        .map(|f| format!("; did you mean `{f}:`?"))
+        .unwrap_or_default()
+}
+
+fn front_matter(keys: &[String]) -> String {
+    match keys.len() {
+        0 => ", and no front-matter key (this vault's notes have none)".to_string(),
+        n => {
+            let shown: Vec<String> = keys.iter().take(30).map(|k| format!("{k}:")).collect();
+            let more = if n > 30 {
+                format!(" and {} more", n - 30)
+            } else {
+                String::new()
+            };
+            format!(", and the front-matter keys {}{more}", shown.join(", "))
+        }
+    }
 }
 
 /// One parsed token, before `OR`s are applied.
@@ -356,6 +324,47 @@ impl Query {
     pub fn has_constraints(&self) -> bool {
         !(self.must.is_empty() && self.must_not.is_empty() && self.filters.is_empty())
     }
+
+    /// The keys of the query's front-matter filters, as written.
+    pub fn front_matter_keys(&self) -> Vec<&str> {
+        fn metas<'a>(f: &'a Filter, out: &mut Vec<&'a str>) {
+            match f {
+                Filter::Meta { key, .. } => out.push(key),
+                Filter::Any(all) => all.iter().for_each(|f| metas(f, out)),
+                Filter::Not(f) => metas(f, out),
+                _ => {}
+            }
+        }
+        let mut used = Vec::new();
+        self.filters.iter().for_each(|f| metas(f, &mut used));
+        used
+    }
+
+    /// Checks every front-matter filter's key against the keys the vault's notes have
+    /// (lower-cased): a key no note has is a mistake (`tags:` for `tag:`, `colour:`), said
+    /// with the closest field and the list.
+    pub fn check_fields(&self, keys: &[String]) -> Result<(), QueryError> {
+        for key in self.front_matter_keys() {
+            let lower = key.to_lowercase();
+            if keys.contains(&lower) {
+                continue;
+            }
+            let suggestion = FIELDS
+                .iter()
+                .map(|f| f.to_string())
+                .chain(keys.iter().cloned())
+                .map(|f| (crate::analysis::edit_distance(&lower, &f), f))
+                .filter(|(d, f)| *d <= 2 && *d < f.len())
+                .min()
+                .map(|(_, f)| f);
+            return Err(QueryError::UnknownField {
+                field: key.to_string(),
+                suggestion,
+                keys: keys.to_vec(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Two items an `OR` joins: the one to keep now (if they stay apart) and the one that
@@ -435,8 +444,17 @@ fn tokenize(input: &str) -> Result<Vec<String>, QueryError> {
             chars.next();
             if c == '"' {
                 // A quote opens a phrase only at the start of a token (after an optional
-                // sign); inside a word (`don"t`) it is dropped.
-                if in_quote || matches!(token.as_str(), "" | "-" | "+") {
+                // sign) or a filter's value (`type:"design decision"`); inside a word
+                // (`don"t`) it is dropped.
+                let value_starts = token
+                    .strip_suffix(':')
+                    .map(|f| f.trim_start_matches(['-', '+']))
+                    .is_some_and(|f| {
+                        !f.is_empty()
+                            && f.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    });
+                if in_quote || value_starts || matches!(token.as_str(), "" | "-" | "+") {
                     in_quote = !in_quote;
                     token.push(c);
                 }
@@ -455,93 +473,10 @@ fn tokenize(input: &str) -> Result<Vec<String>, QueryError> {
     Ok(tokens)
 }
 
-fn comparison(value: &str) -> (Cmp, &str) {
-    for (prefix, cmp) in [
-        (">=", Cmp::Ge),
-        ("<=", Cmp::Le),
-        (">", Cmp::Gt),
-        ("<", Cmp::Lt),
-        ("=", Cmp::Eq),
-    ] {
-        if let Some(rest) = value.strip_prefix(prefix) {
-            return (cmp, rest);
-        }
-    }
-    (Cmp::Eq, value)
-}
-
-/// `field:value` for a filter field; `None` for a plain word (no `field:`, or text with a
-/// colon that is no field name: `std::vec`, `http://x`, `12:30`); an error for a word
-/// that is shaped like a field but names none.
-fn parse_filter(token: &str, today: chrono::NaiveDate) -> Result<Option<Filter>, QueryError> {
-    let Some((field, value)) = token.split_once(':') else {
-        return Ok(None);
-    };
-    let field_lc = field.to_lowercase();
-    if !FIELDS.contains(&field_lc.as_str()) {
-        let shaped = field.len() >= 2
-            && field.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
-            && !value.is_empty()
-            && !value.starts_with(['/', ':']);
-        if !shaped {
-            return Ok(None);
-        }
-        let suggestion = FIELDS
-            .iter()
-            .map(|f| (crate::analysis::edit_distance(&field_lc, f), *f))
-            .filter(|(d, f)| *d <= 2 && *d < f.len())
-            .min()
-            .map(|(_, f)| f);
-        return Err(QueryError::UnknownField {
-            field: field.to_string(),
-            suggestion,
-        });
-    }
-    if value.is_empty() {
-        return Err(QueryError::MissingValue(token.to_string()));
-    }
-    let filter = match field_lc.as_str() {
-        "tag" => Filter::Tag(value.trim_start_matches('#').to_lowercase()),
-        "path" => Filter::Path(value.trim_start_matches("./").to_string()),
-        "strength" => {
-            let (cmp, v) = comparison(value);
-            let bad = |why: &str| QueryError::BadFilter {
-                field: "strength",
-                value: value.to_string(),
-                why: why.to_string(),
-            };
-            let v: f32 = v
-                .parse()
-                .map_err(|_| bad("expected a number, e.g. strength:>0.7"))?;
-            if !(0.0..=1.0).contains(&v) {
-                return Err(bad("strength is between 0 and 1"));
-            }
-            Filter::Strength(cmp, v)
-        }
-        name => {
-            let (field, field_name) = match name {
-                "updated" => (DateField::Updated, "updated"),
-                _ => (DateField::Established, "established"),
-            };
-            let (cmp, v) = comparison(value);
-            let span = dates::parse(v, today).map_err(|_| QueryError::BadFilter {
-                field: field_name,
-                value: value.to_string(),
-                why: dates::FORMS.to_string(),
-            })?;
-            Filter::Date {
-                field,
-                range: DateRange::compare(cmp, span),
-                written: format!("{field_name}:{value}"),
-            }
-        }
-    };
-    Ok(Some(filter))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dates::DateRange;
     use chrono::NaiveDate;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -601,13 +536,25 @@ mod tests {
         assert!(e.contains("YYYY-MM-DD, a window like 7d"), "{e}");
         assert_eq!(parse("-x"), Err(QueryError::OnlyExclusions));
         assert!(matches!(parse("tag:"), Err(QueryError::MissingValue(_))));
-        let e = parse("tags:python").unwrap_err().to_string();
+        let keys = ["status".to_string(), "color".to_string()];
+        let check = |q: &str| parse(q).unwrap().check_fields(&keys).map_err(|e| e.to_string());
+        let e = check("tags:python").unwrap_err();
         assert!(e.contains("unknown field `tags:`; did you mean `tag:`?"), "{e}");
-        let e = parse("colour:red").unwrap_err().to_string();
+        let e = check("colour:red").unwrap_err();
         assert!(
-            e.starts_with("unknown field `colour:`; the fields are tag:"),
+            e.starts_with("unknown field `colour:`; did you mean `color:`?; the fields are tag:"),
             "{e}"
         );
+        assert!(e.contains("and the front-matter keys status:, color:"), "{e}");
+        assert!(check("status:active -STATUS:superseded").is_ok());
+        let q = parse("type:\"design decision\"").unwrap();
+        assert_eq!(q.filters[0].to_string(), "type:design decision");
+        let none = parse("draft:yes")
+            .unwrap()
+            .check_fields(&[])
+            .unwrap_err()
+            .to_string();
+        assert!(none.contains("no front-matter key"), "{none}");
         assert!(matches!(parse("tag:rust OR rust"), Err(QueryError::MixedOr(_))));
         assert!(matches!(parse("+rust OR -go"), Err(QueryError::MixedOr(_))));
     }
