@@ -61,3 +61,14 @@ def simd_flags() -> str:
     wanted = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
               "avx_vnni", "avx512_bf16", "amx_tile", "asimd", "sve"]
     return " ".join(f for f in wanted if f in flags) or "?"
+
+
+def run_subcommands(commands: dict, usage: str) -> None:
+    """Run the subcommand named by sys.argv[1] (commands: name -> (function, how many
+    arguments)) with the arguments that follow it; the module's usage when they do not fit."""
+    import sys
+
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name not in commands or len(sys.argv) - 2 != commands[name][1]:
+        sys.exit(usage)
+    commands[name][0](*sys.argv[2:])

@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, "benches")
-from benchinfo import facts, sh  # noqa: E402
+from benchinfo import facts, sh, run_subcommands  # noqa: E402
 
 
 def queries(vault, n, runs, out):
@@ -155,13 +155,5 @@ interleaved on the same words after one untimed warm-up each; times are whole pr
 COMMANDS = {"queries": (queries, 4), "cold": (cold, 4), "report": (report, 5)}
 
 
-def main():
-    """Run the subcommand of sys.argv[1] with the arguments that follow it."""
-    name = sys.argv[1] if len(sys.argv) > 1 else ""
-    if name not in COMMANDS or len(sys.argv) - 2 != COMMANDS[name][1]:
-        sys.exit(__doc__)
-    COMMANDS[name][0](*sys.argv[2:])
-
-
 if __name__ == "__main__":
-    main()
+    run_subcommands(COMMANDS, __doc__)

@@ -30,7 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, "benches")
-from benchinfo import facts, sh  # noqa: E402
+from benchinfo import facts, sh, run_subcommands  # noqa: E402
 
 
 def first_query(queries):
@@ -371,13 +371,5 @@ COMMANDS = {"first-query": (first_query, 1), "check-build": (check_build, 4), "m
             "report": (report, 9)}
 
 
-def main():
-    """Run the subcommand of sys.argv[1] with the arguments that follow it."""
-    name = sys.argv[1] if len(sys.argv) > 1 else ""
-    if name not in COMMANDS or len(sys.argv) - 2 != COMMANDS[name][1]:
-        sys.exit(__doc__)
-    COMMANDS[name][0](*sys.argv[2:])
-
-
 if __name__ == "__main__":
-    main()
+    run_subcommands(COMMANDS, __doc__)

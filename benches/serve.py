@@ -33,7 +33,7 @@ import urllib.request
 from urllib.parse import quote
 
 sys.path.insert(0, "benches")
-from benchinfo import facts, sh  # noqa: E402
+from benchinfo import facts, sh, run_subcommands  # noqa: E402
 
 
 def check_index(path):
@@ -245,13 +245,5 @@ COMMANDS = {
 }
 
 
-def main():
-    """Run the subcommand of sys.argv[1] with the arguments that follow it."""
-    name = sys.argv[1] if len(sys.argv) > 1 else ""
-    if name not in COMMANDS or len(sys.argv) - 2 != COMMANDS[name][1]:
-        sys.exit(__doc__)
-    COMMANDS[name][0](*sys.argv[2:])
-
-
 if __name__ == "__main__":
-    main()
+    run_subcommands(COMMANDS, __doc__)

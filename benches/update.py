@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, "benches")
-from benchinfo import facts, sh  # noqa: E402
+from benchinfo import facts, sh, run_subcommands  # noqa: E402
 
 
 def measure(recall, index, vault, backup, added, runs):
@@ -155,13 +155,5 @@ def report(res, recall, write, runs):
 COMMANDS = {"measure": (measure, 6), "report": (report, 4)}
 
 
-def main():
-    """Run the subcommand of sys.argv[1] with the arguments that follow it."""
-    name = sys.argv[1] if len(sys.argv) > 1 else ""
-    if name not in COMMANDS or len(sys.argv) - 2 != COMMANDS[name][1]:
-        sys.exit(__doc__)
-    COMMANDS[name][0](*sys.argv[2:])
-
-
 if __name__ == "__main__":
-    main()
+    run_subcommands(COMMANDS, __doc__)
