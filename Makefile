@@ -5,7 +5,7 @@ RECALL := ./target/release/recall
 
 .PHONY: setup build demo test lint ci bench quality fuzz inspector
 
-## setup: fetch ONNX Runtime and the embedding model into the model cache, and make the
+## setup: fetch ONNX Runtime and the embedding models into the model cache, and make the
 ## venv of the MCP test client (.venv); each a no-op when already there
 setup:
 	bash scripts/fetch-model.sh
@@ -38,6 +38,7 @@ inspector: build
 ## ci: what .ci/run does (its inspector check runs on the binary `make test` built)
 ci: lint test
 	bash scripts/inspector-check.sh
+	python3 scripts/fidelity-multilingual.py --sample 24 >/dev/null
 
 ## bench: latency, update and freshness timings; HNSW recall and embedding throughput (printed)
 bench: setup build

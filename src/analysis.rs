@@ -474,9 +474,113 @@ impl TokenStream for ScriptTokenStream<'_> {
     }
 }
 
+/// Common words of English and of the other languages most notes in Latin script are
+/// written in: a text's language is the one whose common words it uses most.
+const COMMON_WORDS: [(&str, &[&str]); 7] = [
+    (
+        "en",
+        &[
+            "the", "and", "of", "to", "is", "in", "that", "it", "for", "with", "as", "on", "are", "this",
+            "be", "by", "from", "or", "was", "you", "not", "can", "have", "which", "will", "they", "but",
+            "an", "at", "if",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "die", "und", "das", "ist", "nicht", "mit", "sich", "auf", "für", "ein", "eine", "den",
+            "dem", "des", "auch", "wird", "sind", "oder", "wie", "bei", "nach", "über", "noch",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "la", "les", "et", "des", "est", "pas", "une", "dans", "pour", "que", "qui", "sur", "du",
+            "au", "avec", "ce", "sont", "mais", "ou", "plus", "par", "nous", "vous",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "los", "las", "y", "es", "una", "por", "para", "con", "del", "que", "se", "lo", "como",
+            "pero", "más", "está", "son", "al", "su", "muy", "sin", "también",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "il", "di", "che", "e", "è", "per", "una", "sono", "della", "con", "non", "gli", "le", "del",
+            "alla", "anche", "come", "più", "questo", "nel",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "o", "os", "e", "de", "que", "não", "uma", "para", "com", "por", "mais", "como", "mas", "foi",
+            "ao", "das", "dos", "também", "você", "isso",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "de", "het", "een", "en", "van", "is", "dat", "niet", "op", "te", "met", "voor", "zijn", "ook",
+            "maar", "dit", "wordt", "bij", "naar", "heeft",
+        ],
+    ),
+];
+
+/// Whether a text is written in English: `Some(true)` or `Some(false)`, or `None` when it
+/// holds too few words to tell (a list of commands, a title alone). A text whose letters
+/// are mostly of another script than Latin (Chinese, Cyrillic, Arabic...) is not English;
+/// one in Latin script is English when English common words outnumber those of each
+/// other language it knows (German, French, Spanish, Italian, Portuguese, Dutch).
+pub fn is_english(text: &str) -> Option<bool> {
+    let (mut latin, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        match c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) {
+            true => latin += 1,
+            false => other += 1,
+        }
+    }
+    if other > latin / 2 && other >= 20 {
+        return Some(false);
+    }
+    let mut hits = [0usize; COMMON_WORDS.len()];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        for (i, (_, words)) in COMMON_WORDS.iter().enumerate() {
+            hits[i] += usize::from(words.contains(&word.as_str()));
+        }
+    }
+    let best_other = hits[1..].iter().copied().max().unwrap_or(0);
+    match hits[0] + best_other {
+        0..=4 => None,
+        _ => Some(hits[0] > best_other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn english_is_told_from_other_languages() {
+        let en =
+            "The drip irrigation in the raised beds runs for twenty minutes and it is checked in the spring.";
+        assert_eq!(is_english(en), Some(true));
+        let de = "Den Teig über Nacht im Kühlschrank gehen lassen, das Brot wird dann saftig und die Kruste ist dunkel, auch mit dem Topf.";
+        assert_eq!(is_english(de), Some(false));
+        let es = "Regar las tomateras temprano por la mañana, directamente en la base, y atar los tallos a las cañas con cuidado para que no se rompan.";
+        assert_eq!(is_english(es), Some(false));
+        assert_eq!(
+            is_english(&"每天晚上十一点前上床，睡前一小时不看手机，卧室保持黑暗和凉爽。".repeat(2)),
+            Some(false)
+        );
+        assert_eq!(is_english("ls -la\ngit status"), None, "too few words to tell");
+    }
 
     #[test]
     fn edit_distance_counts_a_swap_once() {

@@ -199,7 +199,7 @@ impl Snapshot {
 
     /// A unit vector for `text`.
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        self.with_embedder(|e| Ok(e.embed(&[text.to_string()])?.pop().unwrap_or_default()))
+        self.with_embedder(|e| Ok(e.embed_query(text)?))
     }
 
     /// The shared model.

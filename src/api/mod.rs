@@ -378,6 +378,8 @@ pub struct StatusResponse {
     pub built_at: String,
     /// The embedding model, or none for a keyword-only index.
     pub model: Option<String>,
+    /// How the model was chosen: `--model ...`, or what `auto` measured of the vault.
+    pub model_choice: Option<String>,
     pub language: String,
     /// A `watch` or `serve` process keeps this index up to date.
     pub watched: bool,
@@ -397,6 +399,8 @@ pub struct StatsResponse {
     pub vault: std::path::PathBuf,
     pub built_at: String,
     pub model: Option<String>,
+    /// How the model was chosen: `--model ...`, or what `auto` measured of the vault.
+    pub model_choice: Option<String>,
     pub language: String,
     /// The front-matter keys the notes have, each a filter (`status:active`), and in how
     /// many notes, most first.

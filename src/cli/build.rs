@@ -11,7 +11,7 @@ use serde_json::json;
 use super::term::{note, safe, warn};
 use super::{default_max_file_bytes, parse_language, print_json};
 use crate::analysis::Analysis;
-use crate::embed::ModelPaths;
+use crate::embed::{ModelKind, ModelPaths};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::indexer::{self, BuildKind, IndexOptions, IndexReport, NoEmbeddings, Stage};
@@ -35,8 +35,64 @@ pub struct IndexArgs {
     /// hu, it, nl, no, pt, ro, ru, sv, ta, tr, or none (no stemming). Kept by later runs.
     #[arg(long, value_parser = parse_language)]
     pub language: Option<Analysis>,
+    /// Embedding model: auto (the vault's languages decide: all-MiniLM-L6-v2 for a vault in
+    /// English, multilingual-e5-small when a real share of its notes is in other languages;
+    /// an index keeps its model), minilm or multilingual. Switching re-embeds.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Auto)]
+    pub model: ModelChoice,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelChoice {
+    Auto,
+    Minilm,
+    Multilingual,
+}
+
+/// The model paths an index run embeds with, and how they were chosen (in words).
+fn choose(dir: &IndexDir, model: &ModelPaths, vault: &Path, args: &IndexArgs) -> (ModelPaths, String) {
+    if model.explicit {
+        return (
+            model.clone(),
+            format!("--model-dir {}", model.model_dir.display()),
+        );
+    }
+    let kind = match args.model {
+        ModelChoice::Minilm => ModelKind::MiniLm,
+        ModelChoice::Multilingual => ModelKind::Multilingual,
+        ModelChoice::Auto => {
+            // An index of this vault keeps its model (and how it was chosen).
+            let kept = dir
+                .open()
+                .ok()
+                .filter(|g| !args.rebuild && same_folder(&g.manifest.vault, vault))
+                .and_then(|g| {
+                    g.manifest
+                        .model
+                        .clone()
+                        .map(|m| (m, g.manifest.model_choice.clone()))
+                });
+            if let Some((recorded, why)) = kept {
+                return (
+                    model.of_index(Some(&recorded)),
+                    why.unwrap_or_else(|| "kept from the index".into()),
+                );
+            }
+            let (kind, why) = crate::embed::choose_model(vault);
+            return (model.of_kind(kind), why);
+        }
+    };
+    (model.of_kind(kind), format!("--model {}", kind.flag()))
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 pub(super) fn progress_bar() -> indicatif::ProgressBar {
@@ -95,12 +151,21 @@ pub(super) fn index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> any
             .and_then(|g| g.analysis().ok())
             .unwrap_or_default(),
     };
+    let (paths, choice) = match args.no_embed {
+        true => (model.clone(), String::new()),
+        false => choose(dir, model, &vault, args),
+    };
+    // Another model than the index's: every vector is made again, in a full build.
+    let recorded = dir.open().ok().and_then(|g| g.manifest.model);
+    let switching = !args.no_embed
+        && recorded.is_some_and(|m| ModelKind::of_recorded(&m) != ModelKind::of_dir(&paths.model_dir));
     let options = IndexOptions {
         max_file_bytes: args.max_file_size,
-        model: (!args.no_embed).then(|| model.clone()),
-        reuse: !args.rebuild,
+        model: (!args.no_embed).then_some(paths),
+        reuse: !args.rebuild && !switching,
         analysis,
         shared_model: None,
+        model_choice: (!args.no_embed).then_some(choice),
     };
     let r = build_index(dir, &vault, &options)?;
     print_report(dir, &r, args.json, args.no_embed)
@@ -121,6 +186,11 @@ pub(super) fn update(dir: &IndexDir, model: &ModelPaths, json_out: bool) -> anyh
 fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool) -> anyhow::Result<()> {
     let e = &r.embedding;
     let c = &r.changes;
+    let manifest = dir.open().ok().map(|g| g.manifest);
+    let (model, model_choice) = match &manifest {
+        Some(m) => (m.model.clone(), m.model_choice.clone()),
+        None => (None, None),
+    };
     if json_out {
         return print_json(&json!({
             "vault": r.vault, "index": dir.root, "notes": r.notes, "sections": r.sections,
@@ -128,6 +198,7 @@ fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool)
             "skipped": r.skipped, "warnings": r.warnings, "took_ms": r.elapsed_ms,
             "embedded": e.embedded, "reused": e.reused, "embed_ms": e.elapsed_ms,
             "embeddings_disabled": e.disabled, "kind": r.kind.name(),
+            "model": model, "model_choice": model_choice,
             "added": c.added, "changed": c.changed, "deleted": c.deleted,
         }));
     }
@@ -170,6 +241,13 @@ fn print_report(dir: &IndexDir, r: &IndexReport, json_out: bool, no_embed: bool)
             e.embedded as f64 / (e.elapsed_ms.max(1) as f64 / 1000.0),
             e.reused
         )?,
+    }
+    if let Some(m) = &model {
+        let why = model_choice
+            .as_deref()
+            .map(|w| format!(" ({})", safe(w)))
+            .unwrap_or_default();
+        writeln!(out, "model: {m}{why}")?;
     }
     if !r.skipped.is_empty() {
         writeln!(out, "skipped {} files:", r.skipped.len())?;
@@ -282,9 +360,14 @@ pub(super) fn stats(engine: &Engine, json_out: bool) -> anyhow::Result<()> {
         s.links_resolved, s.links_unresolved
     )?;
     writeln!(out, "skipped:   {}", s.skipped)?;
+    let why = s
+        .model_choice
+        .as_deref()
+        .map(|w| format!(" ({})", safe(w)))
+        .unwrap_or_default();
     writeln!(
         out,
-        "model:     {}",
+        "model:     {}{why}",
         s.model.as_deref().unwrap_or("none (keyword search only)")
     )?;
     writeln!(out, "language:  {}", s.language)?;

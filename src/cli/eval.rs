@@ -63,6 +63,7 @@ fn eval_index(
         reuse: true,
         analysis: Analysis::default(),
         shared_model: None,
+        model_choice: None,
     };
     let report = build_index(&d, vault, &options)?;
     if let (true, Some(why)) = (embed, &report.embedding.disabled) {

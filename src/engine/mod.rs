@@ -101,7 +101,9 @@ pub struct Engine {
 impl Engine {
     /// Opens the index in `dir`; the model is loaded when a query first needs it.
     pub fn open(dir: IndexDir, model: QueryModel, limits: Limits) -> Result<Engine> {
-        let model = Arc::new(model);
+        // Queries embed with the model the index was built with.
+        let recorded = dir.open().ok().and_then(|g| g.manifest.model);
+        let model = Arc::new(model.for_index(recorded.as_deref()));
         let snapshot = Arc::new(Snapshot::open(&dir, Arc::clone(&model))?);
         Ok(Engine {
             dir,
@@ -469,6 +471,7 @@ impl Engine {
             files: files.files(),
             built_at: g.manifest.built_at.clone(),
             model: g.manifest.model.clone(),
+            model_choice: g.manifest.model_choice.clone(),
             language: g.manifest.language.clone(),
             watched,
         })
@@ -490,6 +493,7 @@ impl Engine {
             vault: m.vault.clone(),
             built_at: m.built_at.clone(),
             model: m.model.clone(),
+            model_choice: m.model_choice.clone(),
             language: m.language.clone(),
             front_matter: snap
                 .notes()

@@ -57,6 +57,8 @@ pub struct IndexOptions {
     pub analysis: Analysis,
     /// A model already loaded (a server's): updates embed with it instead of loading one.
     pub shared_model: Option<Arc<QueryModel>>,
+    /// How the model was chosen, in words, for the manifest (`stats`, `status`).
+    pub model_choice: Option<String>,
 }
 
 impl IndexOptions {
@@ -67,10 +69,11 @@ impl IndexOptions {
         let embed = g.manifest.model.is_some() || g.manifest.embedding_pending;
         IndexOptions {
             max_file_bytes: g.manifest.max_file_bytes,
-            model: embed.then(|| model.clone()),
+            model: embed.then(|| model.of_index(g.manifest.model.as_deref())),
             reuse: true,
             analysis: g.analysis().unwrap_or_default(),
             shared_model: None,
+            model_choice: g.manifest.model_choice.clone(),
         }
     }
 }
@@ -363,6 +366,7 @@ fn publish(
         model: p.model,
         language: options.analysis.code().to_string(),
         embedding_pending: pending,
+        model_choice: options.model_choice.clone(),
     };
     let dir = staging.publish(&manifest, &p.tables.priors, &p.tables.ids, &p.files)?;
     // The report's time includes publishing (the manifest cannot hold its own writing).

@@ -93,6 +93,9 @@ pub struct Manifest {
     /// interrupted: the next `recall index` or `update` finishes them).
     #[serde(default)]
     pub embedding_pending: bool,
+    /// How the embedding model was chosen (`--model`, or what `auto` measured).
+    #[serde(default)]
+    pub model_choice: Option<String>,
 }
 
 impl Manifest {

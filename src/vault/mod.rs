@@ -120,6 +120,30 @@ pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedN
 }
 
 /// A short content hash.
+/// The text of up to `max` of the vault's notes, spread evenly over its sorted listing:
+/// what a measure of the whole vault (its languages) reads instead of every note.
+pub fn sample_texts(root: &Path, max: usize) -> Vec<String> {
+    let listing = note_files(root, &WalkOptions::default());
+    let step = listing.files.len().div_ceil(max.max(1)).max(1);
+    listing
+        .files
+        .iter()
+        .step_by(step)
+        .filter_map(|(relative, _)| {
+            // Regular files only (a FIFO would block, /dev/zero never end), and only their
+            // start.
+            let path = root.join(relative);
+            if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                return None;
+            }
+            let mut bytes = Vec::new();
+            let file = std::fs::File::open(&path).ok()?;
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 * 1024), &mut bytes).ok()?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect()
+}
+
 pub fn content_hash(bytes: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&blake3::hash(bytes).as_bytes()[..16]);

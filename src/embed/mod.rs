@@ -14,13 +14,13 @@ use std::sync::{Condvar, Mutex};
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
+mod model;
+
+pub use model::{cache_dir, choose_model, ModelKind, ModelPaths, MODEL_NAME, MULTILINGUAL_FROM, ORT_LIB};
+
 use crate::cores;
 use crate::note::{Note, Section};
 
-/// The ONNX Runtime library file the fetch script installs.
-pub const ORT_LIB: &str = "libonnxruntime.so.1.31.1";
-/// The model folder the fetch script installs, inside the cache.
-pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// The model's window, in word pieces (including \[CLS\] and \[SEP\]).
 pub const MAX_TOKENS: usize = 256;
 /// The longest chunk recall embeds, in word pieces (prefix, \[CLS\] and \[SEP\] included).
@@ -63,39 +63,6 @@ pub enum EmbedError {
     Inference(String),
 }
 
-/// Where the runtime and model live.
-#[derive(Debug, Clone)]
-pub struct ModelPaths {
-    pub runtime: PathBuf,
-    pub model_dir: PathBuf,
-}
-
-impl ModelPaths {
-    /// `--model-dir` (a model folder), else `$RECALL_MODEL_DIR`, `$XDG_CACHE_HOME/recall`,
-    /// `~/.cache/recall` (the cache holding the runtime and `all-MiniLM-L6-v2/`).
-    /// `$RECALL_ORT_LIB` overrides the runtime library.
-    pub fn locate(model_dir: Option<&Path>) -> ModelPaths {
-        let cache = cache_dir();
-        let runtime = std::env::var_os("RECALL_ORT_LIB")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cache.join(ORT_LIB));
-        let model_dir = model_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cache.join(MODEL_NAME));
-        ModelPaths { runtime, model_dir }
-    }
-}
-
-/// The model cache folder.
-pub fn cache_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    env("RECALL_MODEL_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("recall")))
-        .or_else(|| env("HOME").map(|p| p.join(".cache").join("recall")))
-        .unwrap_or_else(|| PathBuf::from(".cache/recall"))
-}
-
 /// A loaded model.
 ///
 /// Queries and small updates go through one session that uses every core. Bulk embedding
@@ -110,6 +77,7 @@ pub struct Embedder {
     tokenizer: tokenizers::Tokenizer,
     dim: usize,
     fingerprint: String,
+    kind: ModelKind,
     pub paths: ModelPaths,
 }
 
@@ -170,7 +138,12 @@ impl ModelFiles {
         }
         init_runtime(&paths.runtime)?;
         let user = user_model(&paths.model_dir)?;
-        let fingerprint = format!("{}:{}", MODEL_NAME, &blake3::hash(&user.onnx_file).to_hex()[..16]);
+        let kind = ModelKind::of_dir(&paths.model_dir);
+        let fingerprint = format!(
+            "{}:{}",
+            kind.name(),
+            &blake3::hash(&user.onnx_file).to_hex()[..16]
+        );
         Ok(ModelFiles {
             paths,
             user,
@@ -217,6 +190,7 @@ impl ModelFiles {
             workers: Vec::new(),
             tokenizer,
             dim,
+            kind: ModelKind::of_dir(&paths.model_dir),
             fingerprint,
             paths,
         })
@@ -231,6 +205,18 @@ impl Embedder {
     /// Identifies the model weights: vectors from different models never mix.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// The unit vector of a query (with the model's query prefix).
+    pub fn embed_query(&mut self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self
+            .embed(&[format!("{}{text}", self.kind.query_prefix())])?
+            .pop()
+            .unwrap_or_default())
     }
 
     /// Unit-length vectors for `texts`, in order.
@@ -298,9 +284,10 @@ impl Embedder {
         })
     }
 
-    /// Splits a section into model-sized chunks, each prefixed with where it is.
+    /// Splits a section into model-sized chunks, each prefixed with where it is (and with
+    /// the model's passage prefix).
     pub fn chunks(&self, note: &Note, index: u32, section: &Section) -> Vec<Chunk> {
-        let prefix = format!("{}: ", note.context_of(section));
+        let prefix = format!("{}{}: ", self.kind.passage_prefix(), note.context_of(section));
         let budget = CHUNK_TOKENS - 2 - self.count(&prefix).min(CHUNK_TOKENS / 2);
         let Ok(encoding) = self.tokenizer.encode(section.text.as_str(), false) else {
             return vec![Chunk {
@@ -382,6 +369,13 @@ impl QueryModel {
 
     pub fn paths(&self) -> &ModelPaths {
         &self.paths
+    }
+
+    /// This model for an index built with `recorded` (its manifest's model): that model's
+    /// folder, unless `--model-dir` chose one. Before any session is loaded.
+    pub fn for_index(mut self, recorded: Option<&str>) -> QueryModel {
+        self.paths = self.paths.of_index(recorded);
+        self
     }
 
     /// A session as this pool runs them: one over every core for a process that answers
@@ -584,7 +578,30 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::windows;
+    use super::{choose_model, windows};
+
+    /// The measure behind [`MULTILINGUAL_FROM`](super::MULTILINGUAL_FROM): the share of
+    /// notes not in English in each real vault (run by hand: it reads ../shared).
+    #[test]
+    #[ignore]
+    fn language_of_real_vaults() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut vaults: Vec<_> = std::fs::read_dir(root.join("../shared/vaults"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        vaults.push(root.join("examples/vault"));
+        vaults.sort();
+        for v in vaults {
+            let (kind, why) = choose_model(&v);
+            println!(
+                "{:<20} {:<14} {why}",
+                v.file_name().unwrap().to_string_lossy(),
+                kind.flag()
+            );
+        }
+    }
 
     fn spans(n: usize, budget: usize, overlap: usize) -> Vec<(usize, usize)> {
         windows(n, budget, overlap).collect()
