@@ -109,6 +109,36 @@ fn english_questions_find_notes_in_other_languages() {
     // multilingual-e5-small finds 4 of the 5 (the Spanish tomato note loses to the English
     // note on watering a garden; BENCHMARKS.md, "Notes in every language").
     assert!(semantic >= 4, "{semantic} of 5 found first by meaning");
+    // `eval` on the index measures with the index's model too.
+    let judged = tempfile::tempdir().unwrap();
+    let (queries, qrels) = (judged.path().join("q.jsonl"), judged.path().join("qrels.tsv"));
+    let mut q = String::new();
+    let mut r = String::from("query-id\tcorpus-id\tscore\n");
+    for (i, (text, note)) in QUESTIONS.iter().enumerate() {
+        q.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"_id": i.to_string(), "text": text})
+        ));
+        r.push_str(&format!("{i}\t{note}\t1\n"));
+    }
+    std::fs::write(&queries, q).unwrap();
+    std::fs::write(&qrels, r).unwrap();
+    let e = run_with_index(
+        mixed.path(),
+        &[
+            "eval",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--qrels",
+            qrels.to_str().unwrap(),
+            "--mode",
+            "semantic",
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert!(e["ndcg@10"].as_f64().unwrap() > 0.7, "{e}");
     let (minilm, _) = build(&languages(), &["--model", "minilm"]);
     let english_only = found_first(minilm.path(), "semantic");
     assert!(

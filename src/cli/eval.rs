@@ -43,6 +43,13 @@ pub struct EvalArgs {
     pub rank: RankArgs,
 }
 
+/// A snapshot of `dir` whose queries embed with the model the index was built with.
+fn open_snapshot(dir: &IndexDir, model: &ModelPaths) -> anyhow::Result<Snapshot> {
+    let recorded = dir.open().ok().and_then(|g| g.manifest.model);
+    let model = QueryModel::single(model.clone()).for_index(recorded.as_deref());
+    Ok(Snapshot::open(dir, Arc::new(model))?)
+}
+
 /// `dir`, or a temporary index of `vault` (kept alive by the returned guard); `embed`
 /// says whether the measurement needs embeddings.
 fn eval_index(
@@ -57,13 +64,15 @@ fn eval_index(
     };
     let tmp = tempfile::tempdir().context("creating a temporary index folder")?;
     let d = IndexDir::new(tmp.path());
+    // The model `recall index` would choose for this vault (`--model auto`).
+    let (kind, why) = crate::embed::choose_model(vault);
     let options = IndexOptions {
         max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-        model: embed.then(|| model.clone()),
+        model: embed.then(|| model.of_kind(kind)),
         reuse: true,
         analysis: Analysis::default(),
         shared_model: None,
-        model_choice: None,
+        model_choice: embed.then_some(why),
     };
     let report = build_index(&d, vault, &options)?;
     if let (true, Some(why)) = (embed, &report.embedding.disabled) {
@@ -77,7 +86,7 @@ pub(super) fn eval(dir: &IndexDir, model: &ModelPaths, args: &EvalArgs) -> anyho
     let mode = args.rank.mode;
     let what = format!("{} mode", mode.name());
     let (dir, _tmp) = eval_index(dir, model, args.vault.as_deref(), mode != Mode::Lexical, &what)?;
-    let snap = Snapshot::open(&dir, Arc::new(QueryModel::single(model.clone())))?;
+    let snap = open_snapshot(&dir, model)?;
     if snap.effective_mode(mode)?.1.is_some() {
         return Err(Error::Usage(format!("{what} needs an index with embeddings")).into());
     }
@@ -130,7 +139,7 @@ pub(super) fn eval_related(
     json_out: bool,
 ) -> anyhow::Result<()> {
     let (dir, _tmp) = eval_index(dir, model, vault, true, "eval-related")?;
-    let snap = Snapshot::open(&dir, Arc::new(QueryModel::single(model.clone())))?;
+    let snap = open_snapshot(&dir, model)?;
     let full = evaluate_related(&snap, false)?;
     let baseline = evaluate_related(&snap, true)?;
     if json_out {
