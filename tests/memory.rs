@@ -271,7 +271,12 @@ fn a_briefing_fits_its_budget() {
     );
     let out = run_with_index(&index, &["brief", "--budget", "10"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("bad budget `10`"), "{}", out.stderr);
+    let message = "bad budget `10`: give a number of tokens from 100 to 100000";
+    assert!(out.stderr.contains(message), "{}", out.stderr);
+    let server = Server::start(&index, &["--no-watch"]);
+    let (status, body) = server.get("/v1/brief?budget=10");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["message"], message);
 }
 
 #[test]

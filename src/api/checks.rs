@@ -94,3 +94,28 @@ pub fn check_strength(v: f32) -> Result<f32, String> {
         false => Err(format!("bad strength `{v}`: give a number from 0 to 1")),
     }
 }
+
+/// Fewest and most tokens a briefing may take.
+pub const MIN_BUDGET: usize = 100;
+pub const MAX_BUDGET: usize = 100_000;
+
+/// The one check of a briefing's `budget`: a number of tokens from [`MIN_BUDGET`] to
+/// [`MAX_BUDGET`].
+pub fn parse_budget(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) => check_budget(n),
+        Err(_) => Err(budget_message(s)),
+    }
+}
+
+/// A `budget` that arrived as a number.
+pub fn check_budget(n: usize) -> Result<usize, String> {
+    match (MIN_BUDGET..=MAX_BUDGET).contains(&n) {
+        true => Ok(n),
+        false => Err(budget_message(&n.to_string())),
+    }
+}
+
+fn budget_message(s: &str) -> String {
+    format!("bad budget `{s}`: give a number of tokens from {MIN_BUDGET} to {MAX_BUDGET}")
+}

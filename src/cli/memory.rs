@@ -56,8 +56,8 @@ pub struct BriefArgs {
     /// What the session is about (a query); without it, the strongest and freshest memories.
     pub topic: Option<String>,
     /// Most tokens the briefing may take (estimated: a quarter of the characters, one per
-    /// Chinese, Japanese or Korean character).
-    #[arg(long)]
+    /// Chinese, Japanese or Korean character), from 100 to 100000; default 1500.
+    #[arg(long, value_parser = crate::api::parse_budget)]
     pub budget: Option<usize>,
     #[arg(long)]
     pub json: bool,

@@ -12,15 +12,13 @@
 //! character of Chinese, Japanese and Korean, which over-counts English slightly.
 
 use super::Engine;
-use crate::api::{BriefItem, BriefRequest, BriefResponse, SearchRequest};
+use crate::api::{check_budget, BriefItem, BriefRequest, BriefResponse, SearchRequest};
 use crate::dates;
 use crate::error::{Error, Result};
 use crate::note::{Note, NoteId};
 
 /// The budget unless the caller gives one, in tokens.
 pub const DEFAULT_BUDGET: usize = 1500;
-const MIN_BUDGET: usize = 100;
-const MAX_BUDGET: usize = 100_000;
 /// Memories considered for a briefing.
 const CANDIDATES: usize = 30;
 /// Longest excerpt, in characters.
@@ -55,12 +53,7 @@ struct Candidate {
 impl Engine {
     /// The memories to read first, as markdown within a token budget.
     pub fn brief(&self, req: &BriefRequest) -> Result<BriefResponse> {
-        let budget = req.budget.unwrap_or(DEFAULT_BUDGET);
-        if !(MIN_BUDGET..=MAX_BUDGET).contains(&budget) {
-            return Err(Error::Usage(format!(
-                "bad budget `{budget}`: give a number of tokens from {MIN_BUDGET} to {MAX_BUDGET}"
-            )));
-        }
+        let budget = check_budget(req.budget.unwrap_or(DEFAULT_BUDGET)).map_err(Error::Usage)?;
         let topic = req.topic.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let candidates = match topic {
             Some(t) => self.topic_candidates(t)?,

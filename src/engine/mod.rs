@@ -40,7 +40,7 @@ use crate::search::{self, SearchOptions};
 use crate::snapshot::Snapshot;
 use crate::snippet;
 use crate::store::IndexDir;
-use read::{chars_of, check_note_id};
+use read::check_note_id;
 
 /// Longest query accepted, in bytes: a longer one is not a query.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -217,8 +217,7 @@ impl Engine {
                 req.query.len()
             )));
         }
-        let limit = limit(req.limit)?;
-        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
+        let (limit, offset) = page(req.limit, req.offset)?;
         let min_score = check_min_score(req.min_score.unwrap_or(crate::relevance::DEFAULT_MIN_SCORE))
             .map_err(Error::Usage)?;
         let today = dates::today();
@@ -304,7 +303,7 @@ impl Engine {
             results: ranking
                 .hits
                 .into_iter()
-                .filter_map(|h| search_hit(&snap, h, req.explain, meta))
+                .filter_map(|h| search_hit(h, req.explain, meta))
                 .collect(),
             next_offset,
             warnings: warning.into_iter().collect(),
@@ -338,8 +337,7 @@ impl Engine {
             (Some(_), Some(_)) => return Err(Error::Usage("give a note or a text, not both".into())),
             (None, None) => return Err(Error::Usage("give a note or a text".into())),
         };
-        let limit = limit(req.limit)?;
-        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
+        let (limit, offset) = page(req.limit, req.offset)?;
         let meta = req.fields == Some(Fields::Meta);
         let options = RelatedOptions {
             limit: offset + limit + 1,
@@ -353,10 +351,7 @@ impl Engine {
         let mut results = Vec::with_capacity(limit);
         for (i, r) in found.into_iter().enumerate().skip(offset).take(limit) {
             let chars = match snap.notes().find(&r.note)? {
-                Some(ord) => snap
-                    .notes()
-                    .record(ord)?
-                    .map_or(0, |n| chars_of(&snap, &n.relative)),
+                Some(ord) => snap.notes().record(ord)?.map_or(0, |n| n.chars),
                 None => 0,
             };
             results.push(RelatedHit {
@@ -383,8 +378,7 @@ impl Engine {
     /// The most recently updated notes (last updated, else established, else the file's
     /// date), the stronger first on the same day.
     pub fn recent(&self, req: &RecentRequest) -> Result<RecentResponse> {
-        let limit = limit(req.limit)?;
-        let offset = check_offset(req.offset.unwrap_or(0)).map_err(Error::Usage)?;
+        let (limit, offset) = page(req.limit, req.offset)?;
         let snap = self.snapshot();
         let mut query = Query::default();
         if let Some(tag) = &req.tag {
@@ -442,7 +436,7 @@ impl Engine {
                 updated: priors.get(ord).updated,
                 strength: n.note.meta.strength,
                 tags: n.note.tags.clone(),
-                chars: chars_of(&snap, &n.relative),
+                chars: n.chars,
             });
         }
         Ok(RecentResponse { results, next_offset })
@@ -506,7 +500,7 @@ impl Engine {
 }
 
 /// A ranked note as the API shows it (a hit searched without `render` has nothing to show).
-fn search_hit(snap: &Snapshot, h: search::Hit, explain: bool, meta: bool) -> Option<SearchHit> {
+fn search_hit(h: search::Hit, explain: bool, meta: bool) -> Option<SearchHit> {
     let s = &h.signals;
     let explain = explain.then(|| Explain {
         lexical: s.lexical.map(|(rank, score)| ExplainLexical { rank, score }),
@@ -521,7 +515,7 @@ fn search_hit(snap: &Snapshot, h: search::Hit, explain: bool, meta: bool) -> Opt
     });
     let search::Shown { section, spans } = h.shown?;
     Some(SearchHit {
-        chars: chars_of(snap, &section.file),
+        chars: section.chars,
         rank: h.rank,
         note: h.note,
         title: section.title,
@@ -540,4 +534,10 @@ fn search_hit(snap: &Snapshot, h: search::Hit, explain: bool, meta: bool) -> Opt
 /// A call's `limit`, checked as on every face.
 fn limit(asked: Option<usize>) -> Result<usize> {
     check_limit(asked.unwrap_or(DEFAULT_LIMIT)).map_err(Error::Usage)
+}
+
+/// A page of a result list, (`limit`, `offset`), checked as on every face.
+fn page(limit_asked: Option<usize>, offset: Option<usize>) -> Result<(usize, usize)> {
+    let limit = limit(limit_asked)?;
+    Ok((limit, check_offset(offset.unwrap_or(0)).map_err(Error::Usage)?))
 }

@@ -103,13 +103,6 @@ fn cap(text: String, limit: usize, max_chars: Option<usize>) -> (String, bool) {
     (out, true)
 }
 
-/// The size in characters of the note file at `relative` (0 when it cannot be read).
-pub(super) fn chars_of(snap: &crate::snapshot::Snapshot, relative: impl AsRef<Path>) -> usize {
-    std::fs::read(snap.generation.manifest.vault.join(relative))
-        .map(|b| String::from_utf8_lossy(&b).chars().count())
-        .unwrap_or(0)
-}
-
 impl Engine {
     /// A note as indexed (sections, tags, links, backlinks, metadata), with its markdown
     /// or one section's, read from the vault now.
@@ -202,7 +195,7 @@ impl Engine {
             front_matter: note.meta.front_matter.clone(),
             footer: note.meta.footer.clone(),
             warnings,
-            chars: chars_of(&snap, &n.relative),
+            chars: n.chars,
             markdown,
             truncated,
             lines,

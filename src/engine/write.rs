@@ -112,16 +112,7 @@ impl Engine {
         let (_, n) = snap.find(&req.note)?;
         let id = n.note.id.to_string();
         let file = snap.generation.manifest.vault.join(&n.relative);
-        let bytes = std::fs::read(&file).map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?;
-        if crate::vault::content_hash(&bytes) != n.hash {
-            return Err(Error::Conflict(format!(
-                "note `{id}` changed since it was indexed; nothing written: run `recall update` (a server \
-                 does it by itself), read the note again, then retry"
-            )));
-        }
+        let bytes = write::read_unchanged(&file, n.hash, &id)?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::Usage(format!("note `{id}` is not UTF-8 text; recall does not edit it")))?;
         let today = dates::today();

@@ -335,6 +335,7 @@ mod tests {
             relative,
             stamp: stamp(2),
             hash: [hash; 16],
+            chars: 22,
         }
     }
 

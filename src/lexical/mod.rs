@@ -87,6 +87,8 @@ pub struct StoredSection {
     pub heading: String,
     pub body: String,
     pub line: usize,
+    /// The note's size in characters.
+    pub chars: usize,
     pub strength: Option<f32>,
     pub tags: Vec<String>,
 }
@@ -284,6 +286,7 @@ impl LexicalIndex {
             heading: text(self.f.heading_path),
             body: text(self.f.body),
             line: doc.get_first(self.f.line).and_then(|v| v.as_u64()).unwrap_or(0) as usize,
+            chars: doc.get_first(self.f.chars).and_then(|v| v.as_u64()).unwrap_or(0) as usize,
             strength: doc
                 .get_first(self.f.strength)
                 .and_then(|v| v.as_f64())

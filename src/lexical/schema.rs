@@ -30,6 +30,8 @@ pub(super) struct Fields {
     pub(super) key: Field,
     pub(super) section: Field,
     pub(super) line: Field,
+    /// The note's size in characters (`LoadedNote::chars`), for result lists.
+    pub(super) chars: Field,
     pub(super) tag: Field,
     pub(super) tag_key: Field,
     /// `key=value` of each scalar (or list item) of the front matter, folded.
@@ -79,6 +81,7 @@ pub(super) fn schema() -> (Schema, Fields) {
         key: b.add_u64_field("key", INDEXED),
         section: b.add_u64_field("section", FAST | STORED),
         line: b.add_u64_field("line", STORED),
+        chars: b.add_u64_field("chars", STORED),
         tag: b.add_text_field("tag", STORED),
         tag_key: b.add_text_field("tag_key", STRING),
         meta: b.add_text_field("meta", STRING),

@@ -179,6 +179,7 @@ fn add_note(
         doc.add_u64(f.key, section_key(ord, i as u32));
         doc.add_u64(f.section, i as u64);
         doc.add_u64(f.line, s.line_start as u64);
+        doc.add_u64(f.chars, loaded.chars as u64);
         for t in &note.tags {
             doc.add_text(f.tag, t);
             doc.add_text(f.tag_key, fold_keyword(t));

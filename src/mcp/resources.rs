@@ -10,7 +10,7 @@ use rmcp::model::{
 };
 use rmcp::ErrorData as McpError;
 
-use crate::api::{BriefRequest, NoteRequest, RecentRequest, MAX_LIMIT};
+use crate::api::{parse_budget, BriefRequest, NoteRequest, RecentRequest, MAX_LIMIT};
 use crate::calls::{CallError, Calls};
 use crate::error::ErrorKind;
 
@@ -126,12 +126,10 @@ pub async fn get_prompt(calls: &Calls, params: GetPromptRequestParams) -> Result
         args.get(k)
             .and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())))
     };
-    let budget = match text("budget") {
-        Some(b) => Some(b.trim().parse::<usize>().map_err(|_| {
-            McpError::invalid_params(format!("bad budget `{b}`: give a number of tokens"), None)
-        })?),
-        None => None,
-    };
+    let budget = text("budget")
+        .map(|b| parse_budget(&b))
+        .transpose()
+        .map_err(|e| McpError::invalid_params(e, None))?;
     let req = BriefRequest {
         topic: text("topic"),
         budget,

@@ -137,17 +137,9 @@ pub async fn reinforce(
 pub async fn brief(state: Shared, RawQuery(raw): RawQuery) -> Response {
     let build = || {
         let p = Params::parse(raw.as_deref(), &["topic", "budget"])?;
-        let budget = match p.text("budget") {
-            Some(b) => Some(b.trim().parse::<usize>().map_err(|_| {
-                Error::Usage(format!(
-                    "bad budget `{b}`: give a number of tokens from 100 to 100000"
-                ))
-            })?),
-            None => None,
-        };
         Ok(BriefRequest {
             topic: p.text("topic"),
-            budget,
+            budget: p.budget()?,
         })
     };
     checked(&state.0, build, Engine::brief).await

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::api::{
-    check_max_chars, check_min_score, parse_fields, parse_limit, parse_mode, parse_offset, Fields, Mode,
+    check_max_chars, check_min_score, parse_budget, parse_fields, parse_limit, parse_mode, parse_offset,
+    Fields, Mode,
 };
 use crate::error::{Error, Result};
 
@@ -64,6 +65,10 @@ impl Params {
 
     pub fn offset(&self) -> Result<Option<usize>> {
         self.parsed("offset", parse_offset)
+    }
+
+    pub fn budget(&self) -> Result<Option<usize>> {
+        self.parsed("budget", parse_budget)
     }
 
     pub fn fields(&self) -> Result<Option<Fields>> {

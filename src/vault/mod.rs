@@ -55,6 +55,9 @@ pub struct LoadedNote {
     pub stamp: FileStamp,
     /// Content hash: a file touched but not changed is not re-indexed.
     pub hash: [u8; 16],
+    /// The file's size in characters (what reading it whole costs a caller), counted once
+    /// here so that no result list reads files to say it.
+    pub chars: usize,
 }
 
 impl LoadedNote {
@@ -116,6 +119,7 @@ pub fn read_note(path: &Path, relative: &Path, max_bytes: u64) -> Result<LoadedN
         relative: relative.to_path_buf(),
         stamp: FileStamp::of(&meta),
         hash,
+        chars: text.chars().count(),
     })
 }
 

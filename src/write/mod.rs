@@ -47,33 +47,36 @@ pub fn create_new(path: &Path, text: &str, id: &str) -> Result<()> {
     }
 }
 
+/// The bytes of note `id`'s file `path`, if they still hash to `expected` (what the index
+/// read): else [`Error::Conflict`], the edit since then kept.
+pub fn read_unchanged(path: &Path, expected: [u8; 16], id: &str) -> Result<Vec<u8>> {
+    let bytes = fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    match crate::vault::content_hash(&bytes) == expected {
+        true => Ok(bytes),
+        false => Err(Error::Conflict(format!(
+            "note `{id}` changed since it was indexed; nothing written: run `recall update` (a server \
+             does it by itself), read the note again, then retry"
+        ))),
+    }
+}
+
 /// Replaces the file `path` with `text`, atomically, but only while its content still
-/// hashes to `expected` (what the caller read): else [`Error::Conflict`]. The file keeps
-/// its permissions.
+/// hashes to `expected` (the caller read it with [`read_unchanged`]): else
+/// [`Error::Conflict`]. The file keeps its permissions.
 pub fn replace_unchanged(path: &Path, expected: [u8; 16], text: &str, id: &str) -> Result<()> {
     let dir = path.parent().ok_or_else(|| io_error(path, "no folder"))?;
-    let unchanged = || -> Result<fs::Permissions> {
-        let bytes = fs::read(path).map_err(|e| Error::Io {
+    let permissions = fs::metadata(path)
+        .map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e,
-        })?;
-        match crate::vault::content_hash(&bytes) == expected {
-            true => Ok(fs::metadata(path)
-                .map_err(|e| Error::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                })?
-                .permissions()),
-            false => Err(Error::Conflict(format!(
-                "note `{id}` changed since it was indexed; nothing written: run `recall update` (a server \
-                 does it by itself), read the note again, then retry"
-            ))),
-        }
-    };
-    let permissions = unchanged()?;
+        })?
+        .permissions();
     let tmp = write_temporary(dir, text, Some(permissions))?;
-    // The last look before the rename: an edit between the two reads is refused too.
-    unchanged()?;
+    // The last look before the rename: an edit since the caller's read is refused too.
+    read_unchanged(path, expected, id)?;
     tmp.persist(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e.error,
