@@ -266,6 +266,111 @@ fn needs_compaction(dead: usize, delta: usize, total: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::Analysis;
+    use crate::embed::ModelPaths;
+    use crate::indexer::{index, update, BuildKind, Stage};
+
+    fn options(model: ModelPaths) -> IndexOptions {
+        IndexOptions {
+            max_file_bytes: 1 << 20,
+            model: Some(model),
+            reuse: true,
+            analysis: Analysis::default(),
+            shared_model: None,
+            model_choice: None,
+        }
+    }
+
+    fn quiet(_: Stage, _: usize, _: usize) {}
+
+    /// The ordinal of note `id` in `g`.
+    fn ord(g: &Generation, id: &str) -> u32 {
+        let ids = g.ids().unwrap();
+        (0..g.manifest.notes as u32 + 8)
+            .find(|&o| ids.get(o) == Some(id))
+            .unwrap_or_else(|| panic!("no note {id}"))
+    }
+
+    /// The vector step with the real model (`make setup` fetches it): an update embeds
+    /// only text no vector exists for, tombstones the vectors of removed and rewritten
+    /// notes, leaves the others' alone, and its loader is not needed when nothing changed.
+    #[test]
+    fn an_update_embeds_only_new_text_and_retires_replaced_vectors() {
+        let vault = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(vault.path().join(name), text).unwrap();
+        write(
+            "kept.md",
+            "# Kept\n\nThis note about tide pools does not change.\n",
+        );
+        write(
+            "edited.md",
+            "# Edited\n\n## First\n\nSourdough needs a warm kitchen.\n\n## Second\n\nThis part is rewritten.\n",
+        );
+        write("gone.md", "# Gone\n\nA note about glaciers, deleted soon.\n");
+        let dir = tempfile::tempdir().unwrap();
+        let idx = IndexDir::new(dir.path().join("index"));
+        let opts = options(ModelPaths::locate(None));
+        assert_eq!(
+            index(&idx, vault.path(), &opts, &quiet).unwrap().kind,
+            BuildKind::Full
+        );
+        let before = idx.open().unwrap();
+        let old = VectorStore::open(&before.dir).unwrap().unwrap();
+        let (kept, edited, gone) = (ord(&before, "kept"), ord(&before, "edited"), ord(&before, "gone"));
+
+        write(
+            "edited.md",
+            "# Edited\n\n## First\n\nSourdough needs a warm kitchen.\n\n## Second\n\nRye flour ferments faster.\n",
+        );
+        std::fs::remove_file(vault.path().join("gone.md")).unwrap();
+        write("new.md", "# New\n\nVolcanic soil grows good grapes.\n");
+        let report = update(&idx, &opts, &quiet).unwrap();
+        assert_eq!(report.kind, BuildKind::Incremental);
+        let after = idx.open().unwrap();
+        let new = VectorStore::open(&after.dir).unwrap().unwrap();
+
+        // The untouched note keeps its vectors; the removed one's are dead.
+        assert_eq!(new.of_note(kept), old.of_note(kept));
+        assert!(new.of_note(gone).is_empty());
+        assert!(old.of_note(gone).iter().all(|&v| !new.is_live(v as usize)));
+        // The rewritten note's vectors are all new, its old ones dead.
+        assert!(old.of_note(edited).iter().all(|&v| !new.is_live(v as usize)));
+        let fresh: Vec<usize> = new.of_note(edited).iter().map(|&v| v as usize).collect();
+        assert!(
+            !fresh.is_empty() && fresh.iter().all(|&v| v >= old.len()),
+            "{fresh:?}"
+        );
+        // Text that was embedded before is reused, byte for byte; only the rest is embedded.
+        let cache = old.cache();
+        let delta: Vec<usize> = (old.len()..new.len()).filter(|&v| new.is_live(v)).collect();
+        let reused: Vec<&usize> = delta
+            .iter()
+            .filter(|&&v| cache.contains_key(&new.entry(v).hash))
+            .collect();
+        assert!(!reused.is_empty(), "the unchanged section's vector is reused");
+        for &v in &reused {
+            assert_eq!(new.row(*v), cache[&new.entry(*v).hash]);
+        }
+        assert_eq!(report.embedding.embedded, delta.len() - reused.len());
+        assert_eq!(report.embedding.reused, reused.len());
+
+        // Nothing changed: up to date without the model (the loader is cancelled), and a
+        // change the model cannot embed fails without touching the published index.
+        let missing = ModelPaths {
+            model_dir: dir.path().join("no-model"),
+            ..ModelPaths::locate(None)
+        };
+        let broken = options(missing);
+        assert_eq!(update(&idx, &broken, &quiet).unwrap().kind, BuildKind::UpToDate);
+        write("kept.md", "# Kept\n\nNow about rock pools.\n");
+        let err = update(&idx, &broken, &quiet).unwrap_err();
+        assert!(matches!(err, Error::Model(_)), "{err}");
+        assert_eq!(
+            idx.open().unwrap().dir,
+            after.dir,
+            "the old generation still answers"
+        );
+    }
 
     #[test]
     fn compaction_waits_for_a_share_of_a_large_index() {
