@@ -54,9 +54,10 @@ built_from() {
   echo "$c"
 }
 
-# index_once NAME VAULT: $BENCH_DIR/index/NAME, built from VAULT with embeddings, its
-# --json summary in $RES/NAME.index.json and built_from in $RES/NAME.built. An index an
-# earlier run left (index and summary both there) is reused.
+# index_once NAME VAULT: $BENCH_DIR/index/NAME, built from VAULT with embeddings (the model
+# $MODEL when set: auto, minilm or multilingual; else the binary picks), its --json summary in
+# $RES/NAME.index.json and built_from in $RES/NAME.built. An index an earlier run left
+# (index and summary both there) is reused.
 index_once() {
   local name=$1 vault=$2
   local dir=$BENCH_DIR/index/$name
@@ -65,7 +66,7 @@ index_once() {
   else
     log "indexing $vault with embeddings (slow)"
     rm -rf "$dir"
-    "$RECALL" --index "$dir" index "$vault" --json >"$RES/$name.index.json.tmp"
+    "$RECALL" --index "$dir" index "$vault" ${MODEL:+--model "$MODEL"} --json >"$RES/$name.index.json.tmp"
     mv "$RES/$name.index.json.tmp" "$RES/$name.index.json"
     built_from >"$RES/$name.built"
   fi

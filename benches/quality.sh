@@ -23,6 +23,8 @@
 #      RECALL     binary (default ./target/release/recall; build it with cargo build --release)
 #      SHARED     the shared data folder (default ../shared)
 #      ONLY       space-separated subset of collections to run (default: all)
+#      MODEL      the embedding model of the indexes it builds: auto (default), minilm or
+#                 multilingual (use another BENCH_DIR than the default model's)
 #      RECALL_COMMIT  the commit RECALL was built from, for the report (default: git HEAD,
 #                 plus a note when src/ has uncommitted changes)
 # The first run embeds ~25k chunks (about 10 minutes at ~50 chunks/s); later runs only eval.

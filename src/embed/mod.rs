@@ -74,7 +74,11 @@ pub enum EmbedError {
 pub struct Embedder {
     model: TextEmbedding,
     workers: Vec<TextEmbedding>,
-    tokenizer: tokenizers::Tokenizer,
+    /// The session's tokenizer without truncation and padding, which would hide how long a
+    /// text really is: it measures texts for chunking. Copied on the first chunking, so
+    /// that a query process never holds a second copy (a quarter of a gigabyte for the
+    /// multilingual model's 250k pieces).
+    measurer: std::sync::OnceLock<tokenizers::Tokenizer>,
     dim: usize,
     fingerprint: String,
     kind: ModelKind,
@@ -161,17 +165,6 @@ impl ModelFiles {
         } = self;
         let dir = &paths.model_dir;
         let mut model = session(user, threads.max(1), arena, dir)?;
-        // Our own copy of the tokenizer measures texts for chunking: without the
-        // session's truncation and padding, which would hide how long a text really is.
-        // (A copy, not a second parse of tokenizer.json: that was a sixth of a load.)
-        let mut tokenizer = model.tokenizer.clone();
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| EmbedError::Model {
-                dir: dir.clone(),
-                why: format!("tokenizer.json: {e}"),
-            })?
-            .with_padding(None);
         let probe = model
             .embed(["dimension probe"], None)
             .map_err(|e| EmbedError::Model {
@@ -188,7 +181,7 @@ impl ModelFiles {
         Ok(Embedder {
             model,
             workers: Vec::new(),
-            tokenizer,
+            measurer: std::sync::OnceLock::new(),
             dim,
             kind: ModelKind::of_dir(&paths.model_dir),
             fingerprint,
@@ -289,7 +282,7 @@ impl Embedder {
     pub fn chunks(&self, note: &Note, index: u32, section: &Section) -> Vec<Chunk> {
         let prefix = format!("{}{}: ", self.kind.passage_prefix(), note.context_of(section));
         let budget = CHUNK_TOKENS - 2 - self.count(&prefix).min(CHUNK_TOKENS / 2);
-        let Ok(encoding) = self.tokenizer.encode(section.text.as_str(), false) else {
+        let Ok(encoding) = self.measurer().encode(section.text.as_str(), false) else {
             return vec![Chunk {
                 section: index,
                 text: format!("{prefix}{}", section.text),
@@ -314,7 +307,18 @@ impl Embedder {
     }
 
     fn count(&self, text: &str) -> usize {
-        self.tokenizer.encode(text, false).map(|e| e.len()).unwrap_or(0)
+        self.measurer().encode(text, false).map(|e| e.len()).unwrap_or(0)
+    }
+
+    fn measurer(&self) -> &tokenizers::Tokenizer {
+        self.measurer.get_or_init(|| {
+            // A copy, not a second parse of tokenizer.json (that was a sixth of a load).
+            let mut t = self.model.tokenizer.clone();
+            t.with_padding(None);
+            // Turning truncation off cannot fail (only a bad stride can).
+            let _ = t.with_truncation(None);
+            t
+        })
     }
 }
 
@@ -601,6 +605,22 @@ mod tests {
                 kind.flag()
             );
         }
+    }
+
+    /// A query never copies the tokenizer for chunking (a quarter of a gigabyte for the
+    /// multilingual model); the first chunking does, and measures without truncation.
+    #[test]
+    fn only_chunking_copies_the_tokenizer() {
+        let mut e = super::Embedder::load(super::ModelPaths::locate(None)).expect("the model: make setup");
+        let v = e.embed_query("tide pools at low water").unwrap();
+        assert_eq!(v.len(), e.dim());
+        assert!(e.measurer.get().is_none(), "a query made the chunking copy");
+        let text = "word ".repeat(1000);
+        let note =
+            crate::note::Note::parse(crate::note::NoteId("long".into()), &format!("# Long\n\n{text}\n"));
+        let chunks = e.chunks(&note, 0, &note.sections[0]);
+        assert!(e.measurer.get().is_some());
+        assert!(chunks.len() > 1, "1000 words are longer than one window");
     }
 
     fn spans(n: usize, budget: usize, overlap: usize) -> Vec<(usize, usize)> {
