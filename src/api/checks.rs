@@ -10,10 +10,7 @@ pub const MAX_LIMIT: usize = 100;
 
 /// The one check of a `limit` (`-n`): a whole number from 1 to [`MAX_LIMIT`].
 pub fn parse_limit(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) => check_limit(n),
-        Err(_) => Err(limit_message(s)),
-    }
+    parse_whole(s, check_limit, limit_message)
 }
 
 /// A `limit` that arrived as a number.
@@ -22,6 +19,16 @@ pub fn check_limit(n: usize) -> Result<usize, String> {
         1..=MAX_LIMIT => Ok(n),
         _ => Err(limit_message(&n.to_string())),
     }
+}
+
+/// A whole number given as text, then `check`ed; text that is no whole number gets the
+/// same `message` as a number out of range.
+fn parse_whole(
+    s: &str,
+    check: fn(usize) -> Result<usize, String>,
+    message: fn(&str) -> String,
+) -> Result<usize, String> {
+    s.trim().parse::<usize>().map_err(|_| message(s)).and_then(check)
 }
 
 fn limit_message(s: &str) -> String {
@@ -61,10 +68,7 @@ pub fn check_max_chars(n: usize) -> Result<usize, String> {
 
 /// The one check of an `offset`: how many results to skip, from 0 to [`MAX_OFFSET`].
 pub fn parse_offset(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) => check_offset(n),
-        Err(_) => Err(offset_message(s)),
-    }
+    parse_whole(s, check_offset, offset_message)
 }
 
 /// An `offset` that arrived as a number.
@@ -102,10 +106,7 @@ pub const MAX_BUDGET: usize = 100_000;
 /// The one check of a briefing's `budget`: a number of tokens from [`MIN_BUDGET`] to
 /// [`MAX_BUDGET`].
 pub fn parse_budget(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) => check_budget(n),
-        Err(_) => Err(budget_message(s)),
-    }
+    parse_whole(s, check_budget, budget_message)
 }
 
 /// A `budget` that arrived as a number.

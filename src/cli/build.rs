@@ -15,7 +15,7 @@ use crate::embed::{ModelKind, ModelPaths};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::indexer::{self, BuildKind, IndexOptions, IndexReport, NoEmbeddings, Stage};
-use crate::store::IndexDir;
+use crate::store::{Generation, IndexDir};
 
 #[derive(Args, Debug)]
 pub struct IndexArgs {
@@ -53,7 +53,12 @@ pub enum ModelChoice {
 }
 
 /// The model paths an index run embeds with, and how they were chosen (in words).
-fn choose(dir: &IndexDir, model: &ModelPaths, vault: &Path, args: &IndexArgs) -> (ModelPaths, String) {
+fn choose(
+    current: Option<&Generation>,
+    model: &ModelPaths,
+    vault: &Path,
+    args: &IndexArgs,
+) -> (ModelPaths, String) {
     if model.explicit {
         return (
             model.clone(),
@@ -65,9 +70,7 @@ fn choose(dir: &IndexDir, model: &ModelPaths, vault: &Path, args: &IndexArgs) ->
         ModelChoice::Multilingual => ModelKind::Multilingual,
         ModelChoice::Auto => {
             // An index of this vault keeps its model (and how it was chosen).
-            let kept = dir
-                .open()
-                .ok()
+            let kept = current
                 .filter(|g| !args.rebuild && same_folder(&g.manifest.vault, vault))
                 .and_then(|g| {
                     g.manifest
@@ -136,27 +139,32 @@ pub(super) fn build_index(
 }
 
 pub(super) fn index(dir: &IndexDir, model: &ModelPaths, args: &IndexArgs) -> anyhow::Result<()> {
-    let vault = match &args.vault {
-        Some(v) => v.clone(),
-        None => dir.open().map(|g| g.manifest.vault).map_err(|_| {
-            Error::Usage("no VAULT given and no index to take it from; run `recall index VAULT`".into())
-        })?,
+    // The index as it is, if there is one: it lends the vault, the language and the model.
+    let current = dir.open().ok();
+    let vault = match (&args.vault, &current) {
+        (Some(v), _) => v.clone(),
+        (None, Some(g)) => g.manifest.vault.clone(),
+        (None, None) => {
+            return Err(Error::Usage(
+                "no VAULT given and no index to take it from; run `recall index VAULT`".into(),
+            )
+            .into())
+        }
     };
     // Without --language, an index keeps the language it was built with.
     let analysis = match &args.language {
         Some(a) => a.clone(),
-        None => dir
-            .open()
-            .ok()
+        None => current
+            .as_ref()
             .and_then(|g| g.analysis().ok())
             .unwrap_or_default(),
     };
     let (paths, choice) = match args.no_embed {
         true => (model.clone(), String::new()),
-        false => choose(dir, model, &vault, args),
+        false => choose(current.as_ref(), model, &vault, args),
     };
     // Another model than the index's: every vector is made again, in a full build.
-    let recorded = dir.open().ok().and_then(|g| g.manifest.model);
+    let recorded = current.and_then(|g| g.manifest.model);
     let switching = !args.no_embed
         && recorded.is_some_and(|m| ModelKind::of_recorded(&m) != ModelKind::of_dir(&paths.model_dir));
     let options = IndexOptions {

@@ -283,12 +283,15 @@ mod tests {
 
     fn quiet(_: Stage, _: usize, _: usize) {}
 
-    /// The ordinal of note `id` in `g`.
-    fn ord(g: &Generation, id: &str) -> u32 {
-        let ids = g.ids().unwrap();
-        (0..g.manifest.notes as u32 + 8)
-            .find(|&o| ids.get(o) == Some(id))
-            .unwrap_or_else(|| panic!("no note {id}"))
+    /// The ordinal of the note in file `path` of `g`.
+    fn ord(g: &Generation, path: &str) -> u32 {
+        g.files()
+            .unwrap()
+            .rows
+            .iter()
+            .find(|r| r.path == std::path::Path::new(path))
+            .unwrap_or_else(|| panic!("no file {path}"))
+            .ord
     }
 
     /// The vector step with the real model (`make setup` fetches it): an update embeds
@@ -316,7 +319,11 @@ mod tests {
         );
         let before = idx.open().unwrap();
         let old = VectorStore::open(&before.dir).unwrap().unwrap();
-        let (kept, edited, gone) = (ord(&before, "kept"), ord(&before, "edited"), ord(&before, "gone"));
+        let (kept, edited, gone) = (
+            ord(&before, "kept.md"),
+            ord(&before, "edited.md"),
+            ord(&before, "gone.md"),
+        );
 
         write(
             "edited.md",
