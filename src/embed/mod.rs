@@ -12,11 +12,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
-
 mod model;
+mod pieces;
+mod runner;
 
 pub use model::{cache_dir, choose_model, ModelKind, ModelPaths, MODEL_NAME, MULTILINGUAL_FROM, ORT_LIB};
+
+use runner::{Runner, Source};
 
 use crate::cores;
 use crate::note::{Note, Section};
@@ -72,13 +74,8 @@ pub enum EmbedError {
 /// BENCHMARKS.md, "Embedding throughput"). Those sessions are made on the first bulk
 /// call, so a query never pays for them.
 pub struct Embedder {
-    model: TextEmbedding,
-    workers: Vec<TextEmbedding>,
-    /// The session's tokenizer without truncation and padding, which would hide how long a
-    /// text really is: it measures texts for chunking. Copied on the first chunking, so
-    /// that a query process never holds a second copy (a quarter of a gigabyte for the
-    /// multilingual model's 250k pieces).
-    measurer: std::sync::OnceLock<tokenizers::Tokenizer>,
+    model: Runner,
+    workers: Vec<Runner>,
     dim: usize,
     fingerprint: String,
     kind: ModelKind,
@@ -97,21 +94,6 @@ pub struct Chunk {
     pub text: String,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
-    std::fs::read(path).map_err(|_| EmbedError::Missing(path.to_path_buf()))
-}
-
-/// The model files in `dir`, read for a session.
-fn user_model(dir: &Path) -> Result<UserDefinedEmbeddingModel, EmbedError> {
-    let files = TokenizerFiles {
-        tokenizer_file: read(&dir.join("tokenizer.json"))?,
-        config_file: read(&dir.join("config.json"))?,
-        special_tokens_map_file: read(&dir.join("special_tokens_map.json"))?,
-        tokenizer_config_file: read(&dir.join("tokenizer_config.json"))?,
-    };
-    Ok(UserDefinedEmbeddingModel::new(read(&dir.join("model.onnx"))?, files).with_pooling(Pooling::Mean))
-}
-
 impl Embedder {
     /// Loads the runtime and the model, its query session on every core; every failure
     /// names the file at fault.
@@ -126,7 +108,7 @@ impl Embedder {
 /// session makes ORT print errors of its own.)
 pub struct ModelFiles {
     paths: ModelPaths,
-    user: UserDefinedEmbeddingModel,
+    source: Source,
     fingerprint: String,
 }
 
@@ -141,16 +123,12 @@ impl ModelFiles {
             }
         }
         init_runtime(&paths.runtime)?;
-        let user = user_model(&paths.model_dir)?;
         let kind = ModelKind::of_dir(&paths.model_dir);
-        let fingerprint = format!(
-            "{}:{}",
-            kind.name(),
-            &blake3::hash(&user.onnx_file).to_hex()[..16]
-        );
+        let source = Source::read(kind, &paths.model_dir)?;
+        let fingerprint = format!("{}:{}", kind.name(), weights_hash(&paths.model_dir)?);
         Ok(ModelFiles {
             paths,
-            user,
+            source,
             fingerprint,
         })
     }
@@ -160,13 +138,13 @@ impl ModelFiles {
     pub fn load(self, threads: usize, arena: bool) -> Result<Embedder, EmbedError> {
         let ModelFiles {
             paths,
-            user,
+            source,
             fingerprint,
         } = self;
         let dir = &paths.model_dir;
-        let mut model = session(user, threads.max(1), arena, dir)?;
+        let mut model = Runner::open(source, dir, threads.max(1), arena)?;
         let probe = model
-            .embed(["dimension probe"], None)
+            .embed(&["dimension probe".to_string()])
             .map_err(|e| EmbedError::Model {
                 dir: dir.clone(),
                 why: e.to_string(),
@@ -181,7 +159,6 @@ impl ModelFiles {
         Ok(Embedder {
             model,
             workers: Vec::new(),
-            measurer: std::sync::OnceLock::new(),
             dim,
             kind: ModelKind::of_dir(&paths.model_dir),
             fingerprint,
@@ -232,18 +209,16 @@ impl Embedder {
         if texts.len() <= PROGRESS_EVERY || cores() == 1 {
             let mut finished = 0;
             for group in texts.chunks(PROGRESS_EVERY) {
-                let vectors = embed_group(&mut self.model, group)?;
+                let vectors = self.model.embed(group)?;
                 done(finished, &vectors, finished + vectors.len());
                 finished += vectors.len();
             }
             return Ok(());
         }
         if self.workers.is_empty() {
-            // Read again rather than kept: the model's bytes would stay in every query
-            // process for the sake of builds.
             let dir = &self.paths.model_dir;
             self.workers = (0..cores())
-                .map(|_| session(user_model(dir)?, 1, true, dir))
+                .map(|_| self.model.worker(dir))
                 .collect::<Result<_, _>>()?;
         }
         // Workers take groups in turn from a shared counter, so a slow group (long texts)
@@ -257,7 +232,7 @@ impl Embedder {
                 scope.spawn(move || loop {
                     let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(group) = groups.get(g) else { break };
-                    let result = embed_group(worker, group);
+                    let result = worker.embed(group);
                     let failed = result.is_err();
                     if tx.send((g, result)).is_err() || failed {
                         // Stop the others early: no group after a failure is wanted.
@@ -282,7 +257,7 @@ impl Embedder {
     pub fn chunks(&self, note: &Note, index: u32, section: &Section) -> Vec<Chunk> {
         let prefix = format!("{}{}: ", self.kind.passage_prefix(), note.context_of(section));
         let budget = CHUNK_TOKENS - 2 - self.count(&prefix).min(CHUNK_TOKENS / 2);
-        let Ok(encoding) = self.measurer().encode(section.text.as_str(), false) else {
+        let Some(encoding) = self.model.measure(section.text.as_str()) else {
             return vec![Chunk {
                 section: index,
                 text: format!("{prefix}{}", section.text),
@@ -307,18 +282,7 @@ impl Embedder {
     }
 
     fn count(&self, text: &str) -> usize {
-        self.measurer().encode(text, false).map(|e| e.len()).unwrap_or(0)
-    }
-
-    fn measurer(&self) -> &tokenizers::Tokenizer {
-        self.measurer.get_or_init(|| {
-            // A copy, not a second parse of tokenizer.json (that was a sixth of a load).
-            let mut t = self.model.tokenizer.clone();
-            t.with_padding(None);
-            // Turning truncation off cannot fail (only a bad stride can).
-            let _ = t.with_truncation(None);
-            t
-        })
+        self.model.measure(text).map(|e| e.len()).unwrap_or(0)
     }
 }
 
@@ -449,50 +413,6 @@ impl QueryModel {
     }
 }
 
-/// One inference session over `threads` threads.
-///
-/// Without `arena`, ONNX Runtime allocates each run's tensors from the heap and frees
-/// them after: a server's sessions, which embed a whole chunk now and then between short
-/// queries, otherwise kept growing their arena by doubling, though every run had been
-/// given room at full length (docs/experiments.md, "Update and query-time work at 50k
-/// notes"; the soak: BENCHMARKS.md, "Serving").
-fn session(
-    user: UserDefinedEmbeddingModel,
-    threads: usize,
-    arena: bool,
-    dir: &Path,
-) -> Result<TextEmbedding, EmbedError> {
-    let cpu = fastembed::ExecutionProviderDispatch::from(ort::ep::CPU::default().with_arena_allocator(arena));
-    let options = InitOptionsUserDefined::new()
-        .with_execution_providers(vec![cpu])
-        .with_max_length(MAX_TOKENS)
-        .with_intra_threads(threads)
-        // ORT would fuse each residual Add + LayerNormalization into SkipLayerNormalization,
-        // which runs slower on this CPU than the two ops it replaces (BENCHMARKS.md,
-        // "Embedding throughput").
-        .with_session_config("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
-        // ORT's idle workers spin by default: in a one-shot update that took a core from
-        // the planning running beside the model's loading, and queries go no faster for it
-        // (docs/experiments.md, "Update and query-time work at 50k notes").
-        .with_session_config("session.intra_op.allow_spinning", "0");
-    let options = match RUNTIME.get().and_then(|r| r.as_ref().ok()) {
-        Some(environment) => options.with_environment(environment.clone()),
-        None => options,
-    };
-    TextEmbedding::try_new_from_user_defined(user, options).map_err(|e| EmbedError::Model {
-        dir: dir.to_path_buf(),
-        why: e.to_string(),
-    })
-}
-
-/// Unit-length vectors for one group of texts, one text per model call ([`BATCH`]).
-fn embed_group(model: &mut TextEmbedding, group: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-    let vectors = model
-        .embed(group, Some(BATCH))
-        .map_err(|e| EmbedError::Inference(e.to_string()))?;
-    Ok(vectors.into_iter().map(normalized).collect())
-}
-
 /// Splits `n` pieces into the fewest windows of at most `budget` pieces in which
 /// neighbours share at least `overlap` pieces, all of about the same length and spread
 /// evenly, so that no window is a short leftover.
@@ -512,7 +432,7 @@ fn windows(n: usize, budget: usize, overlap: usize) -> impl Iterator<Item = (usi
 
 /// The ONNX Runtime environment every session of the process shares, made once with the
 /// library (see [`init_runtime`]).
-static RUNTIME: std::sync::OnceLock<Result<ort::environment::Environment, String>> =
+pub(super) static RUNTIME: std::sync::OnceLock<Result<ort::environment::Environment, String>> =
     std::sync::OnceLock::new();
 
 /// Turns off ONNX Runtime's telemetry for this process. ONNX Runtime 1.31 on Linux sends
@@ -545,7 +465,20 @@ fn init_runtime(path: &Path) -> Result<(), EmbedError> {
         })
 }
 
-fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+/// The start of the BLAKE3 hash of the model's graph: what tells one model's vectors from
+/// another's. Hashed from a memory map, not read into memory: a cold search neither copies
+/// the graph nor holds a second copy of it beside ONNX Runtime's.
+fn weights_hash(dir: &Path) -> Result<String, EmbedError> {
+    let path = dir.join("model.onnx");
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_mmap(&path).map_err(|e| EmbedError::Model {
+        dir: path,
+        why: e.to_string(),
+    })?;
+    Ok(hasher.finalize().to_hex()[..16].to_string())
+}
+
+pub(super) fn normalized(mut v: Vec<f32>) -> Vec<f32> {
     normalize(&mut v);
     v
 }
@@ -614,12 +547,12 @@ mod tests {
         let mut e = super::Embedder::load(super::ModelPaths::locate(None)).expect("the model: make setup");
         let v = e.embed_query("tide pools at low water").unwrap();
         assert_eq!(v.len(), e.dim());
-        assert!(e.measurer.get().is_none(), "a query made the chunking copy");
+        assert!(!e.model.measured(), "a query made the chunking copy");
         let text = "word ".repeat(1000);
         let note =
             crate::note::Note::parse(crate::note::NoteId("long".into()), &format!("# Long\n\n{text}\n"));
         let chunks = e.chunks(&note, 0, &note.sections[0]);
-        assert!(e.measurer.get().is_some());
+        assert!(e.model.measured());
         assert!(chunks.len() > 1, "1000 words are longer than one window");
     }
 
