@@ -48,7 +48,7 @@ def main():
     print("|---|---|---:|---:|---:|")
     for (b, m), v in got.items():
         walls = [w for w, _ in v]
-        print(f"| {b[0]} | {m} | {statistics.median(walls):.3f} s | {min(walls):.3f}-{max(walls):.3f} s "
+        print(f"| {b} | {m} | {statistics.median(walls):.3f} s | {min(walls):.3f}-{max(walls):.3f} s "
               f"| {statistics.median([r for _, r in v]):.0f} MB |")
     print("\nTarget for the multilingual model: <= 0.5 s and <= 400 MB.")
     print("<!-- cold:end -->")
