@@ -7,7 +7,9 @@
 //! generation ([`store`]) → a [`snapshot`] opens it for reading → [`search`] takes a
 //! parsed [`query`] (its dates read by [`dates`]), reads its typos against the index's own
 //! dictionary (`lexical::spell`), turns its constraints into the notes they allow,
-//! retrieves from both indexes, merges the lists ([`fuse`]), drops the candidates with too
+//! retrieves from both indexes, weighs how much of the query each candidate holds
+//! ([`share`], which also coordinates the keyword list of a query in Chinese, Japanese or
+//! Korean), merges the lists ([`fuse`]), drops the candidates with too
 //! little evidence ([`relevance`] says how sure each result is) and then applies the
 //! priors of [`rank`] → [`snippet`] shows why a note matched. [`related`] finds the
 //! notes that belong with a note, from the same indexes plus the link graph and tags.
@@ -47,6 +49,7 @@ pub mod relevance;
 pub mod search;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod share;
 pub mod snapshot;
 pub mod snippet;
 pub mod store;

@@ -10,6 +10,8 @@
 
 use std::collections::HashSet;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
@@ -17,6 +19,7 @@ use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Mode, Query};
 use crate::rank::{self, NoteScore, Rule, Signals};
 use crate::relevance::{self, Evidence};
+use crate::share::{self, Share};
 use crate::snapshot::Snapshot;
 use crate::snippet;
 use crate::vector::{Entry, VectorIndex};
@@ -211,14 +214,13 @@ fn rank(
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let mut notes = retrieve(snap, query, constraints, options, query_vector.as_ref())?;
+    let (mut notes, shares) = retrieve(snap, query, constraints, options, query_vector.as_ref())?;
     // Absolute evidence of each candidate, and the floor.
     weigh(
-        snap,
-        query,
         &mut notes,
+        &shares,
         query_vector.as_ref().map(|(v, q)| (*v, q.as_slice())),
-    )?;
+    );
     let priors = snap.priors()?;
     let rules = [
         Rule::Floor(options.min_score),
@@ -251,14 +253,15 @@ fn show_scores(snap: &Snapshot, notes: &mut [NoteScore], options: &SearchOptions
 }
 
 /// The candidates of the query's retrievers among the notes its constraints allow, rolled
-/// up to notes and (hybrid) fused.
+/// up to notes, the keyword list coordinated (`rank::coordinate`), and (hybrid) fused;
+/// with the keyword share of every candidate.
 fn retrieve(
     snap: &Snapshot,
     query: &Query,
     constraints: &Constraints,
     options: &SearchOptions,
     query_vector: Option<&(&VectorIndex, Vec<f32>)>,
-) -> Result<Vec<NoteScore>> {
+) -> Result<(Vec<NoteScore>, FxHashMap<u32, Share>)> {
     let depth = depth(options.limit, options.mode);
     let lexical_wanted = options.mode != Mode::Semantic;
     let keywords = || match lexical_wanted {
@@ -282,8 +285,11 @@ fn retrieve(
         (Some(q), false) => (keywords(), vectors(q)),
         (None, _) => (keywords(), Ok(Vec::new())),
     };
-    let ((lexical, lexical_complete), semantic) = (lexical?, semantic?);
-    Ok(match options.mode {
+    let ((mut lexical, lexical_complete), semantic) = (lexical?, semantic?);
+    let candidates: FxHashSet<u32> = lexical.iter().chain(&semantic).map(|n| n.note_ord).collect();
+    let shares = share::shares(snap, query, &candidates)?;
+    rank::coordinate(&mut lexical, &shares);
+    let notes = match options.mode {
         Mode::Hybrid => {
             let lexical = Ranked {
                 notes: &lexical,
@@ -297,7 +303,8 @@ fn retrieve(
         }
         Mode::Semantic => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
         Mode::Lexical => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
-    })
+    };
+    Ok((notes, shares))
 }
 
 /// For `--explain`: what each constraint removed from the candidates the query's words
@@ -327,6 +334,7 @@ fn removed_by_constraints(
             options,
             query_vector.as_ref(),
         )?
+        .0
         .iter()
         .map(|n| n.note_ord)
         .collect()
@@ -334,84 +342,15 @@ fn removed_by_constraints(
     Ok(snap.lexical().removed_by(query, &candidates)?)
 }
 
-/// Fills in each candidate's absolute evidence (keyword share, similarity) and its
-/// probability of relevance (see `relevance`). A word matched only through its typo
-/// correction counts `CORRECTED_EVIDENCE` of its weight.
+/// Fills in each candidate's absolute evidence (its keyword share from `shares`, its
+/// similarity) and its probability of relevance (see `relevance`).
 fn weigh(
-    snap: &Snapshot,
-    query: &Query,
     notes: &mut [NoteScore],
+    shares: &FxHashMap<u32, Share>,
     query_vector: Option<(&VectorIndex, &[f32])>,
-) -> Result<()> {
-    use crate::lexical::spell::CORRECTED_EVIDENCE;
-    let units = snap.lexical().evidence_terms(query);
-    let note_index = snap.notes();
-    let total = note_index.count().max(1) as f32;
-    let idf_of = |term: &str| {
-        let df = note_index.doc_freq(term) as f32;
-        (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
-    };
-    // A unit's weight is its typed word's, or its correction's when the typed word is in
-    // no note (else an absent word would outweigh every real one).
-    let mut terms: Vec<String> = Vec::new();
-    let mut idf: Vec<f32> = Vec::new();
-    let mut alt_idf: Vec<Option<f32>> = Vec::new();
-    for unit in &units {
-        terms.push(unit.term.clone());
-        let own = idf_of(&unit.term);
-        let alt = unit.correction.as_ref().map(|(t, _)| idf_of(t));
-        alt_idf.push(alt);
-        idf.push(match (note_index.doc_freq(&unit.term), alt) {
-            (0, Some(a)) => a,
-            _ => own,
-        });
-    }
-    let alt_at: Vec<Option<usize>> = units
-        .iter()
-        .map(|u| {
-            u.correction.as_ref().map(|(t, _)| {
-                terms.push(t.clone());
-                terms.len() - 1
-            })
-        })
-        .collect();
-    let prefixes = snap.lexical().prefix_evidence(query)?;
-    let prefix_idf: Vec<f32> = prefixes
-        .iter()
-        .map(|set| {
-            let df = set.len() as f32;
-            (1.0 + (total - df + 0.5) / (df + 0.5)).ln()
-        })
-        .collect();
-    let weights: Vec<f32> = idf.iter().chain(&prefix_idf).copied().collect();
-    let weight = relevance::keyword_weight(&weights);
-    let candidates: rustc_hash::FxHashSet<u32> = notes.iter().map(|n| n.note_ord).collect();
-    let matched = note_index.terms_in(&terms, &candidates)?;
+) {
     for n in notes.iter_mut() {
-        let has = matched.get(&n.note_ord);
-        let has = |i: usize| has.is_some_and(|ts| ts.contains(&i));
-        let mut words = 0.0;
-        let mut corrected = Vec::new();
-        for (i, unit) in units.iter().enumerate() {
-            if has(i) {
-                words += idf[i];
-            } else if let (Some(at), Some(a)) = (alt_at[i], alt_idf[i]) {
-                if has(at) {
-                    words += CORRECTED_EVIDENCE * a.min(idf[i]);
-                    corrected.extend(unit.correction.as_ref().map(|(_, to)| to.clone()));
-                }
-            }
-        }
-        let prefixes: f32 = prefixes
-            .iter()
-            .zip(&prefix_idf)
-            .filter(|(set, _)| set.contains(&n.note_ord))
-            .map(|(_, w)| w)
-            .sum();
-        let keyword = match weight > 0.0 {
-            true => ((words + prefixes) / weight).min(1.0),
-            false => 0.0,
-        };
+        let share = shares.get(&n.note_ord).cloned().unwrap_or_default();
         let similarity = match (n.signals.semantic, query_vector) {
             (Some((_, sim)), _) => Some(sim),
             (None, Some((v, q))) => v
@@ -422,13 +361,12 @@ fn weigh(
             _ => None,
         };
         n.signals.evidence = Evidence {
-            keyword: Some(keyword),
+            keyword: Some(share.share),
             similarity,
         };
         n.signals.relevance = relevance::probability(n.signals.evidence);
-        n.signals.corrected = corrected;
+        n.signals.corrected = share.corrected;
     }
-    Ok(())
 }
 
 /// Notes ranked by their best sections' keyword scores, blended with the whole note's;

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Index, INDEX_FLAGS};
+use common::{shared_vault, Index, INDEX_FLAGS};
 use tempfile::TempDir;
 
 /// A vault of `(relative path, text)` notes.
@@ -50,6 +50,26 @@ const ZH: &[(&str, &str)] = &[
         "# Rust 编程\n\n用Rust写命令行工具很方便，cargo管理依赖。\n",
     ),
 ];
+
+/// Known-item queries of `../shared/data/knownitem-zh` made of two spans from one note of
+/// zh-fortunes: the note that holds both comes first, above shorter notes that hold one
+/// span (each of these lost to one before keyword scores were weighed by the share of
+/// the query's spans a note holds).
+#[test]
+fn a_note_with_every_span_ranks_above_notes_with_one() {
+    let (idx, _) = Index::build(&shared_vault("zh-fortunes"), &[]);
+    for (query, note) in [
+        ("今来 田园", "zh/tang/077"),
+        ("地日 消灭", "zh/quotes/1717"),
+        ("创建了一 案库", "zh/quotes/0484"),
+        ("像文件 如果你使", "zh/quotes/0380"),
+    ] {
+        let got = idx.ids(query, 3);
+        assert_eq!(got.first().map(String::as_str), Some(note), "{query}: {got:?}");
+        // The notes with one span are still found, below it.
+        assert!(got.len() > 1, "{query}: {got:?}");
+    }
+}
 
 #[test]
 fn chinese_words_inside_clauses_are_found() {
