@@ -85,6 +85,7 @@ fn fuse_and_roll_up(b: divan::Bencher) {
                 complete: false,
             },
             DEFAULT_FUSION,
+            &|_| false,
         )
     });
 }

@@ -37,6 +37,7 @@ pub mod error;
 pub mod eval;
 pub mod fuse;
 pub mod indexer;
+pub mod language;
 pub mod lexical;
 #[cfg(feature = "mcp")]
 pub mod mcp;

@@ -254,7 +254,7 @@ mod tests {
             &mut notes,
             |o| Prior {
                 strength: strengths[o as usize],
-                updated: None,
+                ..Default::default()
             },
             w,
             None,
@@ -292,7 +292,7 @@ mod tests {
             |n| data[n.note_ord as usize].2,
             |o| Prior {
                 strength: data[o as usize].3,
-                updated: None,
+                ..Default::default()
             },
         );
         // Note 1 is under the floor, however strong; strength then lifts 2 over 0.

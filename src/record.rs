@@ -39,8 +39,12 @@ impl FileStamp {
 }
 
 /// Per-note facts the priors need (stored per index so that a query need not load notes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Prior {
     pub strength: Option<f32>,
     pub updated: Option<NaiveDate>,
+    /// Not a prior but read as one, for every candidate of a hybrid query: the language
+    /// of the note's text (`language`), so that a note in another language than the query
+    /// is not held to the query's words.
+    pub language: Option<crate::language::Language>,
 }

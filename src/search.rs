@@ -13,8 +13,10 @@ use std::collections::HashSet;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::Analysis;
+use crate::embed::ModelKind;
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
+use crate::language::{self, language_of};
 use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Mode, Query};
 use crate::rank::{self, NoteScore, Rule, Signals};
@@ -299,12 +301,27 @@ fn retrieve(
                 notes: &semantic,
                 complete: false,
             };
-            fuse(lexical, semantic, options.fusion)
+            let foreign = foreign_notes(snap, query)?;
+            fuse(lexical, semantic, options.fusion, &foreign)
         }
         Mode::Semantic => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
         Mode::Lexical => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
     };
     Ok((notes, shares))
+}
+
+/// Which notes are in another language than the query (see `fuse`): none unless the
+/// query's language shows and the index's model reads every language.
+fn foreign_notes<'s>(snap: &'s Snapshot, query: &Query) -> Result<Box<dyn Fn(u32) -> bool + 's>> {
+    let multilingual = ModelKind::of_dir(&snap.model().paths().model_dir) == ModelKind::Multilingual;
+    let asked = language_of(&query.text(), language::QUERY);
+    Ok(match (multilingual, asked) {
+        (true, Some(asked)) => {
+            let priors = snap.priors()?;
+            Box::new(move |ord| priors.get(ord).language.is_some_and(|l| l != asked))
+        }
+        _ => Box::new(|_| false),
+    })
 }
 
 /// For `--explain`: what each constraint removed from the candidates the query's words

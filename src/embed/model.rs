@@ -86,7 +86,7 @@ const LANGUAGE_SAMPLE: usize = 400;
 pub fn choose_model(vault: &Path) -> (ModelKind, String) {
     let (mut english, mut other) = (0usize, 0usize);
     for text in crate::vault::sample_texts(vault, LANGUAGE_SAMPLE) {
-        match crate::analysis::is_english(&text) {
+        match crate::language::is_english(&text) {
             Some(true) => english += 1,
             Some(false) => other += 1,
             None => {}

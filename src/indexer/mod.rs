@@ -301,6 +301,7 @@ impl Tables {
         self.priors[ord as usize] = Prior {
             strength: n.note.meta.strength,
             updated: n.effective_updated(),
+            language: n.note.language(),
         };
         self.ids[ord as usize] = n.note.id.to_string();
     }

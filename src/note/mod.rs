@@ -154,6 +154,25 @@ pub struct Note {
 }
 
 impl Note {
+    /// The language of the note's title and text (its first few thousand characters are
+    /// plenty to tell).
+    pub fn language(&self) -> Option<crate::language::Language> {
+        const ENOUGH: usize = 4000;
+        let mut text = self.title.clone();
+        for s in &self.sections {
+            if text.len() >= ENOUGH {
+                break;
+            }
+            text.push('\n');
+            text.push_str(&s.text);
+        }
+        let end = (0..=ENOUGH.min(text.len()))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        crate::language::language_of(&text[..end], crate::language::NOTE)
+    }
+
     /// Parses `text` as the note `id`; the id's file stem is the title of last resort.
     pub fn parse(id: NoteId, text: &str) -> Note {
         Parse::new(id, text).run()

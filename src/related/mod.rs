@@ -448,7 +448,7 @@ fn combine(
     ];
     let prior = |ord| crate::record::Prior {
         strength: strength(ord),
-        updated: None,
+        ..Default::default()
     };
     rank::apply_rules(&rules, &mut ranked, |n| n.score, prior);
     let mut by_ord: HashMap<u32, Scored> = scored.into_iter().map(|s| (s.ord, s)).collect();

@@ -1,6 +1,6 @@
 //! The small per-note tables of a generation, in binary, read through memory maps.
 //!
-//! - `priors.bin`: each note's strength and date by ordinal (8 bytes a note), what the
+//! - `priors.bin`: each note's strength, date and language by ordinal (12 bytes a note), what the
 //!   ranking's priors multiply in for every candidate of every query.
 //! - `ids.bin`: each note's id by ordinal, what every result needs to be named. (Tantivy's
 //!   string columns decompress a dictionary block per lookup, which showed in a page of
@@ -23,9 +23,13 @@ use chrono::{Datelike, NaiveDate};
 use memmap2::Mmap;
 
 use super::{io, StoreError};
+use crate::language::Language;
 use crate::record::{FileStamp, Prior};
 
-const PRIORS_MAGIC: &[u8; 8] = b"RCLPRI01";
+const PRIORS_MAGIC: &[u8; 8] = b"RCLPRI02";
+/// The table before notes had a language (8 bytes a note): still read, every language
+/// unknown, until the next build or update writes the table again.
+const PRIORS_MAGIC_V1: &[u8; 8] = b"RCLPRI01";
 const FILES_MAGIC: &[u8; 8] = b"RCLFIL01";
 const IDS_MAGIC: &[u8; 8] = b"RCLIDS01";
 /// The ordinal of a file that is not a note (it was skipped: too large, not UTF-8, ...).
@@ -68,6 +72,7 @@ pub fn write_priors(path: &Path, priors: &[Prior]) -> Result<(), StoreError> {
         for p in priors {
             w.write_all(&p.strength.unwrap_or(f32::NAN).to_le_bytes())?;
             w.write_all(&p.updated.map_or(i32::MIN, |d| d.num_days_from_ce()).to_le_bytes())?;
+            w.write_all(&[Language::code(p.language), 0, 0, 0])?;
         }
         Ok(())
     })
@@ -76,21 +81,28 @@ pub fn write_priors(path: &Path, priors: &[Prior]) -> Result<(), StoreError> {
 /// `priors.bin`, mapped.
 pub struct PriorTable {
     map: Mmap,
+    /// Bytes a note: 12, or 8 in a table of the first layout.
+    stride: usize,
 }
 
 impl PriorTable {
     pub fn open(path: &Path) -> Result<PriorTable, StoreError> {
         let map = map(path)?;
-        if map.get(..8) != Some(&PRIORS_MAGIC[..]) || (map.len() - 8) % 8 != 0 {
+        let stride = match map.get(..8) {
+            Some(m) if m == &PRIORS_MAGIC[..] => 12,
+            Some(m) if m == &PRIORS_MAGIC_V1[..] => 8,
+            _ => return Err(corrupt(path)),
+        };
+        if (map.len() - 8) % stride != 0 {
             return Err(corrupt(path));
         }
-        Ok(PriorTable { map })
+        Ok(PriorTable { map, stride })
     }
 
     /// The prior of note `ord` (neutral when the table has none).
     pub fn get(&self, ord: u32) -> Prior {
-        let at = 8 + ord as usize * 8;
-        let Some(b) = self.map.get(at..at + 8) else {
+        let at = 8 + ord as usize * self.stride;
+        let Some(b) = self.map.get(at..at + self.stride) else {
             return Prior::default();
         };
         let strength = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -100,12 +112,13 @@ impl PriorTable {
             updated: (days != i32::MIN)
                 .then(|| NaiveDate::from_num_days_from_ce_opt(days))
                 .flatten(),
+            language: b.get(8).and_then(|&c| Language::from_code(c)),
         }
     }
 
     /// Number of ordinals.
     pub fn len(&self) -> usize {
-        (self.map.len() - 8) / 8
+        (self.map.len() - 8) / self.stride
     }
 
     pub fn is_empty(&self) -> bool {
@@ -357,6 +370,7 @@ mod tests {
                 Prior {
                     strength: Some(0.85),
                     updated: d,
+                    language: Some(Language::ENGLISH),
                 },
                 Prior::default(),
             ],
@@ -364,8 +378,19 @@ mod tests {
         .unwrap();
         let t = PriorTable::open(&p).unwrap();
         assert_eq!((t.len(), t.get(0).strength, t.get(0).updated), (2, Some(0.85), d));
+        assert_eq!(t.get(0).language, Some(Language::ENGLISH));
         assert_eq!(t.get(1), Prior::default());
         assert_eq!(t.get(99), Prior::default());
+        // A table of the first layout (no languages) still reads.
+        let mut v1 = b"RCLPRI01".to_vec();
+        v1.extend(0.5f32.to_le_bytes());
+        v1.extend(i32::MIN.to_le_bytes());
+        std::fs::write(&p, v1).unwrap();
+        let t = PriorTable::open(&p).unwrap();
+        assert_eq!(
+            (t.len(), t.get(0).strength, t.get(0).language),
+            (1, Some(0.5), None)
+        );
 
         let files = Files {
             rows: vec![FileRow {
