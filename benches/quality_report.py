@@ -49,7 +49,15 @@ def report(res, recall, write, strength, bench_dir, weights, default_w, names):
     p("## Ranking quality\n")
     p(f"Measured {now} with `{cmd}` (BENCH_DIR={bench_dir}).")
     p(f"Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, shared with other work.")
-    p(f"Binary: {version}, commit {commit}{dirty}. Model: all-MiniLM-L6-v2, per-channel qint8 (the default).")
+    models = {}
+    for n in names:
+        try:
+            m = json.load(open(os.path.join(res, f"{n}.index.json"))).get("model") or "none"
+        except (OSError, ValueError):
+            m = "?"
+        models.setdefault(m.split(":")[0], []).append(label.get(n, n))
+    used = "; ".join(f"{m} ({', '.join(ns)})" for m, ns in models.items())
+    p(f"Binary: {version}, commit {commit}{dirty}. Models (each index's, as `--model` chose it): {used}.")
     p("Vaults: `python3 ../shared/tools/beir2vault.py` (`--plain` for all but the memory-note form of SciFact);")
     p("known-item Chinese is the real vault `../shared/vaults/zh-fortunes` with `../shared/data/knownitem-zh`.")
     p(f"SciFact uses the test split (300 queries). Defaults: fusion `zscore:0.5`, strength weight {default_w}.")
