@@ -45,8 +45,7 @@ pub struct EvalArgs {
 
 /// A snapshot of `dir` whose queries embed with the model the index was built with.
 fn open_snapshot(dir: &IndexDir, model: &ModelPaths) -> anyhow::Result<Snapshot> {
-    let recorded = dir.open().ok().and_then(|g| g.manifest.model);
-    let model = QueryModel::single(model.clone()).for_index(recorded.as_deref());
+    let model = QueryModel::single(model.clone()).for_index(dir.recorded_model().as_deref());
     Ok(Snapshot::open(dir, Arc::new(model))?)
 }
 

@@ -102,8 +102,7 @@ impl Engine {
     /// Opens the index in `dir`; the model is loaded when a query first needs it.
     pub fn open(dir: IndexDir, model: QueryModel, limits: Limits) -> Result<Engine> {
         // Queries embed with the model the index was built with.
-        let recorded = dir.open().ok().and_then(|g| g.manifest.model);
-        let model = Arc::new(model.for_index(recorded.as_deref()));
+        let model = Arc::new(model.for_index(dir.recorded_model().as_deref()));
         let snapshot = Arc::new(Snapshot::open(&dir, Arc::clone(&model))?);
         Ok(Engine {
             dir,

@@ -157,6 +157,12 @@ impl IndexDir {
         }
     }
 
+    /// The model the current generation's vectors were made with (`name:hash`), if it has
+    /// vectors: what every query process embeds with.
+    pub fn recorded_model(&self) -> Option<String> {
+        self.open().ok().and_then(|g| g.manifest.model)
+    }
+
     /// The generation `CURRENT` names.
     pub fn open(&self) -> Result<Generation, StoreError> {
         let dir = self.root.join(self.current_name()?);

@@ -28,7 +28,8 @@ use crate::record::{FileStamp, Prior};
 
 const PRIORS_MAGIC: &[u8; 8] = b"RCLPRI02";
 /// The table before notes had a language (8 bytes a note): still read, every language
-/// unknown, until the next build or update writes the table again.
+/// unknown. An update carries the unknown languages over (it reads only changed notes);
+/// `recall index` reads every note and knows them all again.
 const PRIORS_MAGIC_V1: &[u8; 8] = b"RCLPRI01";
 const FILES_MAGIC: &[u8; 8] = b"RCLFIL01";
 const IDS_MAGIC: &[u8; 8] = b"RCLIDS01";
