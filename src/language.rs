@@ -13,7 +13,7 @@
 
 /// A language (or, outside the Latin script, a script), stored in one byte a note
 /// (`record::Prior`); 0 is "unknown".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Language(u8);
 
 /// What it takes to tell a text's language.

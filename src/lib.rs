@@ -9,7 +9,9 @@
 //! dictionary (`lexical::spell`), turns its constraints into the notes they allow,
 //! retrieves from both indexes, weighs how much of the query each candidate holds
 //! ([`share`], which also coordinates the keyword list of a query in Chinese, Japanese or
-//! Korean), merges the lists ([`fuse`]), drops the candidates with too
+//! Korean), takes the multilingual model's language gap off the semantic side ([`gap`]),
+//! merges the lists ([`fuse`]; a note in another [`language`] than the query's is judged by
+//! meaning there), drops the candidates with too
 //! little evidence ([`relevance`] says how sure each result is) and then applies the
 //! priors of [`rank`] → [`snippet`] shows why a note matched. [`related`] finds the
 //! notes that belong with a note, from the same indexes plus the link graph and tags.
@@ -36,6 +38,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fuse;
+pub mod gap;
 pub mod indexer;
 pub mod language;
 pub mod lexical;

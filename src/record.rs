@@ -1,12 +1,15 @@
 //! What the index records about each file and note, shared by the stages that write it
 //! (`vault`, `indexer`, `store`) and those that read it (`rank`, `search`, `related`).
-//! A leaf: it imports nothing of the crate, so every stage can depend on it.
+//! Near the leaves: it imports nothing of the crate but `language` (which needs only
+//! `analysis`), so every stage can depend on it.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::language::Language;
 
 /// A file that was not indexed, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,5 +49,36 @@ pub struct Prior {
     /// Not a prior but read as one, for every candidate of a hybrid query: the language
     /// of the note's text (`language`), so that a note in another language than the query
     /// is not held to the query's words.
-    pub language: Option<crate::language::Language>,
+    pub language: Option<Language>,
+}
+
+/// The multilingual model's language gaps in one vault (`gap`): for each question language
+/// and note language, how alike the model finds them on average.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Gaps {
+    /// (question language, note language, mean cosine), languages as
+    /// [`Language::code`]s.
+    pub backgrounds: Vec<(u8, u8, f32)>,
+}
+
+impl Gaps {
+    fn background(&self, asked: Language, note: Language) -> Option<f32> {
+        let (a, n) = (Language::code(Some(asked)), Language::code(Some(note)));
+        self.backgrounds
+            .iter()
+            .find(|(qa, qn, _)| *qa == a && *qn == n)
+            .map(|t| t.2)
+    }
+
+    /// What a note in `note` gains for a query in `asked`: the background of the query's
+    /// own language less the note's (0 when either is not measured).
+    pub fn shift(&self, asked: Language, note: Option<Language>) -> f32 {
+        let Some(note) = note.filter(|n| *n != asked) else {
+            return 0.0;
+        };
+        match (self.background(asked, asked), self.background(asked, note)) {
+            (Some(own), Some(other)) => own - other,
+            _ => 0.0,
+        }
+    }
 }

@@ -222,6 +222,7 @@ fn rank(
         &mut notes,
         &shares,
         query_vector.as_ref().map(|(v, q)| (*v, q.as_slice())),
+        &*language_shift(snap, query)?,
     );
     let priors = snap.priors()?;
     let rules = [
@@ -360,11 +361,13 @@ fn removed_by_constraints(
 }
 
 /// Fills in each candidate's absolute evidence (its keyword share from `shares`, its
-/// similarity) and its probability of relevance (see `relevance`).
+/// similarity, with the language gap's `shift` as the semantic list has it) and its
+/// probability of relevance (see `relevance`).
 fn weigh(
     notes: &mut [NoteScore],
     shares: &FxHashMap<u32, Share>,
     query_vector: Option<(&VectorIndex, &[f32])>,
+    shift: &dyn Fn(u32) -> f32,
 ) {
     for n in notes.iter_mut() {
         let share = shares.get(&n.note_ord).cloned().unwrap_or_default();
@@ -374,7 +377,8 @@ fn weigh(
                 .of_note(n.note_ord)
                 .iter()
                 .map(|&id| crate::vector::quant::dot_query(q, v.row(id as usize)))
-                .reduce(f32::max),
+                .reduce(f32::max)
+                .map(|sim| sim + shift(n.note_ord)),
             _ => None,
         };
         n.signals.evidence = Evidence {
@@ -432,10 +436,24 @@ fn semantic(
     let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
     // Several chunks of one note can fill the list; ask for more than `depth` vectors.
     let hits = vectors.search(q, depth * 2, filter);
+    let shift = language_shift(snap, query)?;
     Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
         let e = vectors.entry(id);
-        (e.note_ord, e.section, sim)
+        (e.note_ord, e.section, sim + shift(e.note_ord))
     })))
+}
+
+/// What each note's cosine gains for the language gap of the index's model (see `gap`):
+/// nothing unless the index measured gaps and the query's language shows.
+fn language_shift<'s>(snap: &'s Snapshot, query: &Query) -> Result<Box<dyn Fn(u32) -> f32 + 's>> {
+    let gaps = snap.generation.manifest.language_gaps.as_ref();
+    Ok(match (gaps, language_of(&query.text(), language::QUERY)) {
+        (Some(gaps), Some(asked)) => {
+            let priors = snap.priors()?;
+            Box::new(move |ord| gaps.shift(asked, priors.get(ord).language))
+        }
+        _ => Box::new(|_| 0.0),
+    })
 }
 
 /// Records each note's rank and score in one retriever's list.

@@ -56,6 +56,7 @@ pub(super) fn build_locked(
         skipped: loaded.skipped.clone(),
         warnings: warnings_of(notes.iter().map(|(_, n)| n)),
         model: None,
+        gaps: None,
         changes: Changes {
             added: notes.len(),
             ..Changes::default()
@@ -115,6 +116,11 @@ pub(super) fn build_locked(
     crate::give_back_freed_memory();
     published.embedding = embed::embed_work(&mut embedder, work, &cached, &mut vectors, Some(sink))?;
     published.model = Some(embedder.fingerprint().to_string());
+    if embedder.kind() == crate::embed::ModelKind::Multilingual {
+        let priors = &published.tables.priors;
+        let language = |ord: u32| priors.get(ord as usize).and_then(|p| p.language);
+        published.gaps = Some(crate::gap::measure(&mut embedder, &vectors, language)?);
+    }
     drop(embedder);
     crate::give_back_freed_memory();
     VectorIndex::build(&vectors, staging.path())?;

@@ -327,6 +327,8 @@ struct Published {
     skipped: Vec<Skipped>,
     warnings: Vec<NoteWarning>,
     model: Option<String>,
+    /// See `gap`.
+    gaps: Option<crate::record::Gaps>,
     changes: Changes,
     embedding: EmbedReport,
 }
@@ -368,6 +370,7 @@ fn publish(
         language: options.analysis.code().to_string(),
         embedding_pending: pending,
         model_choice: options.model_choice.clone(),
+        language_gaps: p.gaps.clone(),
     };
     let dir = staging.publish(&manifest, &p.tables.priors, &p.tables.ids, &p.files)?;
     // The report's time includes publishing (the manifest cannot hold its own writing).

@@ -137,6 +137,7 @@ pub(super) fn update_locked(
         files: plan.files,
         skipped: plan.skipped,
         model: g.manifest.model.clone(),
+        gaps: g.manifest.language_gaps.clone(),
         changes: plan.changes,
         embedding,
     };

@@ -96,6 +96,10 @@ pub struct Manifest {
     /// How the embedding model was chosen (`--model`, or what `auto` measured).
     #[serde(default)]
     pub model_choice: Option<String>,
+    /// The multilingual model's language gaps in this vault (`gap`), measured by a full
+    /// build with that model; an update keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_gaps: Option<crate::record::Gaps>,
 }
 
 impl Manifest {
