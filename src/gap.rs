@@ -154,6 +154,10 @@ pub fn measure(
         rows.entry(e.note_ord).or_default().push(i);
     }
     let mut backgrounds = Vec::new();
+    if per_language.is_empty() {
+        // No note's language shows: nothing to measure, and no question to embed.
+        return Ok(Gaps { backgrounds });
+    }
     for questions in BANK {
         let Some(asked) = language_of(&questions.join(". "), NOTE) else {
             continue;

@@ -16,14 +16,16 @@ use crate::analysis::Analysis;
 use crate::embed::ModelKind;
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
-use crate::language::{self, language_of};
+use crate::language::{self, language_of, Language};
 use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Mode, Query};
 use crate::rank::{self, NoteScore, Rule, Signals};
+use crate::record::Gaps;
 use crate::relevance::{self, Evidence};
 use crate::share::{self, Share};
 use crate::snapshot::Snapshot;
 use crate::snippet;
+use crate::store::PriorTable;
 use crate::vector::{Entry, VectorIndex};
 
 /// How to search.
@@ -216,13 +218,21 @@ fn rank(
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let (mut notes, shares) = retrieve(snap, query, constraints, options, query_vector.as_ref())?;
+    let languages = Languages::of(snap, query, options.mode)?;
+    let (mut notes, shares) = retrieve(
+        snap,
+        query,
+        constraints,
+        options,
+        query_vector.as_ref(),
+        &languages,
+    )?;
     // Absolute evidence of each candidate, and the floor.
     weigh(
         &mut notes,
         &shares,
         query_vector.as_ref().map(|(v, q)| (*v, q.as_slice())),
-        &*language_shift(snap, query)?,
+        &languages,
     );
     let priors = snap.priors()?;
     let rules = [
@@ -264,6 +274,7 @@ fn retrieve(
     constraints: &Constraints,
     options: &SearchOptions,
     query_vector: Option<&(&VectorIndex, Vec<f32>)>,
+    languages: &Languages<'_>,
 ) -> Result<(Vec<NoteScore>, FxHashMap<u32, Share>)> {
     let depth = depth(options.limit, options.mode);
     let lexical_wanted = options.mode != Mode::Semantic;
@@ -271,7 +282,8 @@ fn retrieve(
         true => lexical(snap, query, constraints, depth),
         false => Ok((Vec::new(), false)),
     };
-    let vectors = |(v, q): &(&VectorIndex, Vec<f32>)| semantic(snap, query, constraints, v, q, depth);
+    let vectors =
+        |(v, q): &(&VectorIndex, Vec<f32>)| semantic(snap, query, constraints, v, q, depth, languages);
     // A process that answers one query at a time embeds the query on every core, then
     // runs the two retrievals side by side, the graph walk and the keyword search each on
     // a core of its own. A server's queries already keep the cores busy: there a thread
@@ -302,8 +314,7 @@ fn retrieve(
                 notes: &semantic,
                 complete: false,
             };
-            let foreign = foreign_notes(snap, query)?;
-            fuse(lexical, semantic, options.fusion, &foreign)
+            fuse(lexical, semantic, options.fusion, &|ord| languages.foreign(ord))
         }
         Mode::Semantic => with_signals(semantic, |s, rank, score| s.semantic = Some((rank, score))),
         Mode::Lexical => with_signals(lexical, |s, rank, score| s.lexical = Some((rank, score))),
@@ -311,18 +322,47 @@ fn retrieve(
     Ok((notes, shares))
 }
 
-/// Which notes are in another language than the query (see `fuse`): none unless the
-/// query's language shows and the index's model reads every language.
-fn foreign_notes<'s>(snap: &'s Snapshot, query: &Query) -> Result<Box<dyn Fn(u32) -> bool + 's>> {
-    let multilingual = ModelKind::of_dir(&snap.model().paths().model_dir) == ModelKind::Multilingual;
-    let asked = language_of(&query.text(), language::QUERY);
-    Ok(match (multilingual, asked) {
-        (true, Some(asked)) => {
-            let priors = snap.priors()?;
-            Box::new(move |ord| priors.get(ord).language.is_some_and(|l| l != asked))
+/// The query's language against each note's, read once a query: which notes are in
+/// another language (see `fuse`) and what the language gap adds to their cosine (see
+/// `gap`). Both need the query's language to show; the first also a model that reads
+/// every language, the second gaps the index measured.
+#[derive(Default)]
+struct Languages<'s> {
+    asked: Option<(Language, &'s PriorTable)>,
+    multilingual: bool,
+    gaps: Option<&'s Gaps>,
+}
+
+impl<'s> Languages<'s> {
+    /// Keyword mode neither fuses nor compares meaning: there it knows no language.
+    fn of(snap: &'s Snapshot, query: &Query, mode: Mode) -> Result<Languages<'s>> {
+        if mode == Mode::Lexical {
+            return Ok(Languages::default());
         }
-        _ => Box::new(|_| false),
-    })
+        let asked = match language_of(&query.text(), language::QUERY) {
+            Some(l) => Some((l, snap.priors()?)),
+            None => None,
+        };
+        Ok(Languages {
+            asked,
+            multilingual: ModelKind::of_dir(&snap.model().paths().model_dir) == ModelKind::Multilingual,
+            gaps: snap.generation.manifest.language_gaps.as_ref(),
+        })
+    }
+
+    fn foreign(&self, ord: u32) -> bool {
+        match (self.asked, self.multilingual) {
+            (Some((asked, priors)), true) => priors.get(ord).language.is_some_and(|l| l != asked),
+            _ => false,
+        }
+    }
+
+    fn shift(&self, ord: u32) -> f32 {
+        match (self.asked, self.gaps) {
+            (Some((asked, priors)), Some(gaps)) => gaps.shift(asked, priors.get(ord).language),
+            _ => 0.0,
+        }
+    }
 }
 
 /// For `--explain`: what each constraint removed from the candidates the query's words
@@ -351,6 +391,7 @@ fn removed_by_constraints(
             &Constraints::default(),
             options,
             query_vector.as_ref(),
+            &Languages::of(snap, &free, options.mode)?,
         )?
         .0
         .iter()
@@ -361,13 +402,13 @@ fn removed_by_constraints(
 }
 
 /// Fills in each candidate's absolute evidence (its keyword share from `shares`, its
-/// similarity, with the language gap's `shift` as the semantic list has it) and its
+/// similarity, with the language gap's shift as the semantic list has it) and its
 /// probability of relevance (see `relevance`).
 fn weigh(
     notes: &mut [NoteScore],
     shares: &FxHashMap<u32, Share>,
     query_vector: Option<(&VectorIndex, &[f32])>,
-    shift: &dyn Fn(u32) -> f32,
+    languages: &Languages<'_>,
 ) {
     for n in notes.iter_mut() {
         let share = shares.get(&n.note_ord).cloned().unwrap_or_default();
@@ -378,7 +419,7 @@ fn weigh(
                 .iter()
                 .map(|&id| crate::vector::quant::dot_query(q, v.row(id as usize)))
                 .reduce(f32::max)
-                .map(|sim| sim + shift(n.note_ord)),
+                .map(|sim| sim + languages.shift(n.note_ord)),
             _ => None,
         };
         n.signals.evidence = Evidence {
@@ -427,6 +468,7 @@ fn semantic(
     vectors: &VectorIndex,
     q: &[f32],
     depth: usize,
+    languages: &Languages<'_>,
 ) -> Result<Vec<NoteScore>> {
     let allowed: Option<HashSet<u32>> = match query.has_constraints() {
         true => Some(snap.lexical().allowed_notes(query, constraints)?),
@@ -436,24 +478,10 @@ fn semantic(
     let filter: Option<&dyn Fn(&Entry) -> bool> = if allowed.is_some() { Some(&allow) } else { None };
     // Several chunks of one note can fill the list; ask for more than `depth` vectors.
     let hits = vectors.search(q, depth * 2, filter);
-    let shift = language_shift(snap, query)?;
     Ok(rank::rollup(hits.into_iter().map(|(id, sim)| {
         let e = vectors.entry(id);
-        (e.note_ord, e.section, sim + shift(e.note_ord))
+        (e.note_ord, e.section, sim + languages.shift(e.note_ord))
     })))
-}
-
-/// What each note's cosine gains for the language gap of the index's model (see `gap`):
-/// nothing unless the index measured gaps and the query's language shows.
-fn language_shift<'s>(snap: &'s Snapshot, query: &Query) -> Result<Box<dyn Fn(u32) -> f32 + 's>> {
-    let gaps = snap.generation.manifest.language_gaps.as_ref();
-    Ok(match (gaps, language_of(&query.text(), language::QUERY)) {
-        (Some(gaps), Some(asked)) => {
-            let priors = snap.priors()?;
-            Box::new(move |ord| gaps.shift(asked, priors.get(ord).language))
-        }
-        _ => Box::new(|_| 0.0),
-    })
 }
 
 /// Records each note's rank and score in one retriever's list.

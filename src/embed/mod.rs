@@ -125,7 +125,12 @@ impl ModelFiles {
         init_runtime(&paths.runtime)?;
         let kind = ModelKind::of_dir(&paths.model_dir);
         let source = Source::read(kind, &paths.model_dir)?;
-        let fingerprint = format!("{}:{}", kind.name(), weights_hash(&paths.model_dir)?);
+        let hash = match &source {
+            // fastembed's graph is read into memory anyway.
+            Source::Fastembed(user) => blake3::hash(&user.onnx_file),
+            Source::Direct(_) => weights_hash(&paths.model_dir)?,
+        };
+        let fingerprint = format!("{}:{}", kind.name(), &hash.to_hex()[..16]);
         Ok(ModelFiles {
             paths,
             source,
@@ -465,17 +470,17 @@ fn init_runtime(path: &Path) -> Result<(), EmbedError> {
         })
 }
 
-/// The start of the BLAKE3 hash of the model's graph: what tells one model's vectors from
-/// another's. Hashed from a memory map, not read into memory: a cold search neither copies
-/// the graph nor holds a second copy of it beside ONNX Runtime's.
-fn weights_hash(dir: &Path) -> Result<String, EmbedError> {
+/// The BLAKE3 hash of the model's graph (what tells one model's vectors from another's),
+/// from a memory map: a session that ONNX Runtime reads from the file itself never has the
+/// graph copied into memory beside its own.
+fn weights_hash(dir: &Path) -> Result<blake3::Hash, EmbedError> {
     let path = dir.join("model.onnx");
     let mut hasher = blake3::Hasher::new();
     hasher.update_mmap(&path).map_err(|e| EmbedError::Model {
         dir: path,
         why: e.to_string(),
     })?;
-    Ok(hasher.finalize().to_hex()[..16].to_string())
+    Ok(hasher.finalize())
 }
 
 pub(super) fn normalized(mut v: Vec<f32>) -> Vec<f32> {
