@@ -383,6 +383,13 @@ fn an_index_of_another_format_or_model_is_refused_clearly() {
         out.stderr
     );
 
+    // Format 8 (the same layout but for the priors table, read either way) still opens.
+    let mut format_8 = manifest.clone();
+    format_8["format"] = Value::from(8);
+    std::fs::write(&manifest_path, format_8.to_string()).unwrap();
+    let out = recall(idx.path(), &["search", "bread", "--mode", "lexical"]);
+    assert_eq!(out.code, 0, "{out:?}");
+
     let mut old_format = manifest;
     old_format["format"] = Value::from(1);
     std::fs::write(&manifest_path, old_format.to_string()).unwrap();

@@ -27,8 +27,13 @@ pub mod tables;
 pub use journal::{alive, EmbedProgress, JournalWriter};
 pub use tables::{FileRow, FileTable, Files, IdTable, PriorTable, NO_NOTE};
 
-/// Bumped whenever the on-disk layout changes; an index of another format is refused.
-pub const FORMAT_VERSION: u32 = 8;
+/// Bumped whenever the on-disk layout changes; an index of another format is refused. 9:
+/// `priors.bin` holds each note's language (12 bytes a note), the manifest the language
+/// gaps. An older recall thus refuses, by its format, an index a newer one wrote.
+pub const FORMAT_VERSION: u32 = 9;
+/// The oldest format still read: 8 differs only by the 8-byte priors table, read with
+/// every note's language unknown (`store::tables`).
+const OLDEST_READ: u32 = 8;
 
 const CURRENT: &str = "CURRENT";
 const LOCK: &str = "LOCK";
@@ -42,7 +47,7 @@ const FILES: &str = "files.bin";
 pub enum StoreError {
     #[error("no index at {0}; build one with `recall index VAULT` (or pass --index DIR)")]
     Missing(PathBuf),
-    #[error("index at {dir} has format {found}, this recall reads format {expected}; rebuild with `recall index --rebuild VAULT`")]
+    #[error("index at {dir} has format {found}, this recall reads formats {OLDEST_READ} to {expected}; rebuild with `recall index --rebuild VAULT`")]
     Format { dir: PathBuf, found: u32, expected: u32 },
     #[error("index is locked by pid {pid} (another `recall index` or `update` is running)")]
     Locked { pid: String },
@@ -172,7 +177,7 @@ impl IndexDir {
         let dir = self.root.join(self.current_name()?);
         let manifest_path = dir.join(MANIFEST);
         let manifest: Manifest = read_json(&manifest_path)?;
-        if manifest.format != FORMAT_VERSION {
+        if !(OLDEST_READ..=FORMAT_VERSION).contains(&manifest.format) {
             return Err(StoreError::Format {
                 dir: self.root.clone(),
                 found: manifest.format,

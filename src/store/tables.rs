@@ -27,9 +27,10 @@ use crate::language::Language;
 use crate::record::{FileStamp, Prior};
 
 const PRIORS_MAGIC: &[u8; 8] = b"RCLPRI02";
-/// The table before notes had a language (8 bytes a note): still read, every language
-/// unknown. An update carries the unknown languages over (it reads only changed notes);
-/// `recall index` reads every note and knows them all again.
+/// The table of index format 8, before notes had a language (8 bytes a note): still read,
+/// every language unknown. An update carries the unknown languages over (it reads only
+/// changed notes) and publishes format 9; `recall index` reads every note and knows them
+/// all again.
 const PRIORS_MAGIC_V1: &[u8; 8] = b"RCLPRI01";
 const FILES_MAGIC: &[u8; 8] = b"RCLFIL01";
 const IDS_MAGIC: &[u8; 8] = b"RCLIDS01";
