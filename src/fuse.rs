@@ -121,9 +121,11 @@ impl Ranked<'_> {
 /// A note for which `foreign` holds (one in another language than the query, judged by a
 /// model that reads both) and that no keyword of the query matches is not held to the
 /// query's words, which it could not have used: its semantic score stands for its keyword
-/// score. Otherwise a vault's few notes in German sink under every English note that
-/// shares one word with an English question (BENCHMARKS.md, "Meaning in every
-/// language").
+/// score, and the keyword side is normalized over the other notes only, so that an
+/// English note sharing one word with the question does not stand out the more, the more
+/// notes in other languages the pool holds. Otherwise a vault's few notes in German sink
+/// under every English note that shares one word with an English question (BENCHMARKS.md,
+/// "Meaning in every language").
 pub fn fuse(
     lexical: Ranked<'_>,
     semantic: Ranked<'_>,
@@ -145,13 +147,20 @@ pub fn fuse(
     }
     let (lex_missing, sem_missing) = (lexical.missing(), semantic.missing());
     let raw = |x: Option<(usize, f32)>, missing: f32| x.map(|(_, s)| s).unwrap_or(missing);
-    let (lex_pool, sem_pool): (Vec<f32>, Vec<f32>) = merged
+    let by_meaning = |ord: u32, s: &Signals| s.lexical.is_none() && foreign(ord);
+    // The keyword side is normalized over the notes it judges.
+    let lex_pool: Vec<f32> = merged
+        .iter()
+        .filter(|(ord, (_, s))| !by_meaning(**ord, s))
+        .map(|(_, (_, s))| raw(s.lexical, lex_missing))
+        .collect();
+    let sem_pool: Vec<f32> = merged
         .values()
-        .map(|(_, s)| (raw(s.lexical, lex_missing), raw(s.semantic, sem_missing)))
-        .unzip();
+        .map(|(_, s)| raw(s.semantic, sem_missing))
+        .collect();
     let (ln, sn) = (normalizer(&lex_pool, fusion), normalizer(&sem_pool, fusion));
     for (ord, (_, signals)) in merged.iter_mut() {
-        let by_meaning = signals.lexical.is_none() && foreign(*ord);
+        let by_meaning = by_meaning(*ord, signals);
         signals.fused = match fusion {
             Fusion::Rrf { k, w_lex } => {
                 let rr = |r: Option<(usize, f32)>| r.map(|(rank, _)| 1.0 / (k + rank as f32)).unwrap_or(0.0);
@@ -290,5 +299,35 @@ mod tests {
         // A foreign note that does match a keyword is scored as any other.
         let matched = fuse(complete, ranked(&sem), DEFAULT_FUSION, &|ord| ord == 3);
         assert_eq!(matched, same);
+    }
+
+    #[test]
+    fn the_keyword_side_is_normalized_over_the_notes_it_judges() {
+        // "when to water tomato plants and prune their side shoots" over examples/languages:
+        // one English note (1) shares "water"; the Spanish note on tomatoes (2) none. Notes
+        // 2, 3, 4, 8 and 9 are in other languages than the question.
+        let lex = list(&[(1, 2.316)]);
+        let sem = list(&[
+            (2, 0.865),
+            (1, 0.849),
+            (3, 0.790),
+            (4, 0.784),
+            (5, 0.776),
+            (6, 0.773),
+            (7, 0.770),
+            (8, 0.760),
+            (9, 0.755),
+        ]);
+        let complete = Ranked {
+            notes: &lex,
+            complete: true,
+        };
+        let fused = fuse(complete, ranked(&sem), DEFAULT_FUSION, &|ord| {
+            [2, 3, 4, 8, 9].contains(&ord)
+        });
+        assert_eq!(fused[0].note_ord, 2);
+        // With every note in the question's language, the keyword match keeps its lead.
+        let same = fuse(complete, ranked(&sem), DEFAULT_FUSION, &|_| false);
+        assert_eq!(same[0].note_ord, 1);
     }
 }

@@ -13,6 +13,8 @@
 //! [`NOTES_MEASURED`]) notes of that language. A query in language `q` then adds to the
 //! cosine of a note in language `n` the gap `background(q, q) − background(q, n)`: the
 //! similarity a note has only from sharing the query's language is taken off the scale.
+//! The query's language is the one its text shows, else the one whose questions' mean
+//! vector is nearest the query's: the model tells languages apart in a few words.
 //! Notes of the query's own language, of no known language, or in a vault without notes
 //! in the query's language keep their cosine (BENCHMARKS.md, "Meaning in every language").
 
@@ -153,10 +155,13 @@ pub fn measure(
         }
         rows.entry(e.note_ord).or_default().push(i);
     }
-    let mut backgrounds = Vec::new();
+    let (mut backgrounds, mut centroids) = (Vec::new(), Vec::new());
     if per_language.is_empty() {
         // No note's language shows: nothing to measure, and no question to embed.
-        return Ok(Gaps { backgrounds });
+        return Ok(Gaps {
+            backgrounds,
+            centroids,
+        });
     }
     for questions in BANK {
         let Some(asked) = language_of(&questions.join(". "), NOTE) else {
@@ -166,6 +171,13 @@ pub fn measure(
         for q in questions {
             vectors_of_questions.push(embedder.embed_query(q)?);
         }
+        let mut centroid = vec![0f32; vectors.dim];
+        for v in &vectors_of_questions {
+            for (c, x) in centroid.iter_mut().zip(v) {
+                *c += x / questions.len() as f32;
+            }
+        }
+        centroids.push((Language::code(Some(asked)), centroid));
         for (&l, notes) in &per_language {
             let mut sum = 0f64;
             for ord in notes {
@@ -181,7 +193,10 @@ pub fn measure(
             backgrounds.push((Language::code(Some(asked)), Language::code(Some(l)), mean as f32));
         }
     }
-    Ok(Gaps { backgrounds })
+    Ok(Gaps {
+        backgrounds,
+        centroids,
+    })
 }
 
 #[cfg(test)]
@@ -209,6 +224,7 @@ mod tests {
                 (Language::code(Some(en)), Language::code(Some(en)), 0.77),
                 (Language::code(Some(en)), Language::code(Some(es)), 0.74),
             ],
+            centroids: Vec::new(),
         };
         assert!((g.shift(en, Some(es)) - 0.03).abs() < 1e-6);
         assert_eq!(g.shift(en, Some(en)), 0.0);

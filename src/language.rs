@@ -31,6 +31,12 @@ pub const NOTE: Evidence = Evidence {
     words: 5,
     letters: 20,
 };
+/// A note's language as the index stores it for ranking (`record::Prior`): a memory of
+/// one sentence shows its language in fewer words than `--model auto`'s sample asks of a
+/// note, and a note of no language is ranked as if in the query's. Three common words, or
+/// four letters of another script (our own cross-language check's English notes have
+/// two to six such words, BENCHMARKS.md "Meaning in every language").
+pub const STORED: Evidence = Evidence { words: 3, letters: 4 };
 /// A query: a few words. Short keyword queries still have no language.
 pub const QUERY: Evidence = Evidence { words: 2, letters: 2 };
 

@@ -59,6 +59,11 @@ pub struct Gaps {
     /// (question language, note language, mean cosine), languages as
     /// [`Language::code`]s.
     pub backgrounds: Vec<(u8, u8, f32)>,
+    /// For each question language, the mean of its questions' vectors: the one nearest a
+    /// query's vector tells the query's language when its text does not (empty in an
+    /// index built before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub centroids: Vec<(u8, Vec<f32>)>,
 }
 
 impl Gaps {
@@ -68,6 +73,21 @@ impl Gaps {
             .iter()
             .find(|(qa, qn, _)| *qa == a && *qn == n)
             .map(|t| t.2)
+    }
+
+    /// Of the languages the vault has notes in, the one whose question centroid is
+    /// nearest `query` (a vector of the model's): multilingual-e5-small tells languages
+    /// apart in a few words, where the text's common words and script do not (BENCHMARKS.md
+    /// "Meaning in every language"). Only the vault's languages are told apart, for a
+    /// query in any other gains no gap: so English is not taken for Portuguese.
+    pub fn nearest_language(&self, query: &[f32]) -> Option<Language> {
+        let dot = |c: &[f32]| query.iter().zip(c).map(|(a, b)| a * b).sum::<f32>();
+        let in_vault = |code: u8| self.backgrounds.iter().any(|&(a, n, _)| a == code && n == code);
+        self.centroids
+            .iter()
+            .filter(|(code, _)| in_vault(*code))
+            .max_by(|a, b| dot(&a.1).total_cmp(&dot(&b.1)))
+            .and_then(|(code, _)| Language::from_code(*code))
     }
 
     /// What a note in `note` gains for a query in `asked`: the background of the query's

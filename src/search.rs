@@ -218,7 +218,12 @@ fn rank(
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let languages = Languages::of(snap, query, options.mode)?;
+    let languages = Languages::of(
+        snap,
+        query,
+        options.mode,
+        query_vector.as_ref().map(|(_, q)| q.as_slice()),
+    )?;
     let (mut notes, shares) = retrieve(
         snap,
         query,
@@ -324,43 +329,50 @@ fn retrieve(
 
 /// The query's language against each note's, read once a query: which notes are in
 /// another language (see `fuse`) and what the language gap adds to their cosine (see
-/// `gap`). Both need the query's language to show; the first also a model that reads
-/// every language, the second gaps the index measured.
+/// `gap`). The first needs the query's text to show its language, which its words
+/// are judged by, and a model that reads every language; the second gaps the index
+/// measured, and takes the language the model hears when the text shows none.
 #[derive(Default)]
 struct Languages<'s> {
-    asked: Option<(Language, &'s PriorTable)>,
+    /// The language the query's text shows.
+    spoken: Option<(Language, &'s PriorTable)>,
+    /// That, else the one the model hears in the query's vector (`Gaps::nearest_language`),
+    /// with the gaps the index measured.
+    heard: Option<(Language, &'s PriorTable, &'s Gaps)>,
     multilingual: bool,
-    gaps: Option<&'s Gaps>,
 }
 
 impl<'s> Languages<'s> {
     /// Keyword mode neither fuses nor compares meaning: there it knows no language.
-    fn of(snap: &'s Snapshot, query: &Query, mode: Mode) -> Result<Languages<'s>> {
+    fn of(snap: &'s Snapshot, query: &Query, mode: Mode, vector: Option<&[f32]>) -> Result<Languages<'s>> {
         if mode == Mode::Lexical {
             return Ok(Languages::default());
         }
-        let asked = match language_of(&query.text(), language::QUERY) {
-            Some(l) => Some((l, snap.priors()?)),
+        let gaps = snap.generation.manifest.language_gaps.as_ref();
+        let spoken = language_of(&query.text(), language::QUERY);
+        let heard = spoken.or_else(|| gaps.zip(vector).and_then(|(g, q)| g.nearest_language(q)));
+        let priors = match heard {
+            Some(_) => Some(snap.priors()?),
             None => None,
         };
         Ok(Languages {
-            asked,
+            spoken: spoken.zip(priors),
+            heard: heard.zip(priors).zip(gaps).map(|((l, p), g)| (l, p, g)),
             multilingual: ModelKind::of_dir(&snap.model().paths().model_dir) == ModelKind::Multilingual,
-            gaps: snap.generation.manifest.language_gaps.as_ref(),
         })
     }
 
     fn foreign(&self, ord: u32) -> bool {
-        match (self.asked, self.multilingual) {
+        match (self.spoken, self.multilingual) {
             (Some((asked, priors)), true) => priors.get(ord).language.is_some_and(|l| l != asked),
             _ => false,
         }
     }
 
     fn shift(&self, ord: u32) -> f32 {
-        match (self.asked, self.gaps) {
-            (Some((asked, priors)), Some(gaps)) => gaps.shift(asked, priors.get(ord).language),
-            _ => 0.0,
+        match self.heard {
+            Some((asked, priors, gaps)) => gaps.shift(asked, priors.get(ord).language),
+            None => 0.0,
         }
     }
 }
@@ -391,7 +403,12 @@ fn removed_by_constraints(
             &Constraints::default(),
             options,
             query_vector.as_ref(),
-            &Languages::of(snap, &free, options.mode)?,
+            &Languages::of(
+                snap,
+                &free,
+                options.mode,
+                query_vector.as_ref().map(|(_, q)| q.as_slice()),
+            )?,
         )?
         .0
         .iter()

@@ -154,8 +154,8 @@ pub struct Note {
 }
 
 impl Note {
-    /// The language of the note's title and text (its first few thousand characters are
-    /// plenty to tell).
+    /// The language of the note's title and text, as the index stores it (its first few
+    /// thousand characters are plenty to tell).
     pub fn language(&self) -> Option<crate::language::Language> {
         const ENOUGH: usize = 4000;
         let mut text = self.title.clone();
@@ -170,7 +170,7 @@ impl Note {
             .rev()
             .find(|&i| text.is_char_boundary(i))
             .unwrap_or(0);
-        crate::language::language_of(&text[..end], crate::language::NOTE)
+        crate::language::language_of(&text[..end], crate::language::STORED)
     }
 
     /// Parses `text` as the note `id`; the id's file stem is the title of last resort.
