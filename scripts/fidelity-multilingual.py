@@ -328,45 +328,10 @@ def stats(cos):
 
 # --------------------------------------------------------------------------------------------
 # issue 23's cross-language check
-NOTES = [
-    ("de", "Sauerteigbrot: Den Teig am Abend ansetzen und über Nacht im Kühlschrank gehen lassen. "
-           "Morgens bei 250 Grad im gusseisernen Topf backen, bis die Kruste dunkel und knusprig ist."),
-    ("fr", "Réparer une crevaison : démonter la roue, plonger la chambre à air dans une bassine d'eau "
-           "pour trouver le trou, coller une rustine puis regonfler le pneu."),
-    ("es", "Cuidado de las tomateras en el balcón: regarlas temprano por la mañana, quitarles los "
-           "brotes laterales y atarlas a una caña cuando crecen."),
-    ("zh", "周末去爬山，早上六点出发，中午在山顶吃了自己带的饭团，下午下山的时候下起了小雨。"),
-    ("ja", "毎朝、駅まで自転車で通っています。雨の日はバスに乗りますが、渋滞でよく遅れます。"),
-]
-ENGLISH = {  # four English notes beside them: on other topics, or on neighbouring ones
-    "far": [
-        "Quarterly budget review: marketing spent twelve percent over plan, so travel is frozen "
-        "until July and the offsite moves online.",
-        "Python virtual environments keep each project's packages apart; create one with "
-        "python -m venv and activate it before installing anything.",
-        "The Roman aqueducts carried water into the city by gravity alone, over bridges of stone "
-        "arches many kilometres long.",
-        "Database migration checklist: take a backup, run the schema changes in a transaction, "
-        "then verify the row counts.",
-    ],
-    "near": [  # cooking, cycling, plants, rain: each shares a topic with a question
-        "Weeknight curry: fry onion, garlic and ginger, stir in chickpeas and coconut milk, "
-        "then simmer for twenty minutes and serve with rice.",
-        "Training plan for the spring road race: intervals on Tuesday, a long easy ride on "
-        "Saturday and rest on the eve of the event.",
-        "Repotting houseplants in March: shake off the old soil, trim dead roots and use a pot "
-        "one size larger.",
-        "Packing list for a rainy trip: umbrella, waterproof jacket, spare socks and a dry bag "
-        "for the phone.",
-    ],
-}
-QUESTIONS = [  # (note index, English question sharing no word with the note)
-    (0, "baking sourdough bread after an overnight fermentation"),
-    (1, "fixing a flat bicycle tyre with a patch kit"),
-    (2, "looking after vegetable seedlings grown outdoors on an apartment terrace"),
-    (3, "a weekend hike that ended in light showers"),
-    (4, "commuting by bike each day, taking public transport when it is wet"),
-]
+_CHECK = json.load(open(os.path.join(ROOT, "tests", "crosslang.json"), encoding="utf-8"))
+NOTES = [tuple(n) for n in _CHECK["notes"]]
+ENGLISH = _CHECK["english"]  # four English notes beside them: on other topics, or on neighbouring ones
+QUESTIONS = [tuple(q) for q in _CHECK["questions"]]  # (note index, English question sharing no word)
 
 
 FUNCTION_WORDS = set(STOP["en"]) | {"a", "an", "after", "before", "each", "it", "on", "when", "then", "with"}

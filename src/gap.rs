@@ -13,8 +13,9 @@
 //! [`NOTES_MEASURED`]) notes of that language. A query in language `q` then adds to the
 //! cosine of a note in language `n` the gap `background(q, q) − background(q, n)`: the
 //! similarity a note has only from sharing the query's language is taken off the scale.
-//! The query's language is the one its text shows, else the one whose questions' mean
-//! vector is nearest the query's: the model tells languages apart in a few words.
+//! The query's language is the one its text shows when the vault has notes in it, else
+//! the one of the vault's languages whose questions' mean vector is nearest the query's:
+//! the model tells languages apart in a few words.
 //! Notes of the query's own language, of no known language, or in a vault without notes
 //! in the query's language keep their cosine (BENCHMARKS.md, "Meaning in every language").
 
@@ -230,5 +231,37 @@ mod tests {
         assert_eq!(g.shift(en, Some(en)), 0.0);
         assert_eq!(g.shift(en, None), 0.0);
         assert_eq!(g.shift(es, Some(en)), 0.0, "not measured for Spanish questions");
+    }
+
+    #[test]
+    fn a_query_s_language_is_one_of_the_vault_s() {
+        let code = |l: Language| Language::code(Some(l));
+        let (en, nl, zh) = (
+            Language::ENGLISH,
+            language_of(&BANK[6].join(". "), NOTE).unwrap(),
+            language_of(&BANK[7].join(". "), NOTE).unwrap(),
+        );
+        let axis = |i: usize| (0..4).map(|k| f32::from(u8::from(k == i))).collect::<Vec<f32>>();
+        let g = Gaps {
+            // Notes in English and Chinese; questions measured in all three.
+            backgrounds: vec![(code(en), code(en), 0.77), (code(zh), code(zh), 0.82)],
+            centroids: vec![(code(en), axis(0)), (code(nl), axis(1)), (code(zh), axis(2))],
+        };
+        let english_vector = [0.9, 0.95, 0.1, 0.0];
+        // Shown by its words and the vault has notes in it.
+        assert_eq!(g.query_language(Some(zh), &english_vector), Some(zh));
+        // "TNFAIP3 is a glioblastoma tumor suppressor" shows Dutch; the vault has none, and
+        // of its languages the vector is nearest English (though nearer Dutch still).
+        assert_eq!(g.query_language(Some(nl), &english_vector), Some(en));
+        assert_eq!(g.query_language(None, &[0.1, 0.0, 0.9, 0.0]), Some(zh));
+        let old = Gaps {
+            centroids: Vec::new(),
+            ..g
+        };
+        assert_eq!(
+            old.query_language(Some(nl), &english_vector),
+            Some(nl),
+            "no centroids: the text's"
+        );
     }
 }

@@ -329,17 +329,14 @@ fn retrieve(
 
 /// The query's language against each note's, read once a query: which notes are in
 /// another language (see `fuse`) and what the language gap adds to their cosine (see
-/// `gap`). The first needs the query's text to show its language, which its words
-/// are judged by, and a model that reads every language; the second gaps the index
-/// measured, and takes the language the model hears when the text shows none.
+/// `gap`). The first needs a model that reads every language, the second gaps the index
+/// measured. The query's language is the one its text shows, or, in an index with gaps,
+/// the one the model hears (`Gaps::query_language`).
 #[derive(Default)]
 struct Languages<'s> {
-    /// The language the query's text shows.
-    spoken: Option<(Language, &'s PriorTable)>,
-    /// That, else the one the model hears in the query's vector (`Gaps::nearest_language`),
-    /// with the gaps the index measured.
-    heard: Option<(Language, &'s PriorTable, &'s Gaps)>,
+    asked: Option<(Language, &'s PriorTable)>,
     multilingual: bool,
+    gaps: Option<&'s Gaps>,
 }
 
 impl<'s> Languages<'s> {
@@ -350,29 +347,32 @@ impl<'s> Languages<'s> {
         }
         let gaps = snap.generation.manifest.language_gaps.as_ref();
         let spoken = language_of(&query.text(), language::QUERY);
-        let heard = spoken.or_else(|| gaps.zip(vector).and_then(|(g, q)| g.nearest_language(q)));
-        let priors = match heard {
-            Some(_) => Some(snap.priors()?),
+        let asked = match (gaps, vector) {
+            (Some(g), Some(q)) => g.query_language(spoken, q),
+            _ => spoken,
+        };
+        let asked = match asked {
+            Some(l) => Some((l, snap.priors()?)),
             None => None,
         };
         Ok(Languages {
-            spoken: spoken.zip(priors),
-            heard: heard.zip(priors).zip(gaps).map(|((l, p), g)| (l, p, g)),
+            asked,
             multilingual: ModelKind::of_dir(&snap.model().paths().model_dir) == ModelKind::Multilingual,
+            gaps,
         })
     }
 
     fn foreign(&self, ord: u32) -> bool {
-        match (self.spoken, self.multilingual) {
+        match (self.asked, self.multilingual) {
             (Some((asked, priors)), true) => priors.get(ord).language.is_some_and(|l| l != asked),
             _ => false,
         }
     }
 
     fn shift(&self, ord: u32) -> f32 {
-        match self.heard {
-            Some((asked, priors, gaps)) => gaps.shift(asked, priors.get(ord).language),
-            None => 0.0,
+        match (self.asked, self.gaps) {
+            (Some((asked, priors)), Some(gaps)) => gaps.shift(asked, priors.get(ord).language),
+            _ => 0.0,
         }
     }
 }
