@@ -21,7 +21,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{dot, EmbedError, Embedder};
 use crate::language::{language_of, Language, NOTE};
 use crate::record::Gaps;
 use crate::vector::{quant, VectorTable};
@@ -156,14 +156,11 @@ pub fn measure(
         }
         rows.entry(e.note_ord).or_default().push(i);
     }
-    let (mut backgrounds, mut centroids) = (Vec::new(), Vec::new());
     if per_language.is_empty() {
         // No note's language shows: nothing to measure, and no question to embed.
-        return Ok(Gaps {
-            backgrounds,
-            centroids,
-        });
+        return Ok(Gaps::default());
     }
+    let (mut backgrounds, mut centroids) = (Vec::new(), Vec::new());
     for questions in BANK {
         let Some(asked) = language_of(&questions.join(". "), NOTE) else {
             continue;
@@ -198,6 +195,27 @@ pub fn measure(
         backgrounds,
         centroids,
     })
+}
+
+/// The language of a query, whose text shows `spoken` and whose vector is `query`:
+/// `spoken` when the vault has notes in it, else, of the languages the vault has notes in,
+/// the one whose question centroid is nearest `query`. multilingual-e5-small tells
+/// languages apart in a few words, where a short query's common words do not: "TNFAIP3 is
+/// a glioblastoma tumor suppressor" shows Dutch by its words ("is", "a"), and most short
+/// queries show none (BENCHMARKS.md, "Meaning in every language"). Only the vault's
+/// languages are told apart, for the query is compared with its notes: so an English query
+/// is not taken for Portuguese. (`spoken` in an index without centroids.)
+pub fn query_language(gaps: &Gaps, spoken: Option<Language>, query: &[f32]) -> Option<Language> {
+    if let Some(l) = spoken.filter(|&l| gaps.measured(l)) {
+        return Some(l);
+    }
+    gaps.centroids
+        .iter()
+        .filter_map(|(code, centroid)| Language::from_code(*code).map(|l| (l, centroid)))
+        .filter(|&(l, _)| gaps.measured(l))
+        .max_by(|a, b| dot(query, a.1).total_cmp(&dot(query, b.1)))
+        .map(|(l, _)| l)
+        .or(spoken)
 }
 
 #[cfg(test)]
@@ -249,17 +267,17 @@ mod tests {
         };
         let english_vector = [0.9, 0.95, 0.1, 0.0];
         // Shown by its words and the vault has notes in it.
-        assert_eq!(g.query_language(Some(zh), &english_vector), Some(zh));
+        assert_eq!(query_language(&g, Some(zh), &english_vector), Some(zh));
         // "TNFAIP3 is a glioblastoma tumor suppressor" shows Dutch; the vault has none, and
         // of its languages the vector is nearest English (though nearer Dutch still).
-        assert_eq!(g.query_language(Some(nl), &english_vector), Some(en));
-        assert_eq!(g.query_language(None, &[0.1, 0.0, 0.9, 0.0]), Some(zh));
+        assert_eq!(query_language(&g, Some(nl), &english_vector), Some(en));
+        assert_eq!(query_language(&g, None, &[0.1, 0.0, 0.9, 0.0]), Some(zh));
         let old = Gaps {
             centroids: Vec::new(),
             ..g
         };
         assert_eq!(
-            old.query_language(Some(nl), &english_vector),
+            query_language(&old, Some(nl), &english_vector),
             Some(nl),
             "no centroids: the text's"
         );

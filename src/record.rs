@@ -60,8 +60,8 @@ pub struct Gaps {
     /// [`Language::code`]s.
     pub backgrounds: Vec<(u8, u8, f32)>,
     /// For each question language, the mean of its questions' vectors: the one nearest a
-    /// query's vector tells the query's language when its text does not (empty in an
-    /// index built before they were kept).
+    /// query's vector tells the query's language when its text does not
+    /// (`gap::query_language`; empty in an index built before they were kept).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub centroids: Vec<(u8, Vec<f32>)>,
 }
@@ -75,26 +75,10 @@ impl Gaps {
             .map(|t| t.2)
     }
 
-    /// The language of a query, whose text shows `spoken` and whose vector is `query`:
-    /// `spoken` when the vault has notes in it, else, of the languages the vault has notes
-    /// in, the one whose question centroid is nearest `query`. multilingual-e5-small tells
-    /// languages apart in a few words, where a short query's common words do not: "TNFAIP3
-    /// is a glioblastoma tumor suppressor" shows Dutch by its words ("is", "a"), and most
-    /// short queries show none (BENCHMARKS.md, "Meaning in every language"). Only the
-    /// vault's languages are told apart, for the query is compared with its notes: so an
-    /// English query is not taken for Portuguese. (`spoken` in an index without centroids.)
-    pub fn query_language(&self, spoken: Option<Language>, query: &[f32]) -> Option<Language> {
-        let in_vault = |code: u8| self.backgrounds.iter().any(|&(a, n, _)| a == code && n == code);
-        if let Some(l) = spoken.filter(|&l| in_vault(Language::code(Some(l)))) {
-            return Some(l);
-        }
-        let dot = |c: &[f32]| query.iter().zip(c).map(|(a, b)| a * b).sum::<f32>();
-        self.centroids
-            .iter()
-            .filter(|(code, _)| in_vault(*code))
-            .max_by(|a, b| dot(&a.1).total_cmp(&dot(&b.1)))
-            .and_then(|(code, _)| Language::from_code(*code))
-            .or(spoken)
+    /// Whether the vault has notes in `language` that were measured against questions in
+    /// it.
+    pub fn measured(&self, language: Language) -> bool {
+        self.background(language, language).is_some()
     }
 
     /// What a note in `note` gains for a query in `asked`: the background of the query's

@@ -16,6 +16,7 @@ use crate::analysis::Analysis;
 use crate::embed::ModelKind;
 use crate::error::{Error, Result};
 use crate::fuse::{fuse, Fusion, Ranked};
+use crate::gap;
 use crate::language::{self, language_of, Language};
 use crate::lexical::{Constraints, StoredSection};
 use crate::query::{Clause, Mode, Query};
@@ -218,12 +219,7 @@ fn rank(
         true => Some(vector_of(snap, query)?),
         false => None,
     };
-    let languages = Languages::of(
-        snap,
-        query,
-        options.mode,
-        query_vector.as_ref().map(|(_, q)| q.as_slice()),
-    )?;
+    let languages = Languages::of(snap, query, options.mode, query_vector.as_ref())?;
     let (mut notes, shares) = retrieve(
         snap,
         query,
@@ -331,7 +327,7 @@ fn retrieve(
 /// another language (see `fuse`) and what the language gap adds to their cosine (see
 /// `gap`). The first needs a model that reads every language, the second gaps the index
 /// measured. The query's language is the one its text shows, or, in an index with gaps,
-/// the one the model hears (`Gaps::query_language`).
+/// the one the model hears (`gap::query_language`).
 #[derive(Default)]
 struct Languages<'s> {
     asked: Option<(Language, &'s PriorTable)>,
@@ -341,14 +337,19 @@ struct Languages<'s> {
 
 impl<'s> Languages<'s> {
     /// Keyword mode neither fuses nor compares meaning: there it knows no language.
-    fn of(snap: &'s Snapshot, query: &Query, mode: Mode, vector: Option<&[f32]>) -> Result<Languages<'s>> {
+    fn of(
+        snap: &'s Snapshot,
+        query: &Query,
+        mode: Mode,
+        query_vector: Option<&(&VectorIndex, Vec<f32>)>,
+    ) -> Result<Languages<'s>> {
         if mode == Mode::Lexical {
             return Ok(Languages::default());
         }
         let gaps = snap.generation.manifest.language_gaps.as_ref();
         let spoken = language_of(&query.text(), language::QUERY);
-        let asked = match (gaps, vector) {
-            (Some(g), Some(q)) => g.query_language(spoken, q),
+        let asked = match (gaps, query_vector) {
+            (Some(g), Some((_, q))) => gap::query_language(g, spoken, q),
             _ => spoken,
         };
         let asked = match asked {
@@ -403,12 +404,7 @@ fn removed_by_constraints(
             &Constraints::default(),
             options,
             query_vector.as_ref(),
-            &Languages::of(
-                snap,
-                &free,
-                options.mode,
-                query_vector.as_ref().map(|(_, q)| q.as_slice()),
-            )?,
+            &Languages::of(snap, &free, options.mode, query_vector.as_ref())?,
         )?
         .0
         .iter()
