@@ -169,12 +169,8 @@ pub fn measure(
         for q in questions {
             vectors_of_questions.push(embedder.embed_query(q)?);
         }
-        let mut centroid = vec![0f32; vectors.dim];
-        for v in &vectors_of_questions {
-            for (c, x) in centroid.iter_mut().zip(v) {
-                *c += x / questions.len() as f32;
-            }
-        }
+        let mut centroid = crate::embed::sum(&vectors_of_questions, vectors.dim);
+        centroid.iter_mut().for_each(|c| *c /= questions.len() as f32);
         centroids.push((Language::code(Some(asked)), centroid));
         for (&l, notes) in &per_language {
             let mut sum = 0f64;
@@ -213,7 +209,8 @@ pub fn query_language(gaps: &Gaps, spoken: Option<Language>, query: &[f32]) -> O
         .iter()
         .filter_map(|(code, centroid)| Language::from_code(*code).map(|l| (l, centroid)))
         .filter(|&(l, _)| gaps.measured(l))
-        .max_by(|a, b| dot(query, a.1).total_cmp(&dot(query, b.1)))
+        .map(|(l, centroid)| (l, dot(query, centroid)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(l, _)| l)
         .or(spoken)
 }

@@ -497,6 +497,16 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
+/// The element-wise sum of `vectors`, each `dim` long: a centroid before it is scaled
+/// (a note's, normalized, in `related`; a question language's mean, in `gap`).
+pub fn sum<V: AsRef<[f32]>>(vectors: impl IntoIterator<Item = V>, dim: usize) -> Vec<f32> {
+    let mut total = vec![0f32; dim];
+    for v in vectors {
+        total.iter_mut().zip(v.as_ref()).for_each(|(t, x)| *t += x);
+    }
+    total
+}
+
 /// Cosine similarity of unit vectors.
 ///
 /// Eight independent sums, because a single running sum must be added in order and so

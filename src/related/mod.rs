@@ -147,10 +147,7 @@ fn wording_scale<'e>(evidence: impl Iterator<Item = &'e Evidence> + Clone) -> f3
 }
 
 fn centroid(vectors: impl Iterator<Item = impl AsRef<[f32]>>, dim: usize) -> Vec<f32> {
-    let mut c = vec![0.0; dim];
-    for v in vectors {
-        c.iter_mut().zip(v.as_ref()).for_each(|(a, b)| *a += b);
-    }
+    let mut c = crate::embed::sum(vectors, dim);
     crate::embed::normalize(&mut c);
     c
 }
